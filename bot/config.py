@@ -1,0 +1,217 @@
+"""The YAML config: its schema, and loading it with errors that name the file, line and fix."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 10**6, "gb": 10**9, "kib": 1024, "mib": 2**20,
+               "gib": 2**30, None: 1}  # fmt: skip
+
+
+def parse_duration(value: object) -> float:
+    """``90``, ``"90s"``, ``"15m"``, ``"2h"`` → seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 15m or 2h")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_size(value: object) -> int:
+    """``1048576``, ``"5MB"``, ``"512KiB"`` → bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a size; write e.g. 5MB or 512KiB")
+    unit = m.group(2).lower() if m.group(2) else None
+    return int(float(m.group(1)) * _SIZE_UNITS[unit])
+
+
+class _Strict(BaseModel):
+    # A misspelt key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    url: HttpUrl
+    name: str = Field(min_length=1)
+    comment: str = ""
+    alert_on_first_poll: bool | None = None  # None: the poll section's default
+
+
+class PollConfig(_Strict):
+    interval: float = 900.0  # seconds
+    concurrency: int = Field(default=100, ge=1, le=2000)
+    timeout: float = 20.0  # total seconds per request
+    max_bytes: int = 5 * 10**6
+    backoff_base: float = 60.0
+    backoff_max: float = 6 * 3600.0
+    alert_on_first_poll: bool = False
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+    # Admin-added feeds resolving to these are refused unless allowed (SSRF guard).
+    allow_private_addresses: bool = False
+
+    @field_validator("interval", "timeout", "backoff_base", "backoff_max", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> float:
+        return parse_duration(v)
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, v: object) -> int:
+        return parse_size(v)
+
+
+class TopicConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")
+    name: str
+    description: str
+    terms: list[str] = Field(default_factory=list)
+    actors: list[str] = Field(default_factory=list)
+    threshold: float | None = None
+
+
+class ThresholdsConfig(_Strict):
+    relevance: float = 0.5
+    story: float = 0.5
+    story_window: float = 4 * 86400.0  # seconds a story stays open to new reports
+
+    @field_validator("story_window", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> float:
+        return parse_duration(v)
+
+
+class AdminsConfig(_Strict):
+    slack_users: list[str] = Field(default_factory=list)
+    discord_roles: list[str] = Field(default_factory=list)
+    discord_users: list[str] = Field(default_factory=list)
+
+
+class DeliveryConfig(_Strict):
+    # Where the console adapter posts when nothing subscribed yet: every topic.
+    console_channel: str = "console"
+    follow_ups: Literal["edit", "thread"] = "edit"
+
+
+class AppConfig(_Strict):
+    poll: PollConfig = PollConfig()
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    topics: list[TopicConfig] = Field(min_length=1)
+    # The matcher declares and validates its own section (actor lists, weights, rules).
+    matching: dict[str, Any] = Field(default_factory=dict)
+    admins: AdminsConfig = AdminsConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    discord_guilds: list[str] = Field(default_factory=list)
+
+    @field_validator("topics")
+    @classmethod
+    def _unique_topics(cls, topics: list[TopicConfig]) -> list[TopicConfig]:
+        seen: set[str] = set()
+        for t in topics:
+            if t.id in seen:
+                raise ValueError(f"topic id {t.id!r} appears twice; each id must be unique")
+            seen.add(t.id)
+        return topics
+
+
+@dataclass(frozen=True)
+class ConfigError(Exception):
+    """A config problem a person can fix: where it is and what to do."""
+
+    path: Path
+    line: int | None
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.problem}. Fix: {self.fix}"
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read and validate a config file; every failure is a ConfigError naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "the config file does not exist",
+                          "pass --config PATH or set NEWSBOT_CONFIG to an existing file") from None  # fmt: skip
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"the config file cannot be read ({exc.__class__.__name__})",
+                          "check the file's permissions and that it is UTF-8 text") from None  # fmt: skip
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> AppConfig:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(path, line, f"the file is not valid YAML ({exc.problem})",
+                          "check indentation, colons and quotes on that line") from None  # fmt: skip
+    if not isinstance(data, dict):
+        raise ConfigError(path, 1, "the top level must be a mapping of sections",
+                          "start from config/newsbot.yaml, which has poll:, feeds:, topics:") from None  # fmt: skip
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = _line_of(node, loc)
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        raise ConfigError(path, line, f"{dotted}: {_problem(err)}", _fix(err, loc)) from None
+
+
+def _problem(err: Any) -> str:
+    msg = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        return "unknown setting"
+    if err["type"] == "missing":
+        return "required setting is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def _fix(err: Any, loc: tuple[Any, ...]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "remove it or correct its spelling (see config/newsbot.yaml for the known settings)"
+    if err["type"] == "missing":
+        return f"add {loc[-1]!s}: to that entry"
+    if err["type"].startswith("url"):
+        return "give a full http:// or https:// address"
+    return "correct the value as described"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Walk the YAML node tree along a validation error's path to the closest line."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                key = next((k for k, _ in node.value if k.value == part), None)
+                return key.start_mark.line + 1 if key else line
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line

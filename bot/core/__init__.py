@@ -1,0 +1,1 @@
+"""The platform-neutral core: feeds, matching, stories, summaries, delivery, commands."""

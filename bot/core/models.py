@@ -1,0 +1,163 @@
+"""Plain values that cross the pipeline's stages: feeds, items, matches, stories, cards, chat refs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class FeedHealth(StrEnum):
+    NEW = "new"  # never fetched yet
+    OK = "ok"
+    FAILING = "failing"  # last fetch failed; backing off
+    PAUSED = "paused"  # an admin paused it
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed as the poller sees it: where to fetch and what the last fetch left behind."""
+
+    id: int
+    url: str
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    # None until the first successful fetch: that poll stores its backlog without alerting.
+    first_polled_at: datetime | None = None
+    failures: int = 0
+    next_fetch_at: datetime | None = None
+    health: FeedHealth = FeedHealth.NEW
+    alert_on_first_poll: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed after parsing: clean text, UTC date, canonical link, stable key."""
+
+    key: str
+    title: str
+    summary: str
+    url: str | None
+    published: datetime | None
+    source: str
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A stored item. ``id`` is the database row id; ``key`` is the stable identity."""
+
+    id: int
+    key: str
+    feed_id: int | None
+    title: str
+    summary: str
+    url: str | None
+    source: str
+    published: datetime | None
+    first_seen: datetime
+    # False for a new feed's backlog: stored and matched, never alerted.
+    alertable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    name: str
+    description: str
+    terms: tuple[str, ...] = ()
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's decision on one item, with the evidence that ``/news why`` shows."""
+
+    item_id: int
+    relevant: bool
+    score: float
+    topics: tuple[str, ...]
+    why: str  # one line
+    evidence: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLink:
+    outlet: str
+    title: str
+    url: str | None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCard:
+    """What an adapter renders for a story: platform-neutral, already plain text."""
+
+    story_id: int
+    story_key: str
+    headline: str
+    extract: str
+    topics: tuple[str, ...]
+    sources: tuple[SourceLink, ...]
+    first_seen: datetime
+    linked_story_key: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.sources[0].url if self.sources else None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    platform: str  # "console", "slack", "discord"
+    workspace: str  # Slack team id, Discord guild id, "local" for the console
+    channel: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    platform: str
+    workspace: str
+    user: str
+    name: str = ""
+    # The adapter decides who is an admin (Slack: workspace admin; Discord: Manage Server);
+    # the core enforces it.
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """Where a posted message lives, so a later report can edit it or reply in its thread."""
+
+    channel: ChannelRef
+    message_id: str  # Slack ts, Discord message id, a counter on the console
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyField:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A command's answer. Adapters render it; ephemeral answers go only to the asker."""
+
+    text: str
+    fields: tuple[ReplyField, ...] = ()
+    links: tuple[SourceLink, ...] = ()
+    cards: tuple[StoryCard, ...] = ()
+    ephemeral: bool = True
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A ``/news …`` invocation as the core receives it from any adapter."""
+
+    text: str  # everything after "/news"
+    user: UserRef
+    channel: ChannelRef

@@ -1,0 +1,35 @@
+"""Environment settings: secrets, database URL, config path. Secrets never leave this object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "config" / "newsbot.yaml"
+
+
+class Settings(BaseSettings):
+    """Read once at start from the environment (``NEWSBOT_*`` plus the platforms' own names)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="ignore")
+
+    config: Path = DEFAULT_CONFIG
+    database_url: str = "sqlite:///data/newsbot.db"
+    log_level: str = "INFO"
+    # Platform tokens keep the platforms' conventional names, not the NEWSBOT_ prefix.
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias="SLACK_API_URL"
+    )
+    slack_http_host: str = "0.0.0.0"
+    slack_http_port: int = 3000
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    discord_api_url: str | None = Field(default=None, validation_alias="DISCORD_API_URL")
+    discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")

@@ -1,0 +1,1 @@
+"""Loopback fakes of what lies outside the product: Slack, Discord (adapted from chatfakes)."""

@@ -1,0 +1,453 @@
+"""A fake Slack platform on 127.0.0.1 for driving the REAL slack_sdk / slack_bolt.
+
+What it stands in for
+---------------------
+* Web API ``https://slack.com/api/<method>``  ->  ``{fake.base_url}<method>``
+  (point ``WebClient(base_url=fake.base_url)`` / ``AsyncWebClient(base_url=...)``
+  at it; bolt copies ``client.base_url`` into every per-request client).
+  Every call is recorded in ``fake.calls`` (method, merged args, headers, token).
+* Realistic answers for auth.test, chat.postMessage, chat.postEphemeral,
+  chat.update, chat.delete, conversations.info/list, users.info, views.publish,
+  views.open, reactions.add, apps.connections.open; unknown methods answer
+  ``{"ok": false, "error": "unknown_method"}`` like Slack (override with
+  ``fake.set_response``).  Bad/missing tokens -> ``invalid_auth`` / ``not_authed``;
+  unknown channels -> ``channel_not_found``.
+* Failure injection: ``fake.fail_next("chat.postMessage", status=429,
+  retry_after=1)`` answers HTTP 429 + ``Retry-After`` + ``{"ok":false,"error":"ratelimited"}``
+  (what Slack sends), or any ``error=`` with HTTP 200 ``ok:false``.
+* ``response_url`` endpoint: ``fake.response_url("x")`` -> POSTs recorded in
+  ``fake.response_url_posts`` (bolt's ``respond()``).
+* Socket Mode: ``apps.connections.open`` (needs an ``xapp-`` token) returns
+  ``ws://127.0.0.1:<port>/link/?ticket=...``; the websocket there sends the
+  ``hello`` frame, lets the test push envelopes (``send_envelope``) and records
+  the client's acks (``wait_for_ack``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Union
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes._loopback import LoopbackServer, wait_until, wait_until_sync
+
+Responder = Union[dict, Callable[["SlackCall"], dict]]
+
+
+@dataclass
+class SlackCall:
+    method: str  # e.g. "chat.postMessage"
+    http_method: str  # "POST" / "GET"
+    args: Dict[str, Any]  # query + form + json body merged
+    headers: Dict[str, str]
+    token: Optional[str]
+    content_type: str
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str
+    retry_after: Optional[int]
+    times: int
+
+
+class FakeSlack(LoopbackServer):
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-fake-bot-token",
+        app_token: str = "xapp-1-fake-app-token",
+        team_id: str = "T0FAKETEAM",
+        team_domain: str = "fake-team",
+        bot_user_id: str = "U0NEWSBOT",
+        bot_id: str = "B0NEWSBOT",
+        app_id: str = "A0NEWSAPP",
+        channels: Optional[Dict[str, str]] = None,
+    ) -> None:
+        super().__init__()
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.team_domain = team_domain
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.channels: Dict[str, str] = dict(channels or {"C0GENERAL": "general", "C0NEWS": "news"})
+        self.valid_tokens = {bot_token, app_token}
+
+        self.calls: List[SlackCall] = []
+        self.response_url_posts: List[Dict[str, Any]] = []
+        self._failures: Dict[str, List[_Failure]] = {}
+        self._overrides: Dict[str, Responder] = {}
+        self._ts = itertools.count(1)
+
+        # socket mode state
+        self.socket_sessions: List[web.WebSocketResponse] = []
+        self.socket_frames: List[Dict[str, Any]] = []  # everything the client sent us
+        self.connections_opened = 0
+
+        self.app.router.add_route("*", "/api/{method}", self._api)
+        self.app.router.add_post("/response/{name}", self._response_url)
+        self.app.router.add_get("/link/", self._socket_mode_ws)
+
+    # ----------------------------------------------------------------- urls
+    @property
+    def base_url(self) -> str:
+        """Pass as ``base_url=`` to WebClient / AsyncWebClient (trailing slash matters)."""
+        return f"{self.http_root}/api/"
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.http_root}/response/{name}"
+
+    # -------------------------------------------------------- test controls
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        error: str = "ratelimited",
+        retry_after: Optional[int] = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        status=429 mimics Slack's rate limiting (HTTP 429 + Retry-After header,
+        body ``{"ok": false, "error": "ratelimited"}``).  status=200 gives a
+        regular ``ok: false`` API error such as ``channel_not_found``.
+        """
+        self._failures.setdefault(method, []).append(_Failure(status, error, retry_after, times))
+
+    def set_response(self, method: str, responder: Responder) -> None:
+        """Override (or add) a method's answer: a dict or ``f(call) -> dict``."""
+        self._overrides[method] = responder
+
+    def calls_for(self, method: str) -> List[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> List[SlackCall]:
+        await wait_until(lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}")
+        return self.calls_for(method)
+
+    def wait_for_call_sync(self, method: str, count: int = 1, timeout: float = 5.0) -> List[SlackCall]:
+        wait_until_sync(lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}")
+        return self.calls_for(method)
+
+    # ------------------------------------------------------------ helpers
+    def next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def slash_command_payload(
+        self,
+        command: str = "/news",
+        text: str = "",
+        *,
+        channel_id: str = "C0GENERAL",
+        user_id: str = "U0ALICE",
+        user_name: str = "alice",
+        response_name: str = "cmd",
+    ) -> Dict[str, str]:
+        """The form fields Slack sends for a slash command (HTTP body or Socket Mode payload)."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": self.channels.get(channel_id, "unknown"),
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.response_url(response_name),
+            "trigger_id": f"{next(self._ts)}.{uuid.uuid4().hex[:12]}",
+        }
+
+    # ------------------------------------------------------------- web api
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: Dict[str, Any] = dict(request.query)
+        ctype = request.content_type
+        if request.can_read_body:
+            if ctype == "application/json":
+                args.update(await request.json())
+            elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form = await request.post()
+                args.update({k: v for k, v in form.items() if isinstance(v, str)})
+        token = None
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :]
+        token = token or args.get("token")
+        call = SlackCall(method, request.method, args, dict(request.headers), token, ctype)
+        self.calls.append(call)
+
+        failures = self._failures.get(method)
+        if failures:
+            f = failures[0]
+            f.times -= 1
+            if f.times <= 0:
+                failures.pop(0)
+            headers = {}
+            if f.retry_after is not None:
+                headers["Retry-After"] = str(f.retry_after)
+            return web.json_response({"ok": False, "error": f.error}, status=f.status, headers=headers)
+
+        if token is None:
+            return self._json({"ok": False, "error": "not_authed"})
+        if token not in self.valid_tokens:
+            return self._json({"ok": False, "error": "invalid_auth"})
+
+        if method in self._overrides:
+            r = self._overrides[method]
+            return self._json(r(call) if callable(r) else r)
+
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._json({"ok": False, "error": "unknown_method"})
+        return self._json(handler(call))
+
+    @staticmethod
+    def _json(body: dict) -> web.Response:
+        # Slack answers API errors with HTTP 200 and ok:false.
+        return web.json_response(body, headers={"X-Slack-Req-Id": uuid.uuid4().hex})
+
+    def _channel_or_error(self, call: SlackCall) -> Optional[dict]:
+        ch = call.args.get("channel")
+        if not ch:
+            return {"ok": False, "error": "channel_not_found"}
+        if ch not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        return None
+
+    def _bot_message(self, call: SlackCall, ts: str) -> dict:
+        msg = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": call.args.get("text", ""),
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "ts": ts,
+        }
+        for k in ("blocks", "attachments", "thread_ts", "metadata"):
+            if k in call.args:
+                msg[k] = call.args[k]
+        return msg
+
+    # one method per Slack API method: _m_<method with dots as underscores>
+    def _m_auth_test(self, call: SlackCall) -> dict:
+        return {
+            "ok": True,
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": "Fake Team",
+            "user": "newsbot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _m_chat_postMessage(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        if not any(k in call.args for k in ("text", "blocks", "attachments")):
+            return {"ok": False, "error": "no_text"}
+        ts = self.next_ts()
+        return {"ok": True, "channel": call.args["channel"], "ts": ts, "message": self._bot_message(call, ts)}
+
+    def _m_chat_postEphemeral(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        if not call.args.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "message_ts": self.next_ts()}
+
+    def _m_chat_update(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        ts = call.args.get("ts")
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        return {
+            "ok": True,
+            "channel": call.args["channel"],
+            "ts": ts,
+            "text": call.args.get("text", ""),
+            "message": self._bot_message(call, ts),
+        }
+
+    def _m_chat_delete(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        return {"ok": True, "channel": call.args["channel"], "ts": call.args.get("ts")}
+
+    def _channel_obj(self, cid: str) -> dict:
+        return {
+            "id": cid,
+            "name": self.channels[cid],
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_private": False,
+            "is_archived": False,
+            "is_general": self.channels[cid] == "general",
+            "is_member": True,
+            "created": 1700000000,
+            "creator": "U0ALICE",
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+
+    def _m_conversations_info(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        return {"ok": True, "channel": self._channel_obj(call.args["channel"])}
+
+    def _m_conversations_list(self, call: SlackCall) -> dict:
+        return {
+            "ok": True,
+            "channels": [self._channel_obj(c) for c in self.channels],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _m_users_info(self, call: SlackCall) -> dict:
+        uid = call.args.get("user", "")
+        if not uid:
+            return {"ok": False, "error": "user_not_found"}
+        return {
+            "ok": True,
+            "user": {
+                "id": uid,
+                "team_id": self.team_id,
+                "name": uid.lower(),
+                "real_name": uid,
+                "is_bot": uid == self.bot_user_id,
+                "tz": "Europe/London",
+                "profile": {"display_name": uid.lower(), "real_name": uid},
+            },
+        }
+
+    def _view(self, call: SlackCall, default_type: str) -> dict:
+        view = call.args.get("view") or {}
+        if isinstance(view, str):
+            view = json.loads(view)
+        return {
+            "id": "V" + uuid.uuid4().hex[:10].upper(),
+            "team_id": self.team_id,
+            "type": view.get("type", default_type),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "hash": uuid.uuid4().hex,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+        }
+
+    def _m_views_publish(self, call: SlackCall) -> dict:
+        if not call.args.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": self._view(call, "home")}
+
+    def _m_views_open(self, call: SlackCall) -> dict:
+        if not call.args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": self._view(call, "modal")}
+
+    def _m_reactions_add(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        return err or {"ok": True}
+
+    def _m_apps_connections_open(self, call: SlackCall) -> dict:
+        if not (call.token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        self.connections_opened += 1
+        ticket = uuid.uuid4()
+        return {"ok": True, "url": f"{self.ws_root}/link/?ticket={ticket}&app_id={self.app_id}"}
+
+    # -------------------------------------------------------- response_url
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.response_url_posts.append({"name": request.match_info["name"], "body": body})
+        return web.Response(text="ok", content_type="text/html")
+
+    # ---------------------------------------------------------- socket mode
+    async def _socket_mode_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)  # aiohttp answers the SDK's pings
+        await ws.prepare(request)
+        self._open_ws.add(ws)
+        self.socket_sessions.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len([s for s in self.socket_sessions if not s.closed]),
+                "debug_info": {"host": "applink-fake-1", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": self.app_id},
+            }
+        )
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self.socket_frames.append(json.loads(msg.data))
+        finally:
+            self._open_ws.discard(ws)
+        return ws
+
+    def _live_session(self) -> web.WebSocketResponse:
+        live = [s for s in self.socket_sessions if not s.closed]
+        if not live:
+            raise RuntimeError("no socket mode client connected")
+        return live[-1]
+
+    async def wait_for_socket(self, count: int = 1, timeout: float = 5.0) -> web.WebSocketResponse:
+        """Wait until ``count`` connections were ever made and one is open; return the newest."""
+
+        def ready() -> bool:
+            return len(self.socket_sessions) >= count and any(not s.closed for s in self.socket_sessions)
+
+        await wait_until(ready, timeout, what="socket mode connection")
+        return self._live_session()
+
+    async def send_envelope(self, type: str, payload: dict, *, accepts_response_payload: bool = True) -> str:
+        """Push a Socket Mode envelope (slash_commands / interactive / events_api)."""
+        envelope_id = str(uuid.uuid4())
+        await self._live_session().send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": type,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+            }
+        )
+        return envelope_id
+
+    async def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        await self._live_session().send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake-1"}})
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Dict[str, Any]:
+        def find():
+            for f in self.socket_frames:
+                if f.get("envelope_id") == envelope_id:
+                    return f
+            return None
+
+        return await wait_until(find, timeout, what=f"ack for envelope {envelope_id}")
+
+
+def form_body(fields: Dict[str, str]) -> bytes:
+    """application/x-www-form-urlencoded body, as Slack sends slash commands."""
+    return urlencode(fields).encode("utf-8")
