@@ -13,8 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 10**6, "gb": 10**9, "kib": 1024, "mib": 2**20,
-               "gib": 2**30, None: 1}  # fmt: skip
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 1024,
+    "mib": 2**20,
+    "gib": 2**30,
+    None: 1,
+}
 
 
 def parse_duration(value: object) -> float:
@@ -146,11 +154,19 @@ def load_config(path: Path) -> AppConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(path, None, "the config file does not exist",
-                          "pass --config PATH or set NEWSBOT_CONFIG to an existing file") from None  # fmt: skip
+        raise ConfigError(
+            path,
+            None,
+            "the config file does not exist",
+            "pass --config PATH or set NEWSBOT_CONFIG to an existing file",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, None, f"the config file cannot be read ({exc.__class__.__name__})",
-                          "check the file's permissions and that it is UTF-8 text") from None  # fmt: skip
+        raise ConfigError(
+            path,
+            None,
+            f"the config file cannot be read ({exc.__class__.__name__})",
+            "check the file's permissions and that it is UTF-8 text",
+        ) from None
     return parse_config(text, path)
 
 
@@ -161,11 +177,19 @@ def parse_config(text: str, path: Path) -> AppConfig:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise ConfigError(path, line, f"the file is not valid YAML ({exc.problem})",
-                          "check indentation, colons and quotes on that line") from None  # fmt: skip
+        raise ConfigError(
+            path,
+            line,
+            f"the file is not valid YAML ({exc.problem})",
+            "check indentation, colons and quotes on that line",
+        ) from None
     if not isinstance(data, dict):
-        raise ConfigError(path, 1, "the top level must be a mapping of sections",
-                          "start from config/newsbot.yaml, which has poll:, feeds:, topics:") from None  # fmt: skip
+        raise ConfigError(
+            path,
+            1,
+            "the top level must be a mapping of sections",
+            "start from config/newsbot.yaml, which has poll:, feeds:, topics:",
+        ) from None
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:

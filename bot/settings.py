@@ -25,9 +25,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
-    slack_api_url: str = Field(
-        default="https://slack.com/api/", validation_alias="SLACK_API_URL"
-    )
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_http_host: str = "0.0.0.0"
     slack_http_port: int = 3000
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")

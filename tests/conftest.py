@@ -23,8 +23,16 @@ from sqlalchemy import create_engine, text
 
 from bot.storage.db import Database
 
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
-               "all_proxy", "WS_PROXY", "WSS_PROXY")  # fmt: skip
+_PROXY_VARS = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "WS_PROXY",
+    "WSS_PROXY",
+)
 POSTGRES_URL = os.environ.get("NEWSBOT_TEST_POSTGRES_URL")
 TESTDATA = Path(__file__).parent / "testdata"
 
@@ -73,7 +81,7 @@ def _dialects() -> list[Any]:
         "postgresql",
         marks=pytest.mark.skipif(
             not POSTGRES_URL,
-            reason="NEWSBOT_TEST_POSTGRES_URL is not set; set it to run storage tests on PostgreSQL",
+            reason="NEWSBOT_TEST_POSTGRES_URL is unset; set it to also run on PostgreSQL",
         ),
     )
     return ["sqlite", postgres]

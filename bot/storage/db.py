@@ -102,7 +102,7 @@ class Database:
             return fn(session)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
-        """Run ``fn`` in one transaction in a worker thread; commit on return, roll back on error."""
+        """One transaction in a worker thread: commit on return, roll back on raise."""
         return await asyncio.to_thread(self.transaction, fn)
 
     def close(self) -> None:

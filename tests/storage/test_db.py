@@ -13,8 +13,19 @@ from bot.storage.tables import FeedRow
 
 def test_migration_creates_every_table(db: Database) -> None:
     tables = set(inspect(db.engine).get_table_names())
-    assert {"feeds", "items", "matches", "stories", "story_items", "subscriptions", "deliveries",
-            "audit_entries", "topics", "settings", "feedback"} <= tables  # fmt: skip
+    assert {
+        "feeds",
+        "items",
+        "matches",
+        "stories",
+        "story_items",
+        "subscriptions",
+        "deliveries",
+        "audit_entries",
+        "topics",
+        "settings",
+        "feedback",
+    } <= tables
 
 
 async def test_datetimes_come_back_as_utc(db: Database) -> None:

@@ -1,0 +1,329 @@
+"""Outbox delivery: which channels get which story; post once, then edit as reports arrive.
+
+A delivery row is written before the chat call and settled after it, so a crash never loses
+an alert; adapters make a retried post idempotent with the delivery id (Slack message
+metadata, Discord nonce), so a retry never posts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.adapters.base import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
+from bot.core.models import ChannelRef, MessageRef, StoryCard
+from bot.core.summaries import load_card
+from bot.storage.db import Database
+from bot.storage.tables import (
+    DeliveryRow,
+    ItemRow,
+    StoryItemRow,
+    StoryRow,
+    SubscriptionRow,
+)
+
+logger = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 120  # a claimed row another process may take over after this
+RETRY_BASE_SECONDS = 30
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class FlushReport:
+    posted: int = 0
+    updated: int = 0
+    failed: int = 0
+    paused: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A claimed delivery with everything needed to make the chat call outside a transaction."""
+
+    delivery_id: int
+    subscription_id: int
+    channel: ChannelRef
+    follow_ups: str
+    card: StoryCard
+    message_id: str | None
+    thread_id: str | None
+    items_posted: int
+    items_total: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Delivery:
+    """Plans outbox rows for changed stories and flushes them through the chat adapters."""
+
+    def __init__(
+        self,
+        db: Database,
+        adapters: Mapping[str, ChatAdapter],
+        *,
+        clock: Callable[[], datetime] = _now,
+        owner: str = "newsbot",
+    ) -> None:
+        self.db = db
+        self.adapters = dict(adapters)
+        self.clock = clock
+        self.owner = owner
+
+    async def plan(self, story_ids: Iterable[int]) -> int:
+        """Write or refresh one outbox row per (subscribed channel, story); returns rows touched."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return 0
+        now = self.clock()
+        return await self.db.run(lambda s: plan_deliveries(s, ids, now))
+
+    async def flush(self) -> FlushReport:
+        """Post pending deliveries and edit posts whose story gained reports since."""
+        now = self.clock()
+        platforms = tuple(self.adapters)
+        jobs = await self.db.run(lambda s: _claim(s, platforms, now))
+        counts = {"posted": 0, "updated": 0, "failed": 0, "paused": 0}
+        for job in jobs:
+            outcome = await self._send(job)
+            counts[outcome] += 1
+        return FlushReport(**counts)
+
+    async def _send(self, job: _Job) -> str:
+        adapter = self.adapters.get(job.channel.platform)
+        if adapter is None:
+            return "failed"
+        try:
+            ref = await self._call(adapter, job)
+        except ChannelUnavailable as exc:
+            return await self._paused(adapter, job, exc.reason)
+        except AdapterStopped as exc:
+            logger.error(
+                "%s adapter stopped (%s); its alerts wait in the outbox", adapter.platform, exc
+            )
+            self.adapters.pop(job.channel.platform, None)
+            error = str(exc)
+            await self.db.run(lambda s: _release(s, job, error))
+            return "failed"
+        except DeliveryError as exc:
+            logger.warning(
+                "delivery %s to %s failed, will retry: %s",
+                job.delivery_id,
+                job.channel.channel,
+                exc,
+            )
+            error = str(exc)
+            await self.db.run(lambda s: _retry_later(s, job, error, self.clock()))
+            return "failed"
+        await self.db.run(lambda s: _settle_sent(s, job, ref, self.clock()))
+        return "posted" if job.message_id is None else "updated"
+
+    async def _call(self, adapter: ChatAdapter, job: _Job) -> MessageRef:
+        if job.message_id is None:
+            return await adapter.post(job.channel, job.card, delivery_id=job.delivery_id)
+        ref = MessageRef(job.channel, job.message_id, job.thread_id)
+        await adapter.update(ref, job.card)
+        if job.follow_ups == "thread":
+            for source in job.card.sources[job.items_posted :]:
+                await adapter.reply_in_thread(ref, source)
+        return ref
+
+    async def _paused(self, adapter: ChatAdapter, job: _Job, reason: str) -> str:
+        await self.db.run(lambda s: _pause(s, job, reason, self.clock()))
+        logger.warning(
+            "paused subscription %s in channel %s: %s",
+            job.subscription_id,
+            job.channel.channel,
+            reason,
+        )
+        await self._tell_admins(adapter, job, reason)
+        return "paused"
+
+    async def _tell_admins(self, adapter: ChatAdapter, job: _Job, reason: str) -> None:
+        text = (
+            f"newsbot paused alerts to {job.channel.name or job.channel.channel}: {reason}. "
+            "Invite the bot back (or fix its permissions), then run `/news subscribe` there."
+        )
+        try:
+            await adapter.notify_admins(job.channel.workspace, text)
+        except DeliveryError as exc:
+            logger.warning("could not notify admins of %s: %s", job.channel.workspace, exc)
+
+
+def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> int:
+    """Every active subscription sharing a topic with a story gets one alert row for it.
+
+    An existing row only learns the story's new report count; ``flush`` edits the post.
+    """
+    stories = session.scalars(select(StoryRow).where(StoryRow.id.in_(story_ids))).all()
+    subs = session.scalars(select(SubscriptionRow).where(SubscriptionRow.paused.is_(False))).all()
+    if not stories or not subs:
+        return 0
+    ids = [s.id for s in stories]
+    totals = _report_counts(session, ids)
+    latest_alertable = _latest_alertable(session, ids)
+    existing = {
+        (d.subscription_id, d.story_id): d
+        for d in session.scalars(
+            select(DeliveryRow).where(DeliveryRow.story_id.in_(ids), DeliveryRow.kind == "alert")
+        )
+    }
+    touched = 0
+    for story in stories:
+        for sub in subs:
+            if not wants_alert(sub, story):
+                continue
+            row = existing.get((sub.id, story.id))
+            if row is not None:
+                if row.items_total != totals.get(story.id, 0):
+                    row.items_total = totals.get(story.id, 0)
+                    touched += 1
+                continue
+            # A feed's backlog, and stories from before a channel subscribed, never reach it.
+            seen = latest_alertable.get(story.id)
+            if seen is None or seen < sub.since:
+                continue
+            session.add(
+                DeliveryRow(
+                    subscription_id=sub.id,
+                    story_id=story.id,
+                    kind="alert",
+                    status="pending",
+                    items_total=totals.get(story.id, 0),
+                    created_at=now,
+                    due_at=now,
+                )
+            )
+            touched += 1
+    return touched
+
+
+def wants_alert(sub: SubscriptionRow, story: StoryRow) -> bool:
+    """Real-time alerts for the channel's topics (digest-only channels get digests instead)."""
+    return sub.mode != "digest" and bool(set(sub.topics) & set(story.topics))
+
+
+def _report_counts(session: Session, story_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(StoryItemRow.story_id, func.count())
+        .where(StoryItemRow.story_id.in_(story_ids))
+        .group_by(StoryItemRow.story_id)
+    )
+    return {story_id: count for story_id, count in rows}
+
+
+def _latest_alertable(session: Session, story_ids: list[int]) -> dict[int, datetime]:
+    rows = session.execute(
+        select(StoryItemRow.story_id, func.max(ItemRow.first_seen_at))
+        .join(ItemRow, ItemRow.id == StoryItemRow.item_id)
+        .where(StoryItemRow.story_id.in_(story_ids), ItemRow.alertable.is_(True))
+        .group_by(StoryItemRow.story_id)
+    )
+    return {story_id: _utc(seen) for story_id, seen in rows if seen is not None}
+
+
+def _utc(value: datetime) -> datetime:
+    # Aggregates bypass the column type, so SQLite hands back naive UTC (or even a string).
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[_Job]:
+    """Take due rows (new posts, and posts whose story grew) under a short lease."""
+    if not platforms:
+        return []
+    query = (
+        select(DeliveryRow, SubscriptionRow)
+        .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
+        .where(
+            SubscriptionRow.platform.in_(platforms),
+            SubscriptionRow.paused.is_(False),
+            DeliveryRow.kind == "alert",
+            DeliveryRow.due_at <= now,
+            or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now),
+            or_(
+                DeliveryRow.status == "pending",
+                and_(
+                    DeliveryRow.status == "sent", DeliveryRow.items_total > DeliveryRow.items_posted
+                ),
+            ),
+        )
+        .order_by(DeliveryRow.id)
+        .limit(200)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Several bot processes share the outbox: each row goes to exactly one of them.
+        query = query.with_for_update(skip_locked=True, of=DeliveryRow)
+    jobs: list[_Job] = []
+    cards: dict[int, StoryCard] = {}
+    for row, sub in session.execute(query).tuples():
+        assert row.story_id is not None
+        if row.story_id not in cards:
+            cards[row.story_id] = load_card(session, row.story_id)
+        row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+        row.attempts += 1
+        jobs.append(
+            _Job(
+                delivery_id=row.id,
+                subscription_id=sub.id,
+                channel=ChannelRef(sub.platform, sub.workspace, sub.channel, sub.channel_name),
+                follow_ups=sub.follow_ups,
+                card=cards[row.story_id],
+                message_id=row.message_id,
+                thread_id=row.thread_id,
+                items_posted=row.items_posted,
+                items_total=row.items_total,
+            )
+        )
+    return jobs
+
+
+def _settle_sent(session: Session, job: _Job, ref: MessageRef, now: datetime) -> None:
+    row = session.get(DeliveryRow, job.delivery_id)
+    if row is None:
+        return
+    row.status = "sent"
+    row.message_id = ref.message_id
+    row.thread_id = ref.thread_id or ref.message_id
+    row.sent_at = row.sent_at or now
+    row.updated_at = now
+    row.items_posted = job.items_total
+    row.claimed_until = None
+    row.last_error = None
+
+
+def _pause(session: Session, job: _Job, reason: str, now: datetime) -> None:
+    sub = session.get(SubscriptionRow, job.subscription_id)
+    if sub is not None:
+        sub.paused = True
+        sub.paused_reason = f"{reason} (at {now:%Y-%m-%d %H:%M} UTC)"
+    _release(session, job, reason)
+
+
+def _release(session: Session, job: _Job, error: str) -> None:
+    # Left pending (or sent-with-update-due): it goes out when the channel or adapter is back.
+    row = session.get(DeliveryRow, job.delivery_id)
+    if row is not None:
+        row.claimed_until = None
+        row.last_error = error
+
+
+def _retry_later(session: Session, job: _Job, error: str, now: datetime) -> None:
+    row = session.get(DeliveryRow, job.delivery_id)
+    if row is None:
+        return
+    row.claimed_until = None
+    row.last_error = error
+    if row.attempts >= MAX_ATTEMPTS and row.message_id is None:
+        row.status = "failed"
+        row.reason = f"gave up after {row.attempts} attempts: {error}"
+        return
+    row.due_at = now + timedelta(seconds=RETRY_BASE_SECONDS * 2 ** min(row.attempts, 8))

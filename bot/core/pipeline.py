@@ -1,0 +1,114 @@
+"""One poll cycle, end to end: fetch → parse → store → match → group → summarise → deliver."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig
+from bot.core.delivery import Delivery, FlushReport
+from bot.core.matching import Matcher
+from bot.core.models import Item
+from bot.core.poller import FeedOutcome, Poller
+from bot.core.stories import StoryGrouper
+from bot.storage.db import Database
+from bot.storage.runtime import load_runtime
+from bot.storage.stories import save_match
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    outcomes: tuple[FeedOutcome, ...]
+    new_items: int
+    relevant: int
+    stories: tuple[int, ...]
+    flush: FlushReport = field(default_factory=FlushReport)
+    seconds: float = 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    """Runs poll cycles. The live config is read from the database at each cycle's start, so
+    an admin's edit (topics, thresholds, feeds) applies from the next cycle on."""
+
+    def __init__(
+        self,
+        db: Database,
+        delivery: Delivery,
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.db = db
+        self.delivery = delivery
+        self.clock = clock
+
+    async def run_cycle(self, *, force: bool = False) -> CycleReport:
+        started = time.perf_counter()
+        cfg = await self.db.run(load_runtime)
+        poller = Poller(self.db, cfg.poll, clock=self.clock)
+        result = await poller.poll_due(self.clock(), force=force)
+        for outcome in result.outcomes:
+            _log_outcome(outcome)
+        relevant, story_ids = await self.db.run(lambda s: match_and_group(s, cfg, result.new_items))
+        await self.delivery.plan(story_ids)
+        flushed = await self.delivery.flush()
+        report = CycleReport(
+            outcomes=tuple(result.outcomes),
+            new_items=len(result.new_items),
+            relevant=relevant,
+            stories=tuple(story_ids),
+            flush=flushed,
+            seconds=time.perf_counter() - started,
+        )
+        logger.info(
+            "cycle: %d feeds, %d new items, %d relevant, %d stories touched, %d posted, "
+            "%d updated in %.2fs",
+            len(report.outcomes),
+            report.new_items,
+            report.relevant,
+            len(report.stories),
+            flushed.posted,
+            flushed.updated,
+            report.seconds,
+        )
+        return report
+
+
+def match_and_group(
+    session: Session, cfg: AppConfig, items: Sequence[Item]
+) -> tuple[int, list[int]]:
+    """Match new items and group the relevant ones; returns (relevant count, stories touched).
+
+    Items go in publication order so a story's first report is the earliest one.
+    """
+    if not items:
+        return 0, []
+    matcher = Matcher.from_config(cfg)
+    grouper = StoryGrouper(cfg)
+    touched: dict[int, None] = {}
+    relevant = 0
+    for item in sorted(items, key=lambda i: (i.published or i.first_seen, i.id)):
+        match = matcher.match(item)
+        save_match(session, match)
+        if not match.relevant:
+            continue
+        relevant += 1
+        touched[grouper.assign(session, item, match).story_id] = None
+    return relevant, list(touched)
+
+
+def _log_outcome(outcome: FeedOutcome) -> None:
+    if outcome.status == "failed":
+        logger.warning("%s", outcome.message)
+    else:
+        logger.debug("%s", outcome.message)

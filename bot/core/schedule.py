@@ -1,0 +1,79 @@
+"""APScheduler jobs: the poll job (and, later, digests and housekeeping); state lives in the DB."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+logger = logging.getLogger(__name__)
+
+POLL_JOB = "poll"
+
+
+class BotScheduler:
+    """Owns the AsyncIOScheduler. Jobs are rebuilt from the database at start, so the job store
+    stays in memory and a restart loses no schedule."""
+
+    def __init__(
+        self,
+        poll: Callable[[], Awaitable[object]],
+        *,
+        interval: float,
+        scheduler: AsyncIOScheduler | None = None,
+    ) -> None:
+        self._poll = poll
+        self.interval = interval
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
+
+    def start(self, *, first_run: datetime | None = None) -> None:
+        """Start polling at once (or at ``first_run``), then every ``interval`` seconds."""
+        self.scheduler.add_job(
+            self._poll_job,
+            IntervalTrigger(seconds=self.interval, timezone=UTC),
+            id=POLL_JOB,
+            name="poll feeds",
+            next_run_time=first_run or datetime.now(UTC),
+            # A slow cycle is never run twice at once, and missed runs collapse into one.
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
+        self.scheduler.start()
+
+    def reschedule_poll(self, interval: float) -> None:
+        """Apply a new poll interval to the running job, without a restart."""
+        self.interval = interval
+        self.scheduler.reschedule_job(
+            POLL_JOB, trigger=IntervalTrigger(seconds=interval, timezone=UTC)
+        )
+        logger.info("poll interval is now %ss", int(interval))
+
+    async def _poll_job(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)  # type: ignore[arg-type]
+        try:
+            await self._poll()
+        except Exception:
+            # One bad cycle must not stop the schedule; the next tick tries again.
+            logger.exception("poll cycle failed; the next one runs as scheduled")
+        finally:
+            if task is not None:
+                self._running.discard(task)  # type: ignore[arg-type]
+
+    async def shutdown(self, *, grace: float = 30.0) -> None:
+        """Stop scheduling and let a cycle in progress finish its transactions."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._running:
+            logger.info("waiting for the poll cycle in progress to finish")
+            _, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for task in pending:
+                task.cancel()
