@@ -216,7 +216,7 @@ def _fix(err: Any, loc: tuple[Any, ...]) -> str:
         return f"add {loc[-1]!s}: to that entry"
     if err["type"].startswith("url"):
         return "give a full http:// or https:// address"
-    return "correct the value as described"
+    return "change the value on that line as the message says"
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

@@ -1,0 +1,136 @@
+"""Assembles the running bot: storage, adapters, delivery, pipeline and scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.adapters.base import ChatAdapter
+from bot.adapters.console import ConsoleAdapter, console_channel
+from bot.config import AppConfig
+from bot.core.commands import Commands
+from bot.core.delivery import Delivery
+from bot.core.pipeline import Pipeline
+from bot.core.schedule import BotScheduler
+from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.runtime import load_runtime, seed
+from bot.storage.tables import SubscriptionRow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class NewsBot:
+    """Everything a running bot holds. Built by :func:`open_bot`, closed by :meth:`close`."""
+
+    settings: Settings
+    db: Database
+    cfg: AppConfig
+    commands: Commands
+    adapters: dict[str, ChatAdapter]
+    delivery: Delivery
+    pipeline: Pipeline
+    scheduler: BotScheduler | None = None
+
+    async def start_adapters(self) -> None:
+        for name, adapter in list(self.adapters.items()):
+            try:
+                await adapter.start()
+            except Exception as exc:
+                # One platform failing to start (bad token) must not take the others down.
+                logger.error("%s adapter did not start: %s; running without it", name, exc)
+                self.adapters.pop(name)
+                self.delivery.adapters.pop(name, None)
+
+    def start_schedule(self) -> BotScheduler:
+        self.scheduler = BotScheduler(self.pipeline.run_cycle, interval=self.cfg.poll.interval)
+        self.scheduler.start()
+        return self.scheduler
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception as exc:
+                logger.warning("%s adapter did not stop cleanly: %s", adapter.platform, exc)
+        self.db.close()
+
+
+async def open_bot(
+    settings: Settings,
+    cfg: AppConfig,
+    *,
+    out: TextIO | None = None,
+    platforms: Sequence[str] | None = None,
+) -> NewsBot:
+    """Open storage (migrating and seeding it), then build the adapters the tokens allow."""
+    db = await asyncio.to_thread(Database.open, settings.database_url)
+    await db.run(lambda s: seed(s, cfg))
+    live = await db.run(load_runtime)
+    commands = Commands(db, live)
+    adapters = _build_adapters(settings, live, commands, out, platforms)
+    if "console" in adapters:
+        topics = [t.id for t in live.topics]
+        channel = live.delivery.console_channel
+        await db.run(lambda s: ensure_console_subscription(s, topics, channel))
+    delivery = Delivery(db, adapters)
+    pipeline = Pipeline(db, delivery)
+    return NewsBot(settings, db, live, commands, adapters, delivery, pipeline)
+
+
+def _build_adapters(
+    settings: Settings,
+    cfg: AppConfig,
+    commands: Commands,
+    out: TextIO | None,
+    platforms: Sequence[str] | None,
+) -> dict[str, ChatAdapter]:
+    adapters: dict[str, ChatAdapter] = {}
+    wanted = set(platforms) if platforms is not None else {"slack", "discord", "console"}
+    # Imported only when configured: each platform library is slow to import.
+    if "slack" in wanted and settings.slack_bot_token is not None:
+        from bot.adapters.slack_app import SlackAdapter
+
+        adapters["slack"] = SlackAdapter(settings, commands, cfg)
+    if "discord" in wanted and settings.discord_token is not None:
+        from bot.adapters.discord_bot import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter(settings, commands, cfg)
+    if not adapters and "console" in wanted:
+        logger.info("no chat token set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts print here")
+        adapters["console"] = ConsoleAdapter(out)
+    return adapters
+
+
+def ensure_console_subscription(session: Session, topics: list[str], channel: str) -> None:
+    """The console channel follows every topic, from the moment it first appears."""
+    ref = console_channel(channel)
+    found = session.scalars(
+        select(SubscriptionRow).where(
+            SubscriptionRow.platform == ref.platform,
+            SubscriptionRow.workspace == ref.workspace,
+            SubscriptionRow.channel == ref.channel,
+        )
+    ).first()
+    if found is None:
+        session.add(
+            SubscriptionRow(
+                platform=ref.platform,
+                workspace=ref.workspace,
+                channel=ref.channel,
+                channel_name=ref.name,
+                topics=topics,
+                since=datetime.now(UTC),
+                created_by="newsbot",
+            )
+        )

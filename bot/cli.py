@@ -1,0 +1,199 @@
+"""The `newsbot` command line: run, poll, demo, config, db (and eval, console)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import yaml
+
+from bot.config import AppConfig, ConfigError, load_config
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import NewsBot
+
+logger = logging.getLogger("bot")
+
+
+class BotContext:
+    """What every subcommand shares: the environment settings and the chosen config file."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def config(self) -> AppConfig:
+        try:
+            return load_config(self.settings.config)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    # Library chatter (every request) drowns the bot's own one-line messages.
+    for noisy in ("aiohttp.access", "apscheduler.executors", "apscheduler.scheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="NEWSBOT_CONFIG",
+    help="Config file (default: config/newsbot.yaml; env NEWSBOT_CONFIG).",
+)
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR.")
+@click.version_option(package_name="newsbot")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
+    """newsbot: follow-ups on US–India defence ties, grouped into stories, posted to chat."""
+    try:
+        settings = Settings()
+    except Exception as exc:
+        raise click.ClickException(f"bad environment setting: {exc}") from None
+    if config_path is not None:
+        settings = settings.model_copy(update={"config": config_path})
+    _setup_logging(log_level or settings.log_level)
+    ctx.obj = BotContext(settings)
+
+
+@main.command()
+@click.pass_obj
+def run(obj: BotContext) -> None:
+    """Run the bot until Ctrl-C: poll on schedule, post alerts, answer commands."""
+    cfg = obj.config()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(obj.settings, cfg))
+    click.echo("newsbot stopped.", err=True)
+
+
+async def _run(settings: Settings, cfg: AppConfig) -> None:
+    # The app (and the platform libraries) load only for commands that run the bot.
+    from bot.app import open_bot
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot = await open_bot(settings, cfg)
+    try:
+        await bot.start_adapters()
+        bot.start_schedule()
+        logger.info(
+            "newsbot running: %d feeds every %ss, adapters: %s. Ctrl-C stops.",
+            len(bot.cfg.feeds),
+            int(bot.cfg.poll.interval),
+            ", ".join(bot.adapters) or "none",
+        )
+        await stop.wait()
+        logger.info("stopping: letting the current cycle finish")
+    finally:
+        await bot.close()
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Run one poll cycle and exit.")
+@click.option("--force", is_flag=True, help="Poll every feed, even those not yet due.")
+@click.pass_obj
+def poll(obj: BotContext, once: bool, force: bool) -> None:
+    """Run one poll cycle (fetch, match, group, deliver) and exit."""
+    cfg = obj.config()
+    asyncio.run(_poll_once(obj.settings, cfg, force))
+
+
+async def _poll_once(settings: Settings, cfg: AppConfig, force: bool) -> None:
+    from bot.app import open_bot
+
+    bot: NewsBot = await open_bot(settings, cfg)
+    try:
+        await bot.start_adapters()
+        report = await bot.pipeline.run_cycle(force=force)
+        failed = sum(1 for o in report.outcomes if o.status == "failed")
+        click.echo(
+            f"polled {len(report.outcomes)} feeds ({failed} failed): {report.new_items} new "
+            f"items, {report.relevant} relevant, {report.flush.posted} alerts posted, "
+            f"{report.flush.updated} updated.",
+            err=True,
+        )
+    finally:
+        await bot.close()
+
+
+@main.command()
+@click.pass_obj
+def demo(obj: BotContext) -> None:
+    """Serve feeds of real labelled items on 127.0.0.1 and run two poll cycles against them."""
+    from bot.demo.run import run_demo
+
+    cfg = obj.config()
+    asyncio.run(run_demo(cfg, sys.stdout))
+
+
+@main.group()
+def config() -> None:
+    """Check or export the configuration."""
+
+
+@config.command("check")
+@click.pass_obj
+def config_check(obj: BotContext) -> None:
+    """Validate the config file and report the first problem with its line."""
+    cfg = obj.config()
+    click.echo(
+        f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
+        f"poll every {int(cfg.poll.interval)}s)"
+    )
+
+
+@config.command("export")
+@click.pass_obj
+def config_export(obj: BotContext) -> None:
+    """Write the live config (the database's, with chat edits) as YAML to standard output."""
+    from bot.storage.db import Database
+    from bot.storage.runtime import load_runtime, seed
+
+    cfg = obj.config()
+    db = Database.open(obj.settings.database_url)
+    try:
+        db.transaction(lambda s: seed(s, cfg))
+        live = db.transaction(load_runtime)
+    finally:
+        db.close()
+    click.echo(dump_config(live), nl=False)
+
+
+def dump_config(cfg: AppConfig) -> str:
+    data: dict[str, Any] = cfg.model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: BotContext) -> None:
+    """Create the database or bring its schema up to date."""
+    from bot.storage.db import Database
+
+    Database.open(obj.settings.database_url).close()
+    click.echo("database schema is up to date")
+
+
+if __name__ == "__main__":
+    main()
