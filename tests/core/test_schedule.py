@@ -1,0 +1,77 @@
+"""The real AsyncIOScheduler fires the poll job, survives a failing cycle, and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.schedule import POLL_JOB, BotScheduler
+
+
+async def test_the_scheduler_fires_the_poll_job_on_its_interval() -> None:
+    fired: list[float] = []
+    twice = asyncio.Event()
+
+    async def poll() -> None:
+        fired.append(asyncio.get_running_loop().time())
+        if len(fired) >= 2:
+            twice.set()
+
+    scheduler = BotScheduler(poll, interval=0.05)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(twice.wait(), timeout=5)
+    finally:
+        await scheduler.shutdown()
+    assert len(fired) >= 2
+    assert not scheduler.scheduler.running
+
+
+async def test_a_failing_cycle_does_not_stop_the_schedule() -> None:
+    calls = 0
+    recovered = asyncio.Event()
+
+    async def poll() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("feed store exploded")
+        recovered.set()
+
+    scheduler = BotScheduler(poll, interval=0.05)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(recovered.wait(), timeout=5)
+    finally:
+        await scheduler.shutdown()
+    assert calls >= 2
+
+
+async def test_shutdown_waits_for_the_cycle_in_progress() -> None:
+    started = asyncio.Event()
+    finished: list[bool] = []
+
+    async def poll() -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        finished.append(True)
+
+    scheduler = BotScheduler(poll, interval=60)
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    await scheduler.shutdown(grace=5)
+    assert finished == [True]
+
+
+async def test_rescheduling_changes_the_running_jobs_interval() -> None:
+    async def poll() -> None:
+        return None
+
+    scheduler = BotScheduler(poll, interval=900)
+    scheduler.start()
+    try:
+        scheduler.reschedule_poll(120)
+        job = scheduler.scheduler.get_job(POLL_JOB)
+        assert job is not None
+        assert job.trigger.interval.total_seconds() == 120
+    finally:
+        await scheduler.shutdown()
