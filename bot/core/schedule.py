@@ -69,11 +69,19 @@ class BotScheduler:
                 self._running.discard(task)  # type: ignore[arg-type]
 
     async def shutdown(self, *, grace: float = 30.0) -> None:
-        """Stop scheduling and let a cycle in progress finish its transactions."""
+        """Stop scheduling and let a cycle in progress finish its transactions.
+
+        The scheduler's own shutdown cancels running jobs, so new runs are paused first and
+        the cycle in progress is awaited before the scheduler goes.
+        """
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
         if self._running:
             logger.info("waiting for the poll cycle in progress to finish")
             _, pending = await asyncio.wait(set(self._running), timeout=grace)
             for task in pending:
                 task.cancel()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            # AsyncIOScheduler.shutdown is queued on the loop (run_in_event_loop): let it run.
+            await asyncio.sleep(0)
