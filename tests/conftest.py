@@ -14,7 +14,7 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.storage.db import Database
+from tests.feedserver import FeedServer
 
 _PROXY_VARS = (
     "HTTPS_PROXY",
@@ -117,3 +118,10 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A news site on 127.0.0.1 serving fixture feeds (``add_feed`` / ``set_response``)."""
+    async with FeedServer() as server:
+        yield server

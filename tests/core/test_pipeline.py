@@ -1,0 +1,123 @@
+"""Items flow from a loopback news site through matching and grouping to console alerts."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import NewsBot, open_bot
+from bot.config import AppConfig, FeedConfig, load_config
+from bot.settings import DEFAULT_CONFIG, Settings
+from bot.storage.tables import DeliveryRow, ItemRow
+from tests.conftest import TESTDATA
+from tests.feedserver import FeedServer
+
+DEV = {
+    row["id"]: row
+    for row in map(json.loads, (TESTDATA / "eval" / "dev.jsonl").read_text().splitlines())
+}
+TIGER_ASIANET = DEV["dev-001"]  # Tiger Triumph 2024, first outlet
+TIGER_HINDU = DEV["dev-002"]  # the same exercise, a second outlet
+SENSEX = DEV["dev-010"]  # markets: not relevant
+OLD_RANA = DEV["dev-025"]  # not relevant; serves as a feed's backlog
+
+
+def _feed_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("title", "summary", "url", "published", "source")} | {
+        "guid": row["url"]
+    }
+
+
+class Harness:
+    def __init__(self, bot: NewsBot, out: io.StringIO, server: FeedServer) -> None:
+        self.bot, self.out, self.server = bot, out, server
+
+    async def cycle(self) -> str:
+        start = self.out.tell()
+        await self.bot.pipeline.run_cycle(force=True)
+        self.out.seek(start)
+        printed = self.out.read()
+        self.out.seek(0, io.SEEK_END)
+        return printed
+
+    async def count(self, table: type[Any]) -> int:
+        return await self.bot.db.run(
+            lambda s: s.scalar(select(func.count()).select_from(table)) or 0
+        )
+
+
+@pytest.fixture
+async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harness]:
+    for path in ("a.xml", "b.xml"):
+        feed_server.add_feed(path, [_feed_item(OLD_RANA)])
+    base = load_config(DEFAULT_CONFIG)
+    feeds = [
+        FeedConfig.model_validate({"url": feed_server.url(p), "name": f"Outlet {p[0].upper()}"})
+        for p in ("a.xml", "b.xml")
+    ]
+    cfg: AppConfig = base.model_copy(update={"feeds": feeds})
+    out = io.StringIO()
+    bot = await open_bot(
+        Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}"),
+        cfg,
+        out=out,
+        platforms=["console"],
+    )
+    try:
+        yield Harness(bot, out, feed_server)
+    finally:
+        await bot.close()
+
+
+async def test_a_new_feeds_backlog_is_stored_without_alerts(harness: Harness) -> None:
+    printed = await harness.cycle()
+    assert await harness.count(ItemRow) == 1  # one item in two feeds is stored once
+    assert "[ALERT]" not in printed
+    assert await harness.count(DeliveryRow) == 0
+
+
+async def test_new_relevant_items_alert_once_and_irrelevant_ones_never(harness: Harness) -> None:
+    await harness.cycle()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET, SENSEX)])
+    harness.server.add_feed("b.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+
+    printed = await harness.cycle()
+
+    assert printed.count("[ALERT]") == 1
+    assert "Tiger Triumph" in printed
+    assert "Sensex" not in printed
+    assert await harness.count(ItemRow) == 3
+
+
+async def test_a_second_outlets_report_updates_the_story_instead_of_posting_again(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    first = await harness.cycle()
+    harness.server.add_feed("b.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_HINDU)])
+
+    second = await harness.cycle()
+
+    assert first.count("[ALERT]") == 1
+    assert "[ALERT]" not in second
+    assert second.count("[UPDATE]") == 1
+    assert "The Hindu" in second and "Asianet Newsable" in second
+
+
+async def test_an_unchanged_feed_is_asked_conditionally_and_stores_nothing(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    printed = await harness.cycle()
+
+    again = harness.server.requests_for("a.xml")[-1]
+    assert again.headers.get("If-None-Match") or again.headers.get("If-Modified-Since")
+    assert "[ALERT]" not in printed
+    assert await harness.count(ItemRow) == 1

@@ -1,0 +1,120 @@
+"""The `newsbot` command line as a person runs it: check, poll once, demo, run and Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.settings import DEFAULT_CONFIG
+from tests.feedserver import FeedServer
+
+
+def _config_with_feeds(tmp_path: Path, urls: dict[str, str], **poll: object) -> Path:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["feeds"] = [{"name": name, "url": url} for name, url in urls.items()]
+    data["poll"].update(poll)
+    path = tmp_path / "newsbot.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(tmp_path: Path, config: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["NEWSBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
+    env["NEWSBOT_CONFIG"] = str(config)
+    return env
+
+
+def test_config_check_accepts_the_shipped_file() -> None:
+    result = CliRunner().invoke(main, ["--config", str(DEFAULT_CONFIG), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "OK (12 feeds, 9 topics" in result.output
+
+
+def test_config_check_names_the_line_of_a_broken_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("poll:\n  interval: 15m\n  concurrency: lots\ntopics: []\n")
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    assert result.exit_code == 1
+    assert f"{bad}:3: poll.concurrency" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_demo_prints_alerts_for_relevant_items_only() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    cycle1, cycle2 = result.output.split("── cycle 2")
+    assert "[ALERT]" not in cycle1 and "stored as backlog" in cycle1
+    assert cycle2.count("[ALERT]") >= 10
+    # Hard negatives of the labelled set (India–Japan summit, Sensex, Balikatan) stay silent.
+    for unrelated in ("Sensex", "Balikatan", "Tokyo"):
+        assert unrelated not in cycle2
+
+
+async def test_run_reports_an_unreachable_feed_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_feed("ok.xml", [{"title": "Fixture", "url": "https://example.org/a"}])
+    dead = f"http://127.0.0.1:{_closed_port()}/rss"
+    config = _config_with_feeds(
+        tmp_path, {"Good feed": feed_server.url("ok.xml"), "Dead feed": dead}, interval="1h"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=_env(tmp_path, config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            while not any("cycle:" in line for line in lines):
+                line = (await proc.stdout.readline()).decode()
+                assert line, "newsbot run exited early:\n" + "".join(lines)
+                lines.append(line)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+    output = "".join(lines) + rest.decode()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output
+    dead_lines = [line for line in output.splitlines() if "Dead feed" in line]
+    assert len(dead_lines) == 1, output
+    assert "retry" in dead_lines[0].lower()
+    assert "newsbot stopped." in output
+
+
+async def test_poll_once_runs_one_cycle_and_exits(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add_feed("ok.xml", [{"title": "Fixture", "url": "https://example.org/a"}])
+    config = _config_with_feeds(tmp_path, {"Good feed": feed_server.url("ok.xml")})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "poll",
+        "--once",
+        env=_env(tmp_path, config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, out.decode()
+    assert "polled 1 feeds (0 failed): 1 new items" in out.decode()
