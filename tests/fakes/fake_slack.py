@@ -29,33 +29,35 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
 
 from tests.fakes._loopback import LoopbackServer, wait_until, wait_until_sync
 
-Responder = Union[dict, Callable[["SlackCall"], dict]]
-
 
 @dataclass
 class SlackCall:
     method: str  # e.g. "chat.postMessage"
     http_method: str  # "POST" / "GET"
-    args: Dict[str, Any]  # query + form + json body merged
-    headers: Dict[str, str]
-    token: Optional[str]
+    args: dict[str, Any]  # query + form + json body merged
+    headers: dict[str, str]
+    token: str | None
     content_type: str
     at: float = field(default_factory=time.monotonic)
+
+
+Responder = dict | Callable[[SlackCall], dict]
 
 
 @dataclass
 class _Failure:
     status: int
     error: str
-    retry_after: Optional[int]
+    retry_after: int | None
     times: int
 
 
@@ -70,7 +72,7 @@ class FakeSlack(LoopbackServer):
         bot_user_id: str = "U0NEWSBOT",
         bot_id: str = "B0NEWSBOT",
         app_id: str = "A0NEWSAPP",
-        channels: Optional[Dict[str, str]] = None,
+        channels: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.bot_token = bot_token
@@ -80,18 +82,22 @@ class FakeSlack(LoopbackServer):
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
-        self.channels: Dict[str, str] = dict(channels or {"C0GENERAL": "general", "C0NEWS": "news"})
+        self.channels: dict[str, str] = dict(channels or {"C0GENERAL": "general", "C0NEWS": "news"})
         self.valid_tokens = {bot_token, app_token}
+        # Channel history as Slack keeps it (oldest first here; history answers newest first).
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        # users.info flags per user id, e.g. {"U0BOSS": {"is_admin": True}}.
+        self.user_flags: dict[str, dict[str, Any]] = {}
 
-        self.calls: List[SlackCall] = []
-        self.response_url_posts: List[Dict[str, Any]] = []
-        self._failures: Dict[str, List[_Failure]] = {}
-        self._overrides: Dict[str, Responder] = {}
+        self.calls: list[SlackCall] = []
+        self.response_url_posts: list[dict[str, Any]] = []
+        self._failures: dict[str, list[_Failure]] = {}
+        self._overrides: dict[str, Responder] = {}
         self._ts = itertools.count(1)
 
         # socket mode state
-        self.socket_sessions: List[web.WebSocketResponse] = []
-        self.socket_frames: List[Dict[str, Any]] = []  # everything the client sent us
+        self.socket_sessions: list[web.WebSocketResponse] = []
+        self.socket_frames: list[dict[str, Any]] = []  # everything the client sent us
         self.connections_opened = 0
 
         self.app.router.add_route("*", "/api/{method}", self._api)
@@ -114,7 +120,7 @@ class FakeSlack(LoopbackServer):
         *,
         status: int = 429,
         error: str = "ratelimited",
-        retry_after: Optional[int] = 1,
+        retry_after: int | None = 1,
         times: int = 1,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
@@ -129,15 +135,26 @@ class FakeSlack(LoopbackServer):
         """Override (or add) a method's answer: a dict or ``f(call) -> dict``."""
         self._overrides[method] = responder
 
-    def calls_for(self, method: str) -> List[SlackCall]:
+    def calls_for(self, method: str) -> list[SlackCall]:
         return [c for c in self.calls if c.method == method]
 
-    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> List[SlackCall]:
-        await wait_until(lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}")
+    async def wait_for_call(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[SlackCall]:
+        await wait_until(
+            lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}"
+        )
         return self.calls_for(method)
 
-    def wait_for_call_sync(self, method: str, count: int = 1, timeout: float = 5.0) -> List[SlackCall]:
-        wait_until_sync(lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}")
+    def wait_for_call_sync(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[SlackCall]:
+        wait_until_sync(
+            lambda: len(self.calls_for(method)) >= count, timeout, what=f"{count}x {method}"
+        )
         return self.calls_for(method)
 
     # ------------------------------------------------------------ helpers
@@ -153,7 +170,7 @@ class FakeSlack(LoopbackServer):
         user_id: str = "U0ALICE",
         user_name: str = "alice",
         response_name: str = "cmd",
-    ) -> Dict[str, str]:
+    ) -> dict[str, str]:
         """The form fields Slack sends for a slash command (HTTP body or Socket Mode payload)."""
         return {
             "token": "legacy-verification-token",
@@ -174,7 +191,7 @@ class FakeSlack(LoopbackServer):
     # ------------------------------------------------------------- web api
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args: Dict[str, Any] = dict(request.query)
+        args: dict[str, Any] = dict(request.query)
         ctype = request.content_type
         if request.can_read_body:
             if ctype == "application/json":
@@ -199,7 +216,9 @@ class FakeSlack(LoopbackServer):
             headers = {}
             if f.retry_after is not None:
                 headers["Retry-After"] = str(f.retry_after)
-            return web.json_response({"ok": False, "error": f.error}, status=f.status, headers=headers)
+            return web.json_response(
+                {"ok": False, "error": f.error}, status=f.status, headers=headers
+            )
 
         if token is None:
             return self._json({"ok": False, "error": "not_authed"})
@@ -220,7 +239,7 @@ class FakeSlack(LoopbackServer):
         # Slack answers API errors with HTTP 200 and ok:false.
         return web.json_response(body, headers={"X-Slack-Req-Id": uuid.uuid4().hex})
 
-    def _channel_or_error(self, call: SlackCall) -> Optional[dict]:
+    def _channel_or_error(self, call: SlackCall) -> dict | None:
         ch = call.args.get("channel")
         if not ch:
             return {"ok": False, "error": "channel_not_found"}
@@ -264,7 +283,9 @@ class FakeSlack(LoopbackServer):
         if not any(k in call.args for k in ("text", "blocks", "attachments")):
             return {"ok": False, "error": "no_text"}
         ts = self.next_ts()
-        return {"ok": True, "channel": call.args["channel"], "ts": ts, "message": self._bot_message(call, ts)}
+        message = self._bot_message(call, ts)
+        self.messages.setdefault(call.args["channel"], []).append(message)
+        return {"ok": True, "channel": call.args["channel"], "ts": ts, "message": message}
 
     def _m_chat_postEphemeral(self, call: SlackCall) -> dict:
         err = self._channel_or_error(call)
@@ -279,8 +300,12 @@ class FakeSlack(LoopbackServer):
         if err:
             return err
         ts = call.args.get("ts")
-        if not ts:
+        stored = [m for m in self.messages.get(call.args["channel"], []) if m["ts"] == ts]
+        if not ts or not stored:
             return {"ok": False, "error": "message_not_found"}
+        for key in ("text", "blocks", "metadata"):
+            if key in call.args:
+                stored[0][key] = call.args[key]
         return {
             "ok": True,
             "channel": call.args["channel"],
@@ -318,6 +343,19 @@ class FakeSlack(LoopbackServer):
             return err
         return {"ok": True, "channel": self._channel_obj(call.args["channel"])}
 
+    def _m_conversations_history(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        limit = int(call.args.get("limit") or 100)
+        # Slack returns metadata only when asked with include_all_metadata.
+        with_metadata = str(call.args.get("include_all_metadata", "")).lower() in ("1", "true")
+        newest_first = list(reversed(self.messages.get(call.args["channel"], [])))[:limit]
+        messages = [
+            {k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in newest_first
+        ]
+        return {"ok": True, "messages": messages, "has_more": False, "pin_count": 0}
+
     def _m_conversations_list(self, call: SlackCall) -> dict:
         return {
             "ok": True,
@@ -339,6 +377,10 @@ class FakeSlack(LoopbackServer):
                 "is_bot": uid == self.bot_user_id,
                 "tz": "Europe/London",
                 "profile": {"display_name": uid.lower(), "real_name": uid},
+                "is_admin": False,
+                "is_owner": False,
+                "is_primary_owner": False,
+                **self.user_flags.get(uid, {}),
             },
         }
 
@@ -395,7 +437,11 @@ class FakeSlack(LoopbackServer):
             {
                 "type": "hello",
                 "num_connections": len([s for s in self.socket_sessions if not s.closed]),
-                "debug_info": {"host": "applink-fake-1", "build_number": 1, "approximate_connection_time": 18060},
+                "debug_info": {
+                    "host": "applink-fake-1",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
                 "connection_info": {"app_id": self.app_id},
             }
         )
@@ -413,16 +459,20 @@ class FakeSlack(LoopbackServer):
             raise RuntimeError("no socket mode client connected")
         return live[-1]
 
-    async def wait_for_socket(self, count: int = 1, timeout: float = 5.0) -> web.WebSocketResponse:
+    async def wait_for_socket(self, count: int = 1, timeout: float = 5.0) -> web.WebSocketResponse:  # noqa: ASYNC109
         """Wait until ``count`` connections were ever made and one is open; return the newest."""
 
         def ready() -> bool:
-            return len(self.socket_sessions) >= count and any(not s.closed for s in self.socket_sessions)
+            return len(self.socket_sessions) >= count and any(
+                not s.closed for s in self.socket_sessions
+            )
 
         await wait_until(ready, timeout, what="socket mode connection")
         return self._live_session()
 
-    async def send_envelope(self, type: str, payload: dict, *, accepts_response_payload: bool = True) -> str:
+    async def send_envelope(
+        self, type: str, payload: dict, *, accepts_response_payload: bool = True
+    ) -> str:
         """Push a Socket Mode envelope (slash_commands / interactive / events_api)."""
         envelope_id = str(uuid.uuid4())
         await self._live_session().send_json(
@@ -436,9 +486,11 @@ class FakeSlack(LoopbackServer):
         return envelope_id
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
-        await self._live_session().send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake-1"}})
+        await self._live_session().send_json(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake-1"}}
+        )
 
-    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Dict[str, Any]:
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
         def find():
             for f in self.socket_frames:
                 if f.get("envelope_id") == envelope_id:
@@ -448,6 +500,6 @@ class FakeSlack(LoopbackServer):
         return await wait_until(find, timeout, what=f"ack for envelope {envelope_id}")
 
 
-def form_body(fields: Dict[str, str]) -> bytes:
+def form_body(fields: dict[str, str]) -> bytes:
     """application/x-www-form-urlencoded body, as Slack sends slash commands."""
     return urlencode(fields).encode("utf-8")

@@ -1,0 +1,377 @@
+"""The Slack adapter: real slack-bolt and slack_sdk against the fake Slack on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
+from bot.adapters.slack_app import SlackAdapter
+from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
+from bot.config import AppConfig, load_config
+from bot.core.commands import Commands
+from bot.core.models import SourceLink
+from bot.settings import DEFAULT_CONFIG
+from bot.storage.db import Database
+from bot.storage.tables import FeedbackRow
+from tests.adapters.slack_fixtures import (
+    SECRET,
+    add_story,
+    block_action,
+    card,
+    channel,
+    interactive_body,
+    send_signed,
+    slack_settings,
+    slash_body,
+)
+from tests.fakes._loopback import wait_until
+from tests.fakes.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def cfg() -> AppConfig:
+    return load_config(Path(DEFAULT_CONFIG))
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = FakeSlack()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def commands(sqlite_db: Database, cfg: AppConfig) -> Commands:
+    return Commands(sqlite_db, cfg)
+
+
+@pytest_asyncio.fixture
+async def adapter(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> AsyncIterator[SlackAdapter]:
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+# -- /news over HTTP and Socket Mode ----------------------------------------------------------
+
+
+async def test_signed_slash_command_over_http_gets_its_answer(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    status, _ = await send_signed(adapter, slash_body(fake, "topics"))
+    assert status == 200  # the ack, well within Slack's 3 seconds
+
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    answer = fake.response_url_posts[0]["body"]
+    assert "framework-agreement" in json.dumps(answer["blocks"])
+    assert answer["replace_original"] is False
+
+
+async def test_bad_signature_gets_401_and_runs_nothing(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    status, text = await send_signed(adapter, slash_body(fake, "topics"), secret="wrong-secret")
+    assert status == 401
+    assert "invalid request" in text
+    assert fake.response_url_posts == []
+
+
+async def test_a_wrong_argument_gets_usage_help_only_the_asker_sees(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    await send_signed(adapter, slash_body(fake, "subscrbe framework-agreement"))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    answer = fake.response_url_posts[0]["body"]
+    assert answer["response_type"] == "ephemeral"
+    assert "subscribe" in answer["text"]
+
+
+async def test_slash_command_through_socket_mode(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, cfg)
+    await bot.start()
+    try:
+        await fake.wait_for_socket()
+        payload = fake.slash_command_payload("/news", "topics")
+        envelope = await fake.send_envelope("slash_commands", payload)
+        ack = await fake.wait_for_ack(envelope)
+        assert ack["envelope_id"] == envelope
+        await fake_wait(fake, lambda: fake.response_url_posts)
+        assert "framework-agreement" in json.dumps(fake.response_url_posts[0]["body"])
+        assert bot.http_port is None  # no web server in Socket Mode
+    finally:
+        await bot.stop()
+
+
+async def test_admin_commands_need_a_workspace_admin(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    await send_signed(adapter, slash_body(fake, "admin feeds list", user_id="U0ALICE"))
+    fake.user_flags["U0BOSS"] = {"is_admin": True}
+    await send_signed(adapter, slash_body(fake, "admin feeds list", user_id="U0BOSS",
+                                          response_name="boss"))  # fmt: skip
+    await fake_wait(fake, lambda: len(fake.response_url_posts) >= 2)
+    by_name = {p["name"]: p["body"]["text"] for p in fake.response_url_posts}
+    assert "admins only" in by_name["cmd"]
+    assert "admins only" not in by_name["boss"]
+    # users.info is asked once per user and cached.
+    await send_signed(adapter, slash_body(fake, "topics", user_id="U0BOSS", response_name="again"))
+    await fake_wait(fake, lambda: len(fake.response_url_posts) >= 3)
+    assert [c.args["user"] for c in fake.calls_for("users.info")] == ["U0ALICE", "U0BOSS"]
+
+
+async def test_config_admins_are_admins_without_asking_slack(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    cfg = cfg.model_copy(
+        update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0CFG"]})}
+    )
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    await bot.start()
+    try:
+        await send_signed(bot, slash_body(fake, "admin feeds list", user_id="U0CFG"))
+        await fake_wait(fake, lambda: fake.response_url_posts)
+        assert "admins only" not in fake.response_url_posts[0]["body"]["text"]
+        assert fake.calls_for("users.info") == []
+    finally:
+        await bot.stop()
+
+
+# -- buttons ----------------------------------------------------------------------------------
+
+
+async def test_not_relevant_button_records_feedback(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    story_id = add_story(db, key="s42")
+    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg)
+    await bot.start()
+    try:
+        body = interactive_body(block_action(fake, NOT_RELEVANT_ACTION, "s42"))
+        status, _ = await send_signed(bot, body)
+        assert status == 200
+        await fake_wait(fake, lambda: fake.response_url_posts)
+    finally:
+        await bot.stop()
+    rows = db.transaction(lambda s: [(r.story_id, r.user, r.channel, r.verdict)
+                                     for r in s.scalars(select(FeedbackRow))])  # fmt: skip
+    assert rows == [(story_id, "U0ALICE", "C0NEWS", "not_relevant")]
+    answer = fake.response_url_posts[0]["body"]
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+
+
+async def test_why_button_answers_only_the_presser(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    await send_signed(adapter, interactive_body(block_action(fake, WHY_ACTION, "s404")))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    answer = fake.response_url_posts[0]["body"]
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"]
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+async def test_alert_is_block_kit_with_story_and_delivery_in_metadata(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    ref = await adapter.post(channel(fake), card(), delivery_id=11)
+
+    [call] = fake.calls_for("chat.postMessage")
+    assert ref.message_id == fake.messages["C0NEWS"][0]["ts"]
+    types = [b["type"] for b in call.args["blocks"]]
+    assert types == ["header", "section", "section", "context", "actions"]
+    buttons = call.args["blocks"][-1]["elements"]
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in buttons] == [
+        ("Why this?", WHY_ACTION, "s7"),
+        ("Not relevant", NOT_RELEVANT_ACTION, "s7"),
+    ]
+    assert call.args["metadata"] == {
+        "event_type": METADATA_EVENT,
+        "event_payload": {"story_id": 7, "story_key": "s7", "delivery_id": 11},
+    }
+    assert "<https://www.thehindu.com/a|The Hindu>" in json.dumps(call.args["blocks"])
+
+
+async def test_second_outlet_edits_the_alert_instead_of_posting_again(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    ref = await adapter.post(channel(fake), card(), delivery_id=1)
+    grown = card(outlets=(("The Hindu", "India, US sign", "https://www.thehindu.com/a"),
+                          ("Reuters", "US, India agree", "https://www.reuters.com/b")))  # fmt: skip
+    await adapter.update(ref, grown)
+
+    assert len(fake.calls_for("chat.postMessage")) == 1
+    [edit] = fake.calls_for("chat.update")
+    assert edit.args["ts"] == ref.message_id
+    assert "also reported by <https://www.reuters.com/b|Reuters>" in json.dumps(edit.args["blocks"])
+
+
+async def test_thread_follow_up_replies_under_the_alert(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    ref = await adapter.post(channel(fake), card(), delivery_id=1)
+    reply = await adapter.reply_in_thread(
+        ref, SourceLink("Reuters", "US, India agree", "https://www.reuters.com/b")
+    )
+    [_, threaded] = fake.calls_for("chat.postMessage")
+    assert threaded.args["thread_ts"] == ref.message_id
+    assert reply.thread_id == ref.message_id
+    assert "Reuters" in threaded.args["text"]
+
+
+async def test_a_retried_delivery_finds_its_earlier_post(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    first = await adapter.post(channel(fake), card(), delivery_id=5)
+    # The process died before recording the ts; the outbox hands the same delivery out again.
+    again = await adapter.post(channel(fake), card(), delivery_id=5)
+
+    assert again.message_id == first.message_id
+    assert len(fake.calls_for("chat.postMessage")) == 1
+    history = fake.calls_for("conversations.history")[-1]
+    assert history.args["include_all_metadata"] in ("1", "true", True)
+
+
+async def test_rate_limited_post_is_retried_after_retry_after_and_posted_once(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    fake.fail_next("chat.postMessage", status=429, retry_after=0)
+    started = time.monotonic()
+    ref = await adapter.post(channel(fake), card(), delivery_id=3)
+
+    calls = fake.calls_for("chat.postMessage")
+    assert len(calls) == 2  # the 429, then the post
+    assert len(fake.messages["C0NEWS"]) == 1
+    assert ref.message_id == fake.messages["C0NEWS"][0]["ts"]
+    assert time.monotonic() - started < 3
+
+
+async def test_rate_limit_that_never_lifts_is_a_retryable_delivery_error(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    fake.fail_next("chat.postMessage", status=429, retry_after=0, times=10)
+    with pytest.raises(DeliveryError) as raised:
+        await adapter.post(channel(fake), card(), delivery_id=3)
+    assert not isinstance(raised.value, ChannelUnavailable | AdapterStopped)
+    assert "429" in str(raised.value)
+    assert "C0NEWS" not in fake.messages
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+async def test_closed_channel_is_channel_unavailable(
+    fake: FakeSlack, adapter: SlackAdapter, error: str
+) -> None:
+    fake.fail_next("chat.postMessage", status=200, error=error, retry_after=None)
+    with pytest.raises(ChannelUnavailable) as raised:
+        await adapter.post(channel(fake), card(), delivery_id=3)
+    assert raised.value.reason.startswith(error)
+
+
+async def test_a_deleted_channel_is_unavailable(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    with pytest.raises(ChannelUnavailable, match="channel_not_found"):
+        await adapter.post(channel(fake, "C0GONE"), card(), delivery_id=3)
+
+
+async def test_revoked_token_stops_the_adapter_with_a_clear_message(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    await bot.start()
+    fake.valid_tokens.discard(fake.bot_token)  # revoked while running
+    with pytest.raises(AdapterStopped, match="SLACK_BOT_TOKEN"):
+        await bot.post(channel(fake), card(), delivery_id=1)
+    await fake_wait(fake, lambda: bot.http_port is None)  # it stopped listening
+    with pytest.raises(AdapterStopped):
+        await bot.post(channel(fake), card(), delivery_id=2)
+    assert fake.bot_token not in caplog.text
+    assert "C0NEWS" not in fake.messages
+
+
+async def test_a_bad_token_at_start_raises_adapter_stopped(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    fake.valid_tokens.discard(fake.bot_token)
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    with pytest.raises(AdapterStopped) as raised:
+        await bot.start()
+    assert "invalid_auth" in str(raised.value)
+    assert fake.bot_token not in str(raised.value)
+    await bot.stop()
+
+
+async def test_digest_is_one_message(fake: FakeSlack, adapter: SlackAdapter) -> None:
+    cards = [card(story_id=i, story_key=f"s{i}", headline=f"Story {i}") for i in range(30)]
+    await adapter.post_digest(channel(fake), "Daily digest", cards, delivery_id=9)
+    [call] = fake.calls_for("chat.postMessage")
+    assert len(call.args["blocks"]) <= 50
+    assert call.args["blocks"][0]["text"]["text"] == "Daily digest"
+    assert call.args["metadata"]["event_payload"]["delivery_id"] == 9
+
+
+async def test_admins_are_told_by_direct_message(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    cfg = cfg.model_copy(
+        update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0ALICE"]})}
+    )
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    fake.channels["U0ALICE"] = "alice (DM)"
+    await bot.notify_admins(fake.team_id, "newsbot paused alerts to #news: channel_not_found")
+    [dm] = fake.calls_for("chat.postMessage")
+    assert dm.args["channel"] == "U0ALICE"
+    assert "paused" in dm.args["text"]
+
+
+async def test_at_here_in_a_feed_title_reaches_slack_escaped(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    evil = card(
+        headline="@here <!channel> Pentagon & MoD <@U0ALICE> sign pact",
+        extract="<!everyone> read this <https://evil.example|click>",
+        outlets=(("<!here>", "@channel <b>", "https://x.example/a?b=1&c=<2>"),),
+    )
+    ref = await adapter.post(channel(fake), evil, delivery_id=1)
+    await adapter.update(ref, evil)
+    await adapter.reply_in_thread(ref, evil.sources[0])
+
+    sent = json.dumps([c.args for c in fake.calls if c.method.startswith("chat.")])
+    for forbidden in ("<!here", "<!channel", "<!everyone", "<@U0ALICE", "<https://evil", "@here",
+                      "@channel", "@everyone"):  # fmt: skip
+        assert forbidden not in sent, forbidden
+    assert "&lt;!channel&gt;" in sent and "Pentagon &amp; MoD" in sent
+
+
+async def fake_wait(fake: FakeSlack, predicate: Callable[[], object]) -> None:
+    await wait_until(predicate, timeout=5.0, what="the fake Slack to see the bot's answer")
+
+
+def test_sign_helper_matches_slack_docs_example() -> None:
+    # Slack's documented example (api.slack.com/authentication/verifying-requests-from-slack).
+    from tests.fakes.slack_signing import slack_signature
+
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
+        b"G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook"
+        b"-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977"
+        b"00885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d1"
+        b"0d2c447fce8b6703c"
+    )
+    assert slack_signature(SECRET, 1531420618, body) == (
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    )
