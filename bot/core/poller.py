@@ -1,0 +1,326 @@
+"""One poll cycle's ingest: fetch the due feeds, parse them, store what is new, return only that."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import partial
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.config import PollConfig
+from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay
+from bot.core.models import Feed, FeedHealth, Item
+from bot.core.parse import ParsedFeed, parse_feed
+from bot.storage.db import Database
+from bot.storage.feeds import FeedState, claim_due_feeds, save_states
+from bot.storage.items import FeedItems, store_new_items
+
+logger = logging.getLogger(__name__)
+
+
+class FeedStatus(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    FAILED = "failed"
+    EMPTY = "empty"  # a valid feed with no entries: logged, not backed off
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """How one feed's poll went, in one line a person can act on."""
+
+    feed_id: int
+    name: str
+    url: str
+    status: FeedStatus
+    message: str
+    new_items: int
+    next_fetch_at: datetime
+    http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    new_items: list[Item] = field(default_factory=list)  # only items never stored before
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status is FeedStatus.FAILED]
+
+
+@dataclass(frozen=True, slots=True)
+class _Handled:
+    """One fetched feed after parsing: its new state, items to store and outcome so far."""
+
+    feed: Feed
+    state: FeedState
+    items: FeedItems | None
+    outcome: FeedOutcome
+    note: str = ""  # e.g. "it moved permanently to …", repeated in the final message
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Poller:
+    """Fetch → parse → store for the feeds that are due.
+
+    Fetches run concurrently on the event loop (at most ``poll.concurrency`` at once). As
+    responses arrive they are parsed and stored in batches: every response that came in while
+    the previous batch was being handled goes into the next one, so one thread hop and one
+    transaction serve many feeds. Each feed's state is written in the same transaction as its
+    items, so a crash mid-cycle leaves no feed with items stored but state unwritten.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        poll: PollConfig,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        owner: str | None = None,
+    ) -> None:
+        self.db = db
+        self.poll = poll
+        self.clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        # Longer than any fetch can take, so a lease only outlives a crashed poller.
+        self.lease = timedelta(seconds=max(120.0, poll.timeout * 3))
+
+    async def poll_due(self, now: datetime | None = None, *, force: bool = False) -> PollResult:
+        """Poll the due feeds (``force``: every unpaused feed) and return the new items."""
+        now = now or self.clock()
+        feeds = await self.db.run(
+            lambda s: claim_due_feeds(s, now, owner=self.owner, lease=self.lease, force=force)
+        )
+        if not feeds:
+            return PollResult()
+        outcomes: list[FeedOutcome] = []
+        new_items: list[Item] = []
+        queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
+        async with Fetcher(self.poll) as fetcher:
+            consumer = asyncio.create_task(self._consume(queue, now, outcomes, new_items))
+
+            async def fetch_one(feed: Feed) -> None:
+                queue.put_nowait(await fetcher.fetch(feed))
+
+            try:
+                await asyncio.gather(*(fetch_one(f) for f in feeds))
+            finally:
+                queue.put_nowait(None)
+                await consumer
+        failed = sum(o.status is FeedStatus.FAILED for o in outcomes)
+        logger.info("polled %d feeds: %d new items, %d failed", len(feeds), len(new_items), failed)
+        return PollResult(outcomes, new_items)
+
+    async def _consume(
+        self,
+        queue: asyncio.Queue[FetchResult | None],
+        now: datetime,
+        outcomes: list[FeedOutcome],
+        new_items: list[Item],
+    ) -> None:
+        done = False
+        while not done:
+            batch: list[FetchResult] = []
+            first = await queue.get()
+            if first is None:
+                return
+            batch.append(first)
+            while not queue.empty():
+                nxt = queue.get_nowait()
+                if nxt is None:
+                    done = True
+                    break
+                batch.append(nxt)
+            got_outcomes, got_items = await asyncio.to_thread(self._handle_batch, batch, now)
+            outcomes.extend(got_outcomes)
+            new_items.extend(got_items)
+
+    def _handle_batch(
+        self, results: Sequence[FetchResult], now: datetime
+    ) -> tuple[list[FeedOutcome], list[Item]]:
+        """Parse a batch and store it in one transaction (runs in a worker thread)."""
+        handled = [self._handle(r, now) for r in results]
+        try:
+            items = self.db.transaction(lambda s: self._store(s, handled, now))
+        except SQLAlchemyError:
+            # One feed's bad row must not cost the others theirs: retry one by one.
+            logger.exception(
+                "storing a batch of %d feeds failed; retrying one by one", len(handled)
+            )
+            items = []
+            for i, h in enumerate(handled):
+                try:
+                    items.extend(self.db.transaction(partial(self._store, handled=[h], now=now)))
+                except SQLAlchemyError as exc:
+                    handled[i] = self._store_failed(h, exc, now)
+        per_feed = Counter(item.feed_id for item in items)
+        outcomes = [_with_count(h, per_feed.get(h.feed.id, 0)) for h in handled]
+        return outcomes, items
+
+    def _store(self, session: Session, handled: Sequence[_Handled], now: datetime) -> list[Item]:
+        batches = [h.items for h in handled if h.items is not None]
+        items = store_new_items(session, batches, now=now)
+        save_states(session, [h.state for h in handled])
+        return items
+
+    def _store_failed(self, h: _Handled, exc: SQLAlchemyError, now: datetime) -> _Handled:
+        error = f"its items could not be stored ({exc.__class__.__name__})"
+        failed = self._failure(h.feed, now, error, h.state.last_status, None)
+        try:
+            self.db.transaction(lambda s: save_states(s, [failed.state]))
+        except SQLAlchemyError:
+            logger.exception("could not record the failure of feed %s", h.feed.id)
+        return failed
+
+    def _handle(self, result: FetchResult, now: datetime) -> _Handled:
+        feed = result.feed
+        if result.status is FetchStatus.FAILED:
+            return self._failure(
+                feed, now, result.error or "unknown error", result.http_status, result.retry_after
+            )
+        if result.status is FetchStatus.NOT_MODIFIED:
+            return self._success(
+                feed,
+                result,
+                now,
+                FeedStatus.NOT_MODIFIED,
+                None,
+                "not modified since the last check (HTTP 304)",
+            )
+        parsed = self._parse(result)
+        if parsed.error:
+            return self._failure(feed, now, parsed.error, result.http_status, None)
+        if parsed.empty:
+            return self._success(
+                feed, result, now, FeedStatus.EMPTY, parsed, "the feed is valid but lists no items"
+            )
+        return self._success(
+            feed, result, now, FeedStatus.OK, parsed, f"{len(parsed.items)} items in the feed"
+        )
+
+    def _parse(self, result: FetchResult) -> ParsedFeed:
+        try:
+            return parse_feed(result.body, result.feed, content_type=result.content_type)
+        except Exception as exc:  # feedparser on hostile input: one feed, not the cycle
+            logger.exception("parsing feed %s failed", result.feed.id)
+            return ParsedFeed((), error=f"the feed could not be parsed ({exc.__class__.__name__})")
+
+    def _success(
+        self,
+        feed: Feed,
+        result: FetchResult,
+        now: datetime,
+        status: FeedStatus,
+        parsed: ParsedFeed | None,
+        detail: str,
+    ) -> _Handled:
+        next_at = now + timedelta(seconds=self.poll.interval)
+        moved = result.moved_to if result.moved_to and result.moved_to != feed.url else None
+        note = f"; it moved permanently to {moved}, address updated" if moved else ""
+        detail += note
+        message = f'feed "{feed.name}" ({feed.url}): {detail}; next check {_at(next_at)}'
+        # Failures and the rest are the caller's to log (the pipeline does); an empty feed is
+        # worth one line here because it is easy to miss otherwise.
+        log = logger.info if status is FeedStatus.EMPTY else logger.debug
+        log("%s", message)
+        state = FeedState(
+            feed_id=feed.id,
+            fetched_at=now,
+            next_fetch_at=next_at,
+            health=FeedHealth.OK,
+            failures=0,
+            last_status=result.http_status,
+            last_error=None,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            first_polled_at=feed.first_polled_at or now,
+            succeeded=True,
+            moved_to=moved,
+        )
+        items = None
+        if parsed is not None and parsed.items:
+            # A new feed's backlog is stored and matched but never alerted.
+            alertable = (
+                feed.first_polled_at is not None
+                or feed.alert_on_first_poll
+                or self.poll.alert_on_first_poll
+            )
+            items = FeedItems(feed.id, parsed.items, alertable)
+        outcome = FeedOutcome(
+            feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
+        )
+        return _Handled(feed, state, items, outcome, note)
+
+    def _failure(
+        self,
+        feed: Feed,
+        now: datetime,
+        error: str,
+        http_status: int | None,
+        retry_after: float | None,
+    ) -> _Handled:
+        failures = feed.failures + 1
+        delay = backoff_delay(failures, self.poll)
+        if retry_after is not None and retry_after > delay:
+            delay = retry_after  # the site said when; asking sooner would only be refused
+        next_at = now + timedelta(seconds=delay)
+        message = (
+            f'feed "{feed.name}" ({feed.url}) failed: {error}; '
+            f"retrying in {_duration(delay)} ({_at(next_at)}), failure {failures} in a row"
+        )
+        logger.debug("%s", message)
+        state = FeedState(
+            feed_id=feed.id,
+            fetched_at=now,
+            next_fetch_at=next_at,
+            health=FeedHealth.FAILING,
+            failures=failures,
+            last_status=http_status,
+            last_error=error,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            first_polled_at=feed.first_polled_at,
+            succeeded=False,
+        )
+        outcome = FeedOutcome(
+            feed.id, feed.name, feed.url, FeedStatus.FAILED, message, 0, next_at, http_status
+        )
+        return _Handled(feed, state, None, outcome)
+
+
+def _with_count(h: _Handled, count: int) -> FeedOutcome:
+    o = h.outcome
+    if o.status is not FeedStatus.OK or h.items is None:
+        return o
+    message = (
+        f'feed "{h.feed.name}" ({h.feed.url}): {count} new of {len(h.items.items)} items'
+        f"{h.note}; next check {_at(o.next_fetch_at)}"
+    )
+    return replace(o, new_items=count, message=message)
+
+
+def _at(when: datetime) -> str:
+    return f"at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f}h".replace(".0h", "h")
+    return f"{seconds / 86400:.1f}d".replace(".0d", "d")

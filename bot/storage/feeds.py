@@ -1,0 +1,183 @@
+"""Feed fetch state in the database: add a feed, claim the due ones, record what a fetch left."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.core.models import Feed, FeedHealth
+from bot.storage.tables import FeedRow
+
+logger = logging.getLogger(__name__)
+
+FEEDS: Table = FeedRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """All that one fetch changes on its feed row; written in the transaction with its items."""
+
+    feed_id: int
+    fetched_at: datetime
+    next_fetch_at: datetime
+    health: FeedHealth
+    failures: int
+    last_status: int | None
+    last_error: str | None
+    etag: str | None
+    last_modified: str | None
+    first_polled_at: datetime | None
+    succeeded: bool
+    moved_to: str | None = None  # a permanent redirect's target: the feed's new address
+
+
+def feed_from_row(row: FeedRow) -> Feed:
+    health = FeedHealth.PAUSED if row.paused else FeedHealth(row.health)
+    return Feed(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        first_polled_at=row.first_polled_at,
+        failures=row.failures or 0,
+        next_fetch_at=row.next_fetch_at,
+        health=health,
+        alert_on_first_poll=bool(row.alert_on_first_poll),
+    )
+
+
+def add_feed(
+    session: Session,
+    url: str,
+    name: str,
+    *,
+    now: datetime,
+    alert_on_first_poll: bool = False,
+    added_by: str = "config",
+) -> Feed:
+    row = FeedRow(
+        url=url,
+        name=name,
+        added_at=now,
+        added_by=added_by,
+        alert_on_first_poll=alert_on_first_poll,
+        failures=0,
+        health=FeedHealth.NEW.value,
+    )
+    session.add(row)
+    session.flush()
+    return feed_from_row(row)
+
+
+def get_feed(session: Session, feed_id: int) -> Feed | None:
+    row = session.get(FeedRow, feed_id)
+    return feed_from_row(row) if row else None
+
+
+def claim_due_feeds(
+    session: Session,
+    now: datetime,
+    *,
+    owner: str,
+    lease: timedelta,
+    force: bool = False,
+    limit: int | None = None,
+) -> list[Feed]:
+    """The feeds to poll now, leased to ``owner`` so another process skips them.
+
+    Due: not paused, next_fetch_at unset or past (``force`` ignores it), and no live lease.
+    On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written,
+    so several pollers sharing the database never claim the same feed; SQLite has one writer
+    at a time, which gives the same guarantee.
+    """
+    conditions = [
+        FeedRow.paused.is_(False),
+        or_(FeedRow.lease_until.is_(None), FeedRow.lease_until <= now),
+    ]
+    if not force:
+        conditions.append(or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
+    query = select(FeedRow).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    if rows:
+        session.execute(
+            update(FeedRow)
+            .where(FeedRow.id.in_([r.id for r in rows]))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+    return [feed_from_row(r) for r in rows]
+
+
+def save_states(session: Session, states: Sequence[FeedState]) -> None:
+    """Write many feeds' fetch state in one executemany and release their leases."""
+    if not states:
+        return
+    stmt = (
+        update(FEEDS)
+        .where(FEEDS.c.id == bindparam("b_id"))
+        .values(
+            last_fetched_at=bindparam("b_fetched"),
+            next_fetch_at=bindparam("b_next"),
+            health=bindparam("b_health"),
+            failures=bindparam("b_failures"),
+            last_status=bindparam("b_status"),
+            last_error=bindparam("b_error"),
+            etag=bindparam("b_etag"),
+            last_modified=bindparam("b_modified"),
+            first_polled_at=bindparam("b_first"),
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    session.execute(stmt, [_params(s) for s in states])
+    succeeded = [{"b_id": s.feed_id, "b_at": s.fetched_at} for s in states if s.succeeded]
+    if succeeded:
+        session.execute(
+            update(FEEDS)
+            .where(FEEDS.c.id == bindparam("b_id"))
+            .values(last_success_at=bindparam("b_at")),
+            succeeded,
+        )
+    for state in states:
+        if state.moved_to:
+            move_feed(session, state.feed_id, state.moved_to)
+
+
+def move_feed(session: Session, feed_id: int, url: str) -> bool:
+    """Point a feed at its new address, unless another feed already has that address."""
+    taken = session.scalar(select(FeedRow.id).where(FeedRow.url == url, FeedRow.id != feed_id))
+    if taken is not None:
+        logger.warning(
+            "feed %s moved permanently to %s, which feed %s already polls; remove one of them",
+            feed_id,
+            url,
+            taken,
+        )
+        return False
+    session.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(url=url[:2048]))
+    return True
+
+
+def _params(s: FeedState) -> dict[str, object]:
+    return {
+        "b_id": s.feed_id,
+        "b_fetched": s.fetched_at,
+        "b_next": s.next_fetch_at,
+        "b_health": s.health.value,
+        "b_failures": s.failures,
+        "b_status": s.last_status,
+        "b_error": s.last_error,
+        "b_etag": s.etag[:500] if s.etag else None,
+        "b_modified": s.last_modified[:100] if s.last_modified else None,
+        "b_first": s.first_polled_at,
+    }

@@ -1,0 +1,129 @@
+"""Stored items: "which are new?" as batched queries, and one bulk insert of the new ones."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.core.models import Item, ParsedItem
+from bot.storage.tables import ItemRow
+
+logger = logging.getLogger(__name__)
+
+ITEMS: Table = ItemRow.__table__  # type: ignore[assignment]
+# Bound parameters per IN (...) query: well under SQLite's and PostgreSQL's limits, and big
+# enough that a whole cycle's items need a handful of queries, not one per item.
+IN_CHUNK = 2000
+MAX_URL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItems:
+    """One feed's parsed items on their way into the database."""
+
+    feed_id: int | None
+    items: Sequence[ParsedItem]
+    alertable: bool = True
+
+
+def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: datetime) -> list[Item]:
+    """Insert the items not stored before and return them; everything else is skipped.
+
+    An item is already known when its key or its canonical URL is in the table, so the same
+    article under two feeds' GUIDs, or seen again in a later poll, is stored once. Within the
+    batch the first occurrence wins.
+    """
+    candidates = _unique_within(batches)
+    if not candidates:
+        return []
+    known_keys = _existing(session, ITEMS.c.key, [p.key for _, p in candidates])
+    known_urls = _existing(session, ITEMS.c.url, [p.url for _, p in candidates if p.url])
+    fresh = [
+        (fi, p)
+        for fi, p in candidates
+        if p.key not in known_keys and not (p.url and p.url in known_urls)
+    ]
+    if not fresh:
+        return []
+    rows = [_row(fi, p, now) for fi, p in fresh]
+    ids = _insert(session, rows)
+    return [
+        Item(
+            id=ids[p.key],
+            key=p.key,
+            feed_id=fi.feed_id,
+            title=p.title,
+            summary=p.summary,
+            url=_url(p.url),
+            source=p.source,
+            published=p.published,
+            first_seen=now,
+            alertable=fi.alertable,
+        )
+        for fi, p in fresh
+        if p.key in ids  # absent: another process stored it a moment ago
+    ]
+
+
+def _unique_within(batches: Iterable[FeedItems]) -> list[tuple[FeedItems, ParsedItem]]:
+    seen_keys: set[str] = set()
+    seen_urls: set[str] = set()
+    out: list[tuple[FeedItems, ParsedItem]] = []
+    for batch in batches:
+        for item in batch.items:
+            if item.key in seen_keys or (item.url and item.url in seen_urls):
+                continue
+            seen_keys.add(item.key)
+            if item.url:
+                seen_urls.add(item.url)
+            out.append((batch, item))
+    return out
+
+
+def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Bulk insert (one executemany with RETURNING); a key stored concurrently is skipped."""
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(ITEMS).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ITEMS).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        stmt = insert(ITEMS)
+    result = session.execute(stmt.returning(ITEMS.c.id, ITEMS.c.key), rows)
+    return {key: row_id for row_id, key in result}
+
+
+def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
+    return {
+        "key": p.key,
+        "url": _url(p.url),
+        "guid": p.guid[:MAX_URL] if p.guid else None,
+        "feed_id": fi.feed_id,
+        "title": p.title,
+        "summary": p.summary,
+        "source": p.source[:200],
+        "published_at": p.published,
+        "first_seen_at": now,
+        "alertable": fi.alertable,
+    }
+
+
+def _url(url: str | None) -> str | None:
+    # Cutting a link short would make it point somewhere else; a monster URL is dropped.
+    return url if url and len(url) <= MAX_URL else None
