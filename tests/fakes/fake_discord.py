@@ -48,8 +48,9 @@ import re
 import time
 import uuid
 import zlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -62,23 +63,25 @@ DISCORD_EPOCH_MS = 1420070400000
 class DiscordCall:
     method: str
     path: str  # path after /api/v10, e.g. "/channels/123/messages"
-    query: Dict[str, str]
+    query: dict[str, str]
     json: Any
-    headers: Dict[str, str]
+    headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
 class _RateLimit:
     method: str
-    path_re: "re.Pattern[str]"
+    path_re: re.Pattern[str]
     retry_after: float
     times: int
     is_global: bool
     via: bool
 
 
-def _json_response(payload: Any, *, status: int = 200, headers: Optional[Dict[str, str]] = None) -> web.Response:
+def _json_response(
+    payload: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """JSON reply with Content-Type EXACTLY ``application/json``.
 
     discord.http.json_or_text() compares ``headers['content-type'] == 'application/json'``
@@ -115,17 +118,26 @@ class FakeDiscord(LoopbackServer):
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.gateway_compression = gateway_compression  # False: always plain text frames
 
-        self.guilds: Dict[int, Dict[str, Any]] = {guild_id: self._default_guild()}
-        self.guild_members: Dict[int, List[Dict[str, Any]]] = {
-            guild_id: [self.member(self.bot_user()), self.member(self.user(666666666666666666, "alice"))]
+        self.guilds: dict[int, dict[str, Any]] = {guild_id: self._default_guild()}
+        self.guild_members: dict[int, list[dict[str, Any]]] = {
+            guild_id: [
+                self.member(self.bot_user()),
+                self.member(self.user(666666666666666666, "alice")),
+            ]
         }
-        self.calls: List[DiscordCall] = []
-        self.gateway_received: List[Dict[str, Any]] = []  # every frame the client sent
-        self.identifies: List[Dict[str, Any]] = []
-        self.resumes: List[Dict[str, Any]] = []
-        self.gateway_sessions: List["_GatewaySession"] = []
-        self.commands: Dict[Optional[int], List[Dict[str, Any]]] = {}  # guild_id (None=global) -> synced
-        self._rate_limits: List[_RateLimit] = []
+        self.calls: list[DiscordCall] = []
+        self.gateway_received: list[dict[str, Any]] = []  # every frame the client sent
+        self.identifies: list[dict[str, Any]] = []
+        self.resumes: list[dict[str, Any]] = []
+        self.gateway_sessions: list[_GatewaySession] = []
+        self.commands: dict[
+            int | None, list[dict[str, Any]]
+        ] = {}  # guild_id (None=global) -> synced
+        self._rate_limits: list[_RateLimit] = []
+        self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any]]] = []
+        self.extra_channels: dict[int, dict[str, Any]] = {}  # threads and DMs opened by the bot
+        self.messages: dict[int, dict[str, Any]] = {}  # message id -> newest stored state
+        self._nonces: dict[tuple[int, str], dict[str, Any]] = {}  # (channel, nonce) -> message
         self._ids = itertools.count(1)
 
         self.app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
@@ -148,7 +160,7 @@ class FakeDiscord(LoopbackServer):
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._ids) & 0x3FFFFF)
 
-    def bot_user(self) -> Dict[str, Any]:
+    def bot_user(self) -> dict[str, Any]:
         return {
             "id": str(self.bot_user_id),
             "username": self.bot_name,
@@ -162,10 +174,17 @@ class FakeDiscord(LoopbackServer):
             "public_flags": 0,
         }
 
-    def user(self, user_id: int, name: str) -> Dict[str, Any]:
-        return {"id": str(user_id), "username": name, "global_name": name.title(), "discriminator": "0", "avatar": None, "public_flags": 0}
+    def user(self, user_id: int, name: str) -> dict[str, Any]:
+        return {
+            "id": str(user_id),
+            "username": name,
+            "global_name": name.title(),
+            "discriminator": "0",
+            "avatar": None,
+            "public_flags": 0,
+        }
 
-    def member(self, user: Dict[str, Any], permissions: str = "2248473465835073") -> Dict[str, Any]:
+    def member(self, user: dict[str, Any], permissions: str = "2248473465835073") -> dict[str, Any]:
         return {
             "user": user,
             "roles": [],
@@ -181,7 +200,9 @@ class FakeDiscord(LoopbackServer):
             "communication_disabled_until": None,
         }
 
-    def text_channel(self, channel_id: int, name: str, guild_id: int, position: int = 0) -> Dict[str, Any]:
+    def text_channel(
+        self, channel_id: int, name: str, guild_id: int, position: int = 0
+    ) -> dict[str, Any]:
         return {
             "id": str(channel_id),
             "type": 0,
@@ -197,7 +218,7 @@ class FakeDiscord(LoopbackServer):
             "flags": 0,
         }
 
-    def _default_guild(self) -> Dict[str, Any]:
+    def _default_guild(self) -> dict[str, Any]:
         gid = self.guild_id
         return {
             "id": str(gid),
@@ -209,7 +230,18 @@ class FakeDiscord(LoopbackServer):
             "member_count": 2,
             "joined_at": "2024-01-01T00:00:00.000000+00:00",
             "roles": [
-                {"id": str(gid), "name": "@everyone", "permissions": "2248473465835073", "position": 0, "color": 0, "colors": {"primary_color": 0}, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+                {
+                    "id": str(gid),
+                    "name": "@everyone",
+                    "permissions": "2248473465835073",
+                    "position": 0,
+                    "color": 0,
+                    "colors": {"primary_color": 0},
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
             ],
             "channels": [self.text_channel(self.channel_id, "news", gid)],
             # Like real Discord, GUILD_CREATE carries only some members (here: the bot);
@@ -234,7 +266,7 @@ class FakeDiscord(LoopbackServer):
             "system_channel_id": None,
         }
 
-    def app_info(self) -> Dict[str, Any]:
+    def app_info(self) -> dict[str, Any]:
         return {
             "id": str(self.application_id),
             "name": "NewsBot",
@@ -246,12 +278,20 @@ class FakeDiscord(LoopbackServer):
             "verify_key": "0" * 64,
             "flags": 0,
             "team": None,
-            "interactions_endpoint_url": None,  # non-null makes discord.py warn: no gateway interactions
+            # non-null makes discord.py warn that gateway interactions will not arrive
+            "interactions_endpoint_url": None,
             "redirect_uris": [],
             "bot": self.bot_user(),
         }
 
-    def message(self, channel_id: int, body: Dict[str, Any], *, author: Optional[Dict[str, Any]] = None, **extra: Any) -> Dict[str, Any]:
+    def message(
+        self,
+        channel_id: int,
+        body: dict[str, Any],
+        *,
+        author: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         msg = {
             "id": str(self.snowflake()),
             "channel_id": str(channel_id),
@@ -265,7 +305,7 @@ class FakeDiscord(LoopbackServer):
             "mention_everyone": False,
             "pinned": False,
             "tts": bool(body.get("tts", False)),
-            "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+            "timestamp": _dt.datetime.now(_dt.UTC).isoformat(),
             "edited_timestamp": None,
             "flags": int(body.get("flags") or 0),
             "components": body.get("components") or [],
@@ -289,21 +329,49 @@ class FakeDiscord(LoopbackServer):
         via: bool = True,
     ) -> None:
         """Answer the next ``times`` requests matching (method, regex on path) with 429."""
-        self._rate_limits.append(_RateLimit(method.upper(), re.compile(path_regex), retry_after, times, is_global, via))
+        self._rate_limits.append(
+            _RateLimit(method.upper(), re.compile(path_regex), retry_after, times, is_global, via)
+        )
 
-    def calls_to(self, method: str, path_regex: str) -> List[DiscordCall]:
+    def fail_next(
+        self, method: str, path_regex: str, *, status: int, code: int, message: str = "error"
+    ) -> None:
+        """Answer the next request matching (method, regex on path) with this HTTP error."""
+        self._failures.append(
+            (method.upper(), re.compile(path_regex), status, {"message": message, "code": code})
+        )
+
+    def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Messages the bot has in a channel now (edits applied), oldest first."""
+        return [m for m in self.messages.values() if int(m["channel_id"]) == channel_id]
+
+    def calls_to(self, method: str, path_regex: str) -> list[DiscordCall]:
         rx = re.compile(path_regex)
         return [c for c in self.calls if c.method == method.upper() and rx.fullmatch(c.path)]
 
-    async def wait_for_call(self, method: str, path_regex: str, count: int = 1, timeout: float = 5.0) -> List[DiscordCall]:
-        await wait_until(lambda: len(self.calls_to(method, path_regex)) >= count, timeout, what=f"{count}x {method} {path_regex}")
+    async def wait_for_call(
+        self,
+        method: str,
+        path_regex: str,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 -- wait_until takes seconds
+    ) -> list[DiscordCall]:
+        await wait_until(
+            lambda: len(self.calls_to(method, path_regex)) >= count,
+            timeout,
+            what=f"{count}x {method} {path_regex}",
+        )
         return self.calls_to(method, path_regex)
 
-    async def wait_for_session(self, timeout: float = 5.0) -> "_GatewaySession":
-        await wait_until(lambda: any(s.identified and not s.ws.closed for s in self.gateway_sessions), timeout, what="gateway IDENTIFY")
+    async def wait_for_session(self, timeout: float = 5.0) -> _GatewaySession:  # noqa: ASYNC109
+        await wait_until(
+            lambda: any(s.identified and not s.ws.closed for s in self.gateway_sessions),
+            timeout,
+            what="gateway IDENTIFY",
+        )
         return [s for s in self.gateway_sessions if s.identified and not s.ws.closed][-1]
 
-    async def dispatch(self, event: str, data: Dict[str, Any]) -> None:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send an op-0 DISPATCH to the newest identified gateway session."""
         session = await self.wait_for_session()
         await session.dispatch(event, data)
@@ -316,12 +384,16 @@ class FakeDiscord(LoopbackServer):
     def interaction_payload(
         self,
         name: str,
-        options: Optional[List[Dict[str, Any]]] = None,
+        options: list[dict[str, Any]] | None = None,
         *,
-        command_guild_id: Optional[int] = None,
+        command_guild_id: int | None = None,
         user_id: int = 666666666666666666,
         user_name: str = "alice",
-    ) -> Dict[str, Any]:
+        permissions: str = "2248473465835073",
+        roles: list[str] | None = None,
+        interaction_type: int = 2,
+        data_extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """An INTERACTION_CREATE (type 2, APPLICATION_COMMAND) from a guild text channel.
 
         ``command_guild_id`` goes in ``data.guild_id`` -- set it for a guild-scoped
@@ -329,21 +401,24 @@ class FakeDiscord(LoopbackServer):
         decides where to look the command up).
         """
         gid = self.guild_id
-        data: Dict[str, Any] = {"id": str(self.snowflake()), "name": name, "type": 1}
+        data: dict[str, Any] = {"id": str(self.snowflake()), "name": name, "type": 1}
         if options:
             data["options"] = options
         if command_guild_id is not None:
             data["guild_id"] = str(command_guild_id)
+        data.update(data_extra or {})
+        member = self.member(self.user(user_id, user_name), permissions=permissions)
+        member["roles"] = list(roles or [])
         return {
             "id": str(self.snowflake()),
             "application_id": str(self.application_id),
-            "type": 2,
+            "type": interaction_type,
             "data": data,
             "guild_id": str(gid),
             "guild": {"id": str(gid), "locale": "en-US", "features": []},
             "channel_id": str(self.channel_id),
             "channel": self.text_channel(self.channel_id, "news", gid),
-            "member": self.member(self.user(user_id, user_name)),
+            "member": member,
             "token": "itoken-" + uuid.uuid4().hex,
             "version": 1,
             "app_permissions": "2248473465835073",
@@ -355,20 +430,26 @@ class FakeDiscord(LoopbackServer):
             "attachment_size_limit": 10 * 1024 * 1024,
         }
 
-    async def send_slash_command(self, name: str, options: Optional[List[Dict[str, Any]]] = None, **kw: Any) -> Dict[str, Any]:
+    async def send_slash_command(
+        self, name: str, options: list[dict[str, Any]] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         payload = self.interaction_payload(name, options, **kw)
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    def interaction_callbacks(self, interaction: Optional[Dict[str, Any]] = None) -> List[DiscordCall]:
+    def interaction_callbacks(self, interaction: dict[str, Any] | None = None) -> list[DiscordCall]:
         rx = r"/interactions/(\d+)/([^/]+)/callback"
         calls = self.calls_to("POST", rx)
         if interaction is not None:
-            calls = [c for c in calls if c.path == f"/interactions/{interaction['id']}/{interaction['token']}/callback"]
+            calls = [
+                c
+                for c in calls
+                if c.path == f"/interactions/{interaction['id']}/{interaction['token']}/callback"
+            ]
         return calls
 
     # ------------------------------------------------------------------ REST
-    def _routes(self) -> List[Tuple[str, str, Any]]:
+    def _routes(self) -> list[tuple[str, str, Any]]:
         return [
             ("GET", r"/users/@me", self._r_me),
             ("GET", r"/oauth2/applications/@me", self._r_app_info),
@@ -377,19 +458,41 @@ class FakeDiscord(LoopbackServer):
             ("POST", r"/channels/(?P<cid>\d+)/messages", self._r_create_message),
             ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._r_edit_message),
             ("DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._r_no_content),
-            ("POST", r"/interactions/(?P<iid>\d+)/(?P<tok>[^/]+)/callback", self._r_interaction_callback),
+            ("POST", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/threads", self._r_start_thread),
+            ("POST", r"/users/@me/channels", self._r_create_dm),
+            (
+                "POST",
+                r"/interactions/(?P<iid>\d+)/(?P<tok>[^/]+)/callback",
+                self._r_interaction_callback,
+            ),
             ("GET", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/@original", self._r_original),
-            ("PATCH", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/@original", self._r_original),
-            ("DELETE", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/@original", self._r_no_content),
+            (
+                "PATCH",
+                r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/@original",
+                self._r_original,
+            ),
+            (
+                "DELETE",
+                r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)/messages/@original",
+                self._r_no_content,
+            ),
             ("POST", r"/webhooks/(?P<app>\d+)/(?P<tok>[^/]+)", self._r_followup),
             ("GET", r"/applications/(?P<app>\d+)/commands", self._r_get_commands),
             ("PUT", r"/applications/(?P<app>\d+)/commands", self._r_put_commands),
-            ("GET", r"/applications/(?P<app>\d+)/guilds/(?P<gid>\d+)/commands", self._r_get_commands),
-            ("PUT", r"/applications/(?P<app>\d+)/guilds/(?P<gid>\d+)/commands", self._r_put_commands),
+            (
+                "GET",
+                r"/applications/(?P<app>\d+)/guilds/(?P<gid>\d+)/commands",
+                self._r_get_commands,
+            ),
+            (
+                "PUT",
+                r"/applications/(?P<app>\d+)/guilds/(?P<gid>\d+)/commands",
+                self._r_put_commands,
+            ),
         ]
 
     @staticmethod
-    def _ratelimit_headers(bucket: str) -> Dict[str, str]:
+    def _ratelimit_headers(bucket: str) -> dict[str, str]:
         # Generous, never-exhausted bucket so discord.py's bucket bookkeeping runs
         # (X-Ratelimit-Bucket / -Remaining / -Reset-After) without ever sleeping.
         return {
@@ -430,10 +533,20 @@ class FakeDiscord(LoopbackServer):
                 if rl.is_global:
                     headers["X-RateLimit-Global"] = "true"
                 return _json_response(
-                    {"message": "You are being rate limited.", "retry_after": rl.retry_after, "global": rl.is_global, "code": 0},
+                    {
+                        "message": "You are being rate limited.",
+                        "retry_after": rl.retry_after,
+                        "global": rl.is_global,
+                        "code": 0,
+                    },
                     status=429,
                     headers=headers,
                 )
+
+        for failure in list(self._failures):
+            if failure[0] == request.method and failure[1].fullmatch(path):
+                self._failures.remove(failure)
+                return _json_response(failure[3], status=failure[2])
 
         for method, rx, handler in self._routes():
             m = re.fullmatch(rx, path)
@@ -461,10 +574,17 @@ class FakeDiscord(LoopbackServer):
         return 200, {
             "url": self.gateway_url.rstrip("/"),
             "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14400000,
+                "max_concurrency": 1,
+            },
         }
 
-    def _known_channel(self, cid: int) -> Optional[Dict[str, Any]]:
+    def _known_channel(self, cid: int) -> dict[str, Any] | None:
+        if cid in self.extra_channels:
+            return self.extra_channels[cid]
         for g in self.guilds.values():
             for ch in g["channels"]:
                 if int(ch["id"]) == cid:
@@ -475,13 +595,85 @@ class FakeDiscord(LoopbackServer):
         if self._known_channel(int(cid)) is None:
             return 404, {"message": "Unknown Channel", "code": 10003}
         body = call.json or {}
-        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids", "poll", "_files")):
+        if not any(
+            body.get(k)
+            for k in ("content", "embeds", "components", "sticker_ids", "poll", "_files")
+        ):
             return 400, {"message": "Cannot send an empty message", "code": 50006}
-        return 200, self.message(int(cid), body)
+        nonce = body.get("nonce")
+        if (
+            nonce is not None
+            and body.get("enforce_nonce")
+            and (int(cid), str(nonce)) in self._nonces
+        ):
+            # Like Discord: a repeated nonce within the window returns the first message.
+            return 200, self._nonces[(int(cid), str(nonce))]
+        msg = self.message(int(cid), body)
+        self.messages[int(msg["id"])] = msg
+        if nonce is not None and body.get("enforce_nonce"):
+            self._nonces[(int(cid), str(nonce))] = msg
+        return 200, msg
+
+    def _r_start_thread(self, call: DiscordCall, cid: str, mid: str):
+        if int(mid) in self.extra_channels:
+            return 400, {
+                "message": "A thread has already been created for this message",
+                "code": 160004,
+            }
+        parent = self._known_channel(int(cid))
+        if parent is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        body = call.json or {}
+        thread = {
+            "id": mid,  # a thread started from a message takes the message's id
+            "type": 11,
+            "guild_id": parent.get("guild_id"),
+            "parent_id": cid,
+            "name": body.get("name", "thread"),
+            "owner_id": str(self.bot_user_id),
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": body.get("auto_archive_duration", 1440),
+                "archive_timestamp": _dt.datetime.now(_dt.UTC).isoformat(),
+                "locked": False,
+            },
+        }
+        self.extra_channels[int(mid)] = thread
+        return 201, thread
+
+    def _r_create_dm(self, call: DiscordCall):
+        recipient = str((call.json or {}).get("recipient_id"))
+        channel = {
+            "id": str(self.snowflake()),
+            "type": 1,
+            "last_message_id": None,
+            "recipients": [self.user(int(recipient), f"user{recipient[-4:]}")],
+        }
+        self.extra_channels[int(channel["id"])] = channel
+        return 200, channel
 
     def _r_edit_message(self, call: DiscordCall, cid: str, mid: str):
-        msg = self.message(int(cid), call.json or {}, edited_timestamp=_dt.datetime.now(_dt.timezone.utc).isoformat())
+        if self._known_channel(int(cid)) is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        msg = self.message(
+            int(cid), call.json or {}, edited_timestamp=_dt.datetime.now(_dt.UTC).isoformat()
+        )
         msg["id"] = mid
+        if int(mid) in self.messages:
+            stored = self.messages[int(mid)]
+            stored.update(
+                {
+                    k: v
+                    for k, v in (call.json or {}).items()
+                    if k in ("content", "embeds", "components")
+                }
+            )
+            stored["edited_timestamp"] = msg["edited_timestamp"]
+            msg = dict(stored)
         return 200, msg
 
     def _r_no_content(self, call: DiscordCall, **_: str):
@@ -493,15 +685,20 @@ class FakeDiscord(LoopbackServer):
         data = body.get("data") or {}
         if call.query.get("with_response") not in ("1", "true", "True"):
             return 204, None
-        interaction: Dict[str, Any] = {"id": iid, "type": 2}
-        result: Dict[str, Any] = {"interaction": interaction}
+        interaction: dict[str, Any] = {"id": iid, "type": 2}
+        result: dict[str, Any] = {"interaction": interaction}
         if rtype in (4, 5, 7):  # CHANNEL_MESSAGE_WITH_SOURCE, DEFERRED_..., UPDATE_MESSAGE
             msg = self.message(
                 self.channel_id,
                 data,
                 webhook_id=str(self.application_id),
                 application_id=str(self.application_id),
-                interaction_metadata={"id": iid, "type": 2, "user": self.user(666666666666666666, "alice"), "authorizing_integration_owners": {}},
+                interaction_metadata={
+                    "id": iid,
+                    "type": 2,
+                    "user": self.user(666666666666666666, "alice"),
+                    "authorizing_integration_owners": {},
+                },
             )
             if rtype == 5:
                 msg["flags"] = msg["flags"] | 128  # LOADING
@@ -516,20 +713,26 @@ class FakeDiscord(LoopbackServer):
         return 200, result
 
     def _r_original(self, call: DiscordCall, app: str, tok: str):
-        return 200, self.message(self.channel_id, call.json or {}, webhook_id=app, application_id=app)
+        return 200, self.message(
+            self.channel_id, call.json or {}, webhook_id=app, application_id=app
+        )
 
     def _r_followup(self, call: DiscordCall, app: str, tok: str):
-        return 200, self.message(self.channel_id, call.json or {}, webhook_id=app, application_id=app)
+        return 200, self.message(
+            self.channel_id, call.json or {}, webhook_id=app, application_id=app
+        )
 
-    def _r_get_commands(self, call: DiscordCall, app: str, gid: Optional[str] = None):
+    def _r_get_commands(self, call: DiscordCall, app: str, gid: str | None = None):
         return 200, self.commands.get(int(gid) if gid else None, [])
 
-    def _r_put_commands(self, call: DiscordCall, app: str, gid: Optional[str] = None):
+    def _r_put_commands(self, call: DiscordCall, app: str, gid: str | None = None):
         out = []
         for cmd in call.json or []:
             stored = dict(cmd)
             stored.setdefault("type", 1)
-            stored.update(id=str(self.snowflake()), application_id=app, version=str(self.snowflake()))
+            stored.update(
+                id=str(self.snowflake()), application_id=app, version=str(self.snowflake())
+            )
             if gid:
                 stored["guild_id"] = gid
             out.append(stored)
@@ -551,20 +754,22 @@ class FakeDiscord(LoopbackServer):
 
 
 class _GatewaySession:
-    def __init__(self, fake: FakeDiscord, ws: web.WebSocketResponse, compress: Optional[str]) -> None:
+    def __init__(self, fake: FakeDiscord, ws: web.WebSocketResponse, compress: str | None) -> None:
         self.fake = fake
         self.ws = ws
         self.compress = compress
         # zstd-stream (asked for when `zstandard`/`compression.zstd` is importable) is not
         # implemented: we then send plain text frames, which discord.py also accepts.
-        self._zlib = zlib.compressobj() if (compress == "zlib-stream" and fake.gateway_compression) else None
+        self._zlib = (
+            zlib.compressobj() if (compress == "zlib-stream" and fake.gateway_compression) else None
+        )
         self.seq = 0
         self.session_id = uuid.uuid4().hex
         self.identified = False
-        self.shard: List[int] = [0, 1]
+        self.shard: list[int] = [0, 1]
         self._send_lock = asyncio.Lock()
 
-    async def send(self, payload: Dict[str, Any]) -> None:
+    async def send(self, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload, separators=(",", ":"))
         async with self._send_lock:
             if self._zlib is not None:
@@ -574,12 +779,22 @@ class _GatewaySession:
             else:
                 await self.ws.send_str(raw)
 
-    async def dispatch(self, event: str, data: Dict[str, Any]) -> None:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         self.seq += 1
         await self.send({"op": 0, "t": event, "s": self.seq, "d": data})
 
     async def run(self) -> None:
-        await self.send({"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": self.fake.heartbeat_interval_ms, "_trace": ["fake-gateway"]}})
+        await self.send(
+            {
+                "op": 10,
+                "s": None,
+                "t": None,
+                "d": {
+                    "heartbeat_interval": self.fake.heartbeat_interval_ms,
+                    "_trace": ["fake-gateway"],
+                },
+            }
+        )
         async for msg in self.ws:
             if msg.type != WSMsgType.TEXT:
                 continue  # discord.py sends JSON text frames
@@ -607,7 +822,9 @@ class _GatewaySession:
                 self.seq = int(d.get("seq") or 0)
                 await self.dispatch("RESUMED", {"_trace": ["fake-gateway"]})
             elif op == 8:  # REQUEST_GUILD_MEMBERS (members intent + chunk_guilds_at_startup)
-                gid = int(d["guild_id"] if not isinstance(d["guild_id"], list) else d["guild_id"][0])
+                gid = int(
+                    d["guild_id"] if not isinstance(d["guild_id"], list) else d["guild_id"][0]
+                )
                 chunk = {
                     "guild_id": str(gid),
                     "members": self.fake.guild_members.get(gid, []),
@@ -648,7 +865,12 @@ class _GatewaySession:
 
 
 @contextlib.asynccontextmanager
-async def running_client(client: Any, fake: FakeDiscord, *, timeout: float = 5.0) -> AsyncIterator[Any]:
+async def running_client(
+    client: Any,
+    fake: FakeDiscord,
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109 -- wait_until takes seconds
+) -> AsyncIterator[Any]:
     """login() + connect() a discord.py Client/Bot against ``fake``; wait for on_ready.
 
     Pass ``guild_ready_timeout=0.05`` (or similar) to the Client constructor: by
@@ -658,7 +880,9 @@ async def running_client(client: Any, fake: FakeDiscord, *, timeout: float = 5.0
     task = asyncio.create_task(client.connect(reconnect=True), name="discord-connect")
     try:
         ready = asyncio.create_task(client.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if ready not in done:
             ready.cancel()
             if task in done:
@@ -667,10 +891,8 @@ async def running_client(client: Any, fake: FakeDiscord, *, timeout: float = 5.0
         yield client
     finally:
         await client.close()
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(task, timeout)
-        except Exception:
-            pass
 
 
 @contextlib.contextmanager
@@ -679,9 +901,9 @@ def patch_discord(fake: FakeDiscord) -> Iterator[None]:
 
     With pytest prefer ``monkeypatch.setattr`` on the same two attributes.
     """
-    import yarl
-    import discord.http
     import discord.gateway
+    import discord.http
+    import yarl
 
     old_base = discord.http.Route.BASE
     old_gw = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY

@@ -1,0 +1,193 @@
+"""Discord rendering: story cards as embeds, command replies, escaping of untrusted feed text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.core.models import Reply, SourceLink, StoryCard
+
+# Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FIELDS_MAX = 25
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+EMBEDS_PER_MESSAGE = 10
+CONTENT_MAX = 2000
+URL_MAX = 2048
+
+# Deep blue for alerts, red for a failed command, grey for a plain answer.
+ALERT_COLOUR = discord.Colour(0x1F6FEB)
+ERROR_COLOUR = discord.Colour(0xD73A49)
+INFO_COLOUR = discord.Colour(0x6E7781)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def safe_text(text: str) -> str:
+    """Feed text made inert: markdown escaped, @everyone/@here/user/role pings broken."""
+    return escape_mentions(escape_markdown(text))
+
+
+def _label(text: str) -> str:
+    """Text inside ``[...]`` of a masked link: brackets would end the label early."""
+    return safe_text(text).replace("[", "\\[").replace("]", "\\]")
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL Discord accepts and markdown cannot be broken by, or None."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    # Parentheses, spaces and angle brackets would end a masked link's (…) early.
+    quoted = quote(url.strip(), safe=":/?#[]@!$&'*+,;=%~-._")
+    return quoted if len(quoted) <= URL_MAX else None
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def source_line(source: SourceLink) -> str:
+    """One outlet as ``[Outlet](url)`` (or plain name without a usable link)."""
+    name = source.outlet or source.title or "source"
+    url = safe_url(source.url)
+    return f"[{_label(name)}]({url})" if url else safe_text(name)
+
+
+def _join_limited(lines: Sequence[str], limit: int) -> str:
+    """Join lines with newlines up to ``limit``; the rest becomes "+N more"."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        rest = len(lines) - i
+        reserve = len(f"\n+{rest} more") if rest > 1 else 0
+        if used + len(line) + 1 + reserve > limit:
+            out.append(f"+{rest} more")
+            break
+        out.append(line)
+        used += len(line) + 1
+    return clip("\n".join(out), limit)
+
+
+def card_embed(card: StoryCard, topic_names: dict[str, str] | None = None) -> discord.Embed:
+    """A story card as one embed: headline linking to the first report, extract, topics, outlets."""
+    names = topic_names or {}
+    embed = discord.Embed(
+        title=clip(safe_text(card.headline), TITLE_MAX),
+        url=safe_url(card.url),
+        description=clip(safe_text(card.extract), DESCRIPTION_MAX) if card.extract else None,
+        colour=ALERT_COLOUR,
+        timestamp=card.first_seen,
+    )
+    if card.topics:
+        topics = ", ".join(safe_text(names.get(t, t)) for t in card.topics)
+        embed.add_field(name="Topics", value=clip(topics, FIELD_VALUE_MAX), inline=False)
+    if card.sources:
+        outlets = _join_limited([source_line(s) for s in card.sources], FIELD_VALUE_MAX)
+        count = len(card.sources)
+        embed.add_field(
+            name=f"Reported by {count} outlet{'s' if count != 1 else ''}",
+            value=outlets,
+            inline=False,
+        )
+    if card.linked_story_key:
+        embed.add_field(
+            name="Follows", value=f"story {safe_text(card.linked_story_key)}", inline=False
+        )
+    embed.set_footer(text=clip(f"story {card.story_key}", FOOTER_MAX))
+    return embed
+
+
+def _digest_line(card: StoryCard, names: dict[str, str]) -> str:
+    url = safe_url(card.url)
+    head = clip(_label(card.headline), 300)
+    head = f"[{head}]({url})" if url else head
+    outlets = len(card.sources)
+    meta = f"{outlets} outlet{'s' if outlets != 1 else ''}"
+    topics = ", ".join(safe_text(names.get(t, t)) for t in card.topics)
+    if topics:
+        meta += f" · {topics}"
+    return f"• {head}\n  {meta} · story {safe_text(card.story_key)}"
+
+
+def digest_embeds(
+    title: str, cards: Sequence[StoryCard], topic_names: dict[str, str] | None = None
+) -> list[discord.Embed]:
+    """A digest as ONE message: a line per story, spread over embeds within Discord's limits."""
+    names = topic_names or {}
+    # A message carries at most 10 embeds and 6000 embed characters in total.
+    budget_total = EMBED_TOTAL_MAX - TITLE_MAX - 100
+    groups: list[list[str]] = [[]]
+    used = 0
+    shown = 0
+    for card in cards:
+        line = _digest_line(card, names)
+        size = len(groups[-1] and "\n".join(groups[-1]))
+        if used + len(line) + 1 > budget_total:
+            break
+        if size + len(line) + 1 > DESCRIPTION_MAX:
+            if len(groups) == EMBEDS_PER_MESSAGE:
+                break
+            groups.append([])
+        groups[-1].append(line)
+        used += len(line) + 1
+        shown += 1
+    embeds = [
+        discord.Embed(description="\n".join(g) or "No stories.", colour=ALERT_COLOUR)
+        for g in groups
+    ]
+    embeds[0].title = clip(safe_text(title), TITLE_MAX)
+    if shown < len(cards):
+        embeds[-1].set_footer(text=f"+{len(cards) - shown} more stories not shown")
+    return embeds
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReply:
+    content: str | None
+    embeds: list[discord.Embed]
+    ephemeral: bool
+
+
+def render_reply(reply: Reply, topic_names: dict[str, str] | None = None) -> RenderedReply:
+    """A core ``Reply`` as message content plus embeds (fields and links in one, cards after)."""
+    embeds: list[discord.Embed] = []
+    if reply.fields or reply.links:
+        embed = discord.Embed(colour=INFO_COLOUR if reply.ok else ERROR_COLOUR)
+        for f in reply.fields[:FIELDS_MAX]:
+            embed.add_field(
+                name=clip(escape_mentions(f.name), FIELD_NAME_MAX) or "\u200b",
+                value=clip(escape_mentions(f.value), FIELD_VALUE_MAX) or "\u200b",
+                inline=False,
+            )
+        if reply.links:
+            links = [
+                f"[{_label(link.title or link.outlet)}]({url})" if url else safe_text(link.title)
+                for link in reply.links
+                for url in [safe_url(link.url)]
+            ]
+            embed.description = _join_limited(links, DESCRIPTION_MAX)
+        embeds.append(embed)
+    for card in reply.cards[: EMBEDS_PER_MESSAGE - len(embeds)]:
+        embeds.append(card_embed(card, topic_names))
+    while embeds and sum(len(e) for e in embeds) > EMBED_TOTAL_MAX:
+        embeds.pop()
+    # The core's text may quote feed text; mentions are disarmed, its own markdown kept.
+    content = clip(escape_mentions(reply.text), CONTENT_MAX) if reply.text else None
+    if content is None and not embeds:
+        content = "Done." if reply.ok else "That did not work."
+    return RenderedReply(content=content, embeds=embeds, ephemeral=reply.ephemeral)
