@@ -7,19 +7,25 @@ back as an ephemeral Reply with the command's usage and, where possible, the clo
 
 from __future__ import annotations
 
-import difflib
+import functools
 import logging
+import re
 import shlex
-from collections.abc import Awaitable, Callable, Sequence
+import zoneinfo
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig
+from bot.config import AppConfig, parse_duration
+from bot.core import news
+from bot.core.admin import ADMINS_ONLY, Admin, CommandHooks, DefaultHooks
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
+from bot.core.news import StoryView
+from bot.core.usage import UsageError, closest, unknown
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow, StoryRow, SubscriptionRow, TopicRow
@@ -27,6 +33,12 @@ from bot.storage.tables import FeedbackRow, StoryRow, SubscriptionRow, TopicRow
 logger = logging.getLogger(__name__)
 
 MAX_COMPLETIONS = 25
+DEFAULT_LATEST = 5
+MAX_LATEST = 20
+MAX_SEARCH = 10
+MAX_MISSED = 15
+MODES = {"realtime": "alerts as stories happen", "digest": "only in the digest",
+         "both": "alerts as they happen and the digest"}  # fmt: skip
 DRY_RUN = "--dry-run"
 
 
@@ -58,40 +70,6 @@ class CommandSpec:
 
 
 @dataclass(frozen=True)
-class FeedProbe:
-    """The result of fetching a candidate feed once before it is saved."""
-
-    ok: bool
-    title: str = ""
-    items: int = 0
-    problem: str = ""
-
-
-class CommandHooks(Protocol):
-    """What commands need from outside the core's storage (network, the running scheduler)."""
-
-    async def probe_feed(self, url: str) -> FeedProbe:
-        """Fetch ``url`` once and check it parses as a feed."""
-        ...
-
-    async def fetch_article(self, url: str) -> str:
-        """Fetch a web page and return its readable text (for ``admin track <url>``)."""
-        ...
-
-    async def poll_interval_changed(self, seconds: float) -> None:
-        """Reschedule the running poll job."""
-        ...
-
-    async def digest_changed(self, subscription_id: int) -> None:
-        """Add, move or remove the digest job of one subscription."""
-        ...
-
-
-class UsageError(Exception):
-    """A user's mistake: the message says what was wrong; the handler adds the usage."""
-
-
-@dataclass(frozen=True)
 class Call:
     """A parsed command: its spec, the asker, and the bound arguments."""
 
@@ -114,8 +92,9 @@ class Call:
         return value if isinstance(value, int) else default
 
 
-def _a(name: str, kind: str, required: bool = True, repeat: bool = False,
-       choices: tuple[str, ...] = ()) -> ArgSpec:  # fmt: skip
+def _a(
+    name: str, kind: str, required: bool = True, repeat: bool = False, choices: tuple[str, ...] = ()
+) -> ArgSpec:
     return ArgSpec(name, kind, required, repeat, choices)
 
 
@@ -220,17 +199,6 @@ def error_reply(spec: CommandSpec | None, problem: str) -> Reply:
     return Reply(text=f"{problem}{usage}", ok=False, ephemeral=True)
 
 
-def closest(word: str, options: Sequence[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    return found[0] if found else None
-
-
-def unknown(what: str, word: str, options: Sequence[str]) -> UsageError:
-    guess = closest(word.lower(), options)
-    hint = f"; did you mean `{guess}`?" if guess else ""
-    return UsageError(f"unknown {what} `{word}`{hint}")
-
-
 def tokenize(text: str) -> list[str]:
     """Split like a shell (quotes group words); an unbalanced quote falls back to spaces."""
     try:
@@ -263,15 +231,49 @@ class Commands:
     ) -> None:
         self.db = db
         self.cfg = cfg
-        self.hooks = hooks
+        self.hooks: CommandHooks = hooks or DefaultHooks()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.admin = Admin(db, cfg, self.hooks, self.clock)
         self._handlers: dict[str, Handler] = {
             "help": self._help,
+            "latest": self._latest,
             "topics": self._topics,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "subscriptions": self._subscriptions,
-        }
+            "search": self._search,
+            "story": self._story,
+            "why": self._why,
+            "missed": self._missed,
+            "digest daily": self._digest,
+            "digest weekly": self._digest,
+            "digest off": self._digest,
+            "quiet": self._quiet,
+            "quiet off": self._quiet,
+            "mute": self._mute,
+            "unmute": self._unmute,
+            "mode": self._mode,
+            "follow-ups": self._follow_ups,
+            "include": self._words,
+            "exclude": self._words,
+            "cap": self._cap,
+            "admin feeds list": lambda c: self.admin.feeds_list(),
+            "admin feeds add": lambda c: self.admin.feeds_add(c.user, c.text("url"),
+                                                              c.text("name")),
+            "admin feeds remove": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "remove"),
+            "admin feeds pause": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "pause"),
+            "admin feeds resume": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "resume"),
+            "admin topics show": lambda c: self.admin.topics_show(c.text("topic")),
+            "admin topics edit": lambda c: self.admin.topics_edit(
+                c.user, c.text("topic"), c.text("field"), c.text("change"), c.dry_run),
+            "admin track": lambda c: self.admin.track(c.text("article")),
+            "admin threshold": lambda c: self.admin.threshold(
+                c.user, c.text("target"), c.text("value"), c.dry_run),
+            "admin schedule poll": lambda c: self.admin.schedule_poll(c.user, c.text("interval")),
+            "admin audit": lambda c: self.admin.audit(c.number("n", 10)),
+            "admin revert": lambda c: self.admin.revert(c.user, c.number("audit-id", 0)),
+            "admin export": lambda c: self.admin.export(),
+        }  # fmt: skip
 
     def specs(self) -> tuple[CommandSpec, ...]:
         return SPECS
@@ -286,13 +288,10 @@ class Commands:
         if spec is None:
             return self._unknown_command(tokens)
         if spec.admin and not cmd.user.is_admin:
-            return Reply(text="admins only: ask a workspace admin to run this.", ok=False)
+            return Reply(text=ADMINS_ONLY, ok=False)
         try:
             call = self._bind(spec, tokens[used:], cmd)
-            handler = self._handlers.get(spec.name)
-            if handler is None:
-                return Reply(text=f"`/news {spec.name}` is not available yet.", ok=False)
-            return await handler(call)
+            return await self._handlers[spec.name](call)
         except UsageError as exc:
             return error_reply(spec, str(exc))
 
@@ -305,9 +304,17 @@ class Commands:
             story = s.scalars(select(StoryRow).where(StoryRow.key == story_key)).one_or_none()
             if story is None:
                 return False
-            s.add(FeedbackRow(story_id=story.id, platform=channel.platform,
-                              workspace=channel.workspace, channel=channel.channel,
-                              user=user.user, verdict=verdict, at=now))  # fmt: skip
+            s.add(
+                FeedbackRow(
+                    story_id=story.id,
+                    platform=channel.platform,
+                    workspace=channel.workspace,
+                    channel=channel.channel,
+                    user=user.user,
+                    verdict=verdict,
+                    at=now,
+                )
+            )
             return True
 
         if not await self.db.run(write):
@@ -331,6 +338,14 @@ class Commands:
     # -- parsing --------------------------------------------------------------------------
 
     def _unknown_command(self, tokens: list[str]) -> Reply:
+        lowered = [t.lower() for t in tokens]
+        for depth in (2, 1):
+            group = [s for s in SPECS if s.name.split()[:depth] == lowered[:depth]]
+            if group and len(lowered) >= depth:
+                forms = "\n".join(f"`/news {s.usage}`" for s in group)
+                after = " ".join(tokens[depth:])
+                what = f"unknown subcommand `{after}`" if after else "missing subcommand"
+                return Reply(text=f"{what}; the forms are:\n{forms}", ok=False)
         names = sorted({s.name.split()[0] for s in SPECS})
         if tokens[0].lower() == "admin" and len(tokens) > 1:
             names = sorted({" ".join(s.name.split()[:2]) for s in SPECS if s.admin})
@@ -424,8 +439,9 @@ class Commands:
     async def _topics(self, call: Call) -> Reply:
         rows = await self.db.run(self._topic_rows)
         fields = tuple(ReplyField(f"{r.name} (`{r.id}`)", r.description) for r in rows)
-        return Reply(text=f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`.",
-                     fields=fields)  # fmt: skip
+        return Reply(
+            text=f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`.", fields=fields
+        )
 
     async def _subscribe(self, call: Call) -> Reply:
         now = self.clock()
@@ -457,19 +473,280 @@ class Commands:
 
     async def _subscriptions(self, call: Call) -> Reply:
         row = await self.db.run(lambda s: subs_repo.find(s, call.channel))
-        if row is None or not row.topics:
+        if row is None:
             return Reply(text="This channel follows no topics. Try `/news subscribe <topic>`.")
-        return Reply(text=f"This channel follows: {', '.join(row.topics)}.",
-                     fields=describe_subscription(row))  # fmt: skip
+        if not row.topics:
+            return Reply(
+                text="This channel follows no topics. Try `/news subscribe <topic>`.",
+                fields=describe_subscription(row),
+            )
+        return Reply(
+            text=f"This channel follows: {', '.join(row.topics)}.",
+            fields=describe_subscription(row),
+        )
+
+    # -- reading the news -----------------------------------------------------------------
+
+    async def _latest(self, call: Call) -> Reply:
+        topic = call.text("topic")
+        n = call.number("n", DEFAULT_LATEST)
+        if topic.isdigit() and "n" not in call.args:
+            topic, n = "", int(topic)
+        if not 1 <= n <= MAX_LATEST:
+            raise UsageError(f"<n> must be between 1 and {MAX_LATEST}")
+
+        def read(s: Session) -> list[StoryView]:
+            if topic:
+                self._check_topics(s, [topic])
+            return news.latest_stories(s, topic.lower() or None, n)
+
+        stories = await self.db.run(read)
+        if not stories:
+            scope = f" on `{topic}`" if topic else ""
+            return Reply(text=f"No stories{scope} yet.")
+        return Reply(
+            text=f"The latest {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}:",
+            fields=tuple(v.field() for v in stories),
+            links=tuple(v.link for v in stories if v.link),
+        )
+
+    async def _search(self, call: Call) -> Reply:
+        words = [w for w in call.words("words") if w.strip()]
+        if any(len(w) < 2 for w in words):
+            raise UsageError("each search word needs at least two letters")
+        hits = await self.db.run(lambda s: news.search_items(s, words, MAX_SEARCH))
+        if not hits:
+            return Reply(text=f"No stored item mentions {' '.join(words)}.")
+        return Reply(
+            text=f"{len(hits)} item(s) mentioning {' '.join(words)}, newest first:",
+            fields=tuple(h.field() for h in hits),
+            links=tuple(h.link for h in hits if h.link),
+        )
+
+    async def _story(self, call: Call) -> Reply:
+        key = call.text("story")
+
+        def read(s: Session) -> news.StoryDetail:
+            detail = news.story_detail(s, key)
+            if detail is None:
+                raise unknown("story", key, news.recent_story_keys(s, 200))
+            return detail
+
+        detail = await self.db.run(read)
+        return Reply(text=detail.text(), fields=detail.fields(), links=detail.links)
+
+    async def _why(self, call: Call) -> Reply:
+        ref = call.text("item")
+
+        def read(s: Session) -> list[news.Evidence]:
+            found = news.evidence(s, ref)
+            if found is None:
+                raise UsageError(
+                    f"no item or story `{ref}`; give an item id (from `/news "
+                    "search`) or a story id (from `/news latest`)"
+                )
+            return found
+
+        found = await self.db.run(read)
+        if not found:
+            return Reply(text=f"`{ref}` has not been matched yet (it is matched at the next poll).")
+        return Reply(
+            text=f"Why the matcher decided as it did on `{ref}`:",
+            fields=tuple(e.field() for e in found),
+        )
+
+    async def _missed(self, call: Call) -> Reply:
+        window_text = call.text("window", "24h")
+        try:
+            seconds = parse_duration(window_text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not 60 <= seconds <= 30 * 86400:
+            raise UsageError("the window must be between 1m and 30d")
+        since = self.clock() - timedelta(seconds=seconds)
+        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since))
+        if not missed:
+            return Reply(text=f"Nothing missed in the last {window_text}.")
+        counts = Counter(m.reason.split(":")[0] for m in missed)
+        summary = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+        return Reply(
+            text=f"{len(missed)} item(s) seen in the last {window_text} and not posted "
+            f"here ({summary}):",
+            fields=tuple(m.field() for m in missed[:MAX_MISSED]),
+        )
+
+    # -- channel settings -----------------------------------------------------------------
+
+    async def _edit_sub(self, call: Call, edit: Callable[[Session, SubscriptionRow], str]) -> Reply:
+        now = self.clock()
+
+        def write(s: Session) -> tuple[int, str]:
+            row = subs_repo.get_or_create(s, call.channel, now=now, created_by=call.user.user)
+            return row.id, edit(s, row)
+
+        sub_id, text = await self.db.run(write)
+        if call.spec.name.startswith("digest") or call.spec.name == "mode":
+            await self.hooks.digest_changed(sub_id)
+        return Reply(text=text, ephemeral=False)
+
+    async def _digest(self, call: Call) -> Reply:
+        every = call.spec.name.split()[1]
+        if every == "off":
+            digest: dict[str, str] = {}
+        else:
+            zone = check_tz(call.text("tz"))
+            at = check_time(call.text("time"))
+            digest = {"every": every, "at": at, "tz": zone}
+            if every == "weekly":
+                digest["day"] = call.text("day")
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            row.digest = digest
+            if not digest:
+                if row.mode == "digest":
+                    row.mode = "realtime"
+                return "Digest off for this channel."
+            if row.mode == "realtime":
+                row.mode = "both"
+            when = f"{digest.get('day', 'every day')} at {digest['at']} {digest['tz']}"
+            return f"Digest {every}, {when}; mode is {row.mode}."
+
+        return await self._edit_sub(call, edit)
+
+    async def _quiet(self, call: Call) -> Reply:
+        if call.spec.name == "quiet off":
+            start: str | None = None
+            end: str | None = None
+            zone = ""
+        else:
+            hours = call.text("hours")
+            first, sep, second = hours.partition("-")
+            if not sep:
+                raise UsageError(f"give the hours as HH:MM-HH:MM, not `{hours}`")
+            start, end, zone = check_time(first), check_time(second), check_tz(call.text("tz"))
+            if start == end:
+                raise UsageError("quiet hours must start and end at different times")
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            row.quiet_start, row.quiet_end = start, end
+            if zone:
+                row.timezone = zone
+            if start is None:
+                return "No quiet hours: alerts post as they come."
+            return (
+                f"Quiet {start}–{end} {zone}: alerts are held and posted as one message "
+                "when quiet hours end."
+            )
+
+        return await self._edit_sub(call, edit)
+
+    async def _mute(self, call: Call) -> Reply:
+        target = call.text("target").strip()
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            story = news.story_by_key(s, target)
+            if story is not None:
+                row.muted_stories = list(dict.fromkeys([*row.muted_stories, story.key]))
+                return f"Muted story `{story.key}` here: no more updates about it."
+            sources = news.known_sources(s)
+            exact = next((x for x in sources if x.lower() == target.lower()), None)
+            if exact is None:
+                guess = closest(target, sources)
+                if guess is not None:
+                    raise UsageError(f"unknown source or story `{target}`; did you mean `{guess}`?")
+                exact = target
+            row.muted_sources = list(dict.fromkeys([*row.muted_sources, exact]))
+            return f"Muted {exact} here: stories only it reports are not posted."
+
+        return await self._edit_sub(call, edit)
+
+    async def _unmute(self, call: Call) -> Reply:
+        target = call.text("target").strip()
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            muted = [*row.muted_sources, *row.muted_stories]
+            match = next((m for m in muted if m.lower() == target.lower()), None)
+            if match is None:
+                if not muted:
+                    raise UsageError("nothing is muted in this channel")
+                raise unknown("muted source or story", target, muted)
+            row.muted_sources = [m for m in row.muted_sources if m != match]
+            row.muted_stories = [m for m in row.muted_stories if m != match]
+            return f"Unmuted {match}."
+
+        return await self._edit_sub(call, edit)
+
+    async def _mode(self, call: Call) -> Reply:
+        mode = call.text("mode")
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            row.mode = mode
+            hint = (
+                " Set the time with `/news digest daily HH:MM <tz>`."
+                if (mode != "realtime" and not row.digest)
+                else ""
+            )
+            return f"Mode: {MODES[mode]}.{hint}"
+
+        return await self._edit_sub(call, edit)
+
+    async def _follow_ups(self, call: Call) -> Reply:
+        style = call.text("style")
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            row.follow_ups = style
+            return (
+                "Later reports edit the story's post."
+                if style == "edit"
+                else "Later reports edit the story's post and reply in its thread."
+            )
+
+        return await self._edit_sub(call, edit)
+
+    async def _words(self, call: Call) -> Reply:
+        which = call.spec.name
+        given = " ".join(call.words("words"))
+        words = [] if given.strip().lower() == "off" else _split_words(given)
+        if given.strip().lower() != "off" and not words:
+            raise UsageError("missing <words>")
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            if which == "include":
+                row.include_words = words
+            else:
+                row.exclude_words = words
+            if not words:
+                return f"No {which} words."
+            verb = "only with one of" if which == "include" else "never with any of"
+            return f"Alerts here: {verb}: {', '.join(words)}."
+
+        return await self._edit_sub(call, edit)
+
+    async def _cap(self, call: Call) -> Reply:
+        value = call.text("n").strip().lower()
+        if value == "off":
+            cap: int | None = None
+        elif value.isdigit() and 1 <= int(value) <= 100:
+            cap = int(value)
+        else:
+            raise UsageError(
+                f"<alerts per hour> must be a number from 1 to 100 or `off`, not `{value}`"
+            )
+
+        def edit(s: Session, row: SubscriptionRow) -> str:
+            row.hourly_cap = cap
+            if cap is None:
+                return "No hourly cap."
+            return f"At most {cap} alert(s) an hour here; the rest go to the next digest."
+
+        return await self._edit_sub(call, edit)
 
 
 def describe_subscription(row: SubscriptionRow) -> tuple[ReplyField, ...]:
     quiet = f"{row.quiet_start}-{row.quiet_end} {row.timezone}" if row.quiet_start else "off"
     digest = row.digest or {}
-    digest_text = (
-        f"{digest.get('every')} {digest.get('day', '')} {digest.get('at')} {digest.get('tz')}"
-        .replace("  ", " ") if digest else "off"
-    )  # fmt: skip
+    parts = [digest.get("every"), digest.get("day"), digest.get("at"), digest.get("tz")]
+    digest_text = " ".join(str(p) for p in parts if p) if digest else "off"
     muted = [*row.muted_sources, *row.muted_stories]
     return (
         ReplyField("mode", row.mode),
@@ -481,3 +758,31 @@ def describe_subscription(row: SubscriptionRow) -> tuple[ReplyField, ...]:
         ReplyField("exclude words", ", ".join(row.exclude_words) or "none"),
         ReplyField("muted", ", ".join(muted) or "nothing"),
     )
+
+
+def check_time(text: str) -> str:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    if not m:
+        raise UsageError(f"`{text}` is not a time; write HH:MM, e.g. 08:30")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def check_tz(text: str) -> str:
+    """A valid IANA time zone name (case-insensitive), or the closest one as a suggestion."""
+    if not text:
+        raise UsageError("missing <time zone>, e.g. Asia/Kolkata or UTC")
+    zones = _zones()
+    found = zones.get(text.lower())
+    if found is None:
+        raise unknown("time zone", text, sorted(zones.values()))
+    return found
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    return {z.lower(): z for z in zoneinfo.available_timezones()}
+
+
+def _split_words(text: str) -> list[str]:
+    parts = re.split(r"[,\s]+", text) if "," not in text else text.split(",")
+    return list(dict.fromkeys(p.strip().lower() for p in parts if p.strip()))

@@ -1,0 +1,743 @@
+"""Admin edits from chat: feeds, topics, thresholds, poll schedule; the audit trail and revert.
+
+Every change goes through :meth:`Admin.change`: snapshot the entity, apply the new state,
+snapshot again and write one audit entry, all in one transaction. ``revert`` applies an
+entry's ``before`` snapshot the same way, as a new audited change; nothing is deleted from
+the trail. Topic and threshold edits take ``--dry-run``, which replays the edit over the last
+seven days of stored items with the real matcher and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig, PollConfig, parse_duration
+from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
+from bot.core.usage import UsageError, unknown
+from bot.storage import admin as store
+from bot.storage import audit as audit_repo
+from bot.storage.db import Database
+from bot.storage.runtime import is_seeded, load_runtime
+from bot.storage.tables import AuditRow, ItemRow, StoryItemRow
+
+logger = logging.getLogger(__name__)
+
+ADMINS_ONLY = "admins only: ask a workspace admin (or a configured bot admin) to run this."
+REPLAY_DAYS = 7
+MIN_POLL_SECONDS = 60.0
+MAX_POLL_SECONDS = 86400.0
+
+
+@dataclass(frozen=True)
+class FeedProbe:
+    """The result of fetching a candidate feed once before it is saved."""
+
+    ok: bool
+    title: str = ""
+    items: int = 0
+    problem: str = ""
+
+
+class CommandHooks(Protocol):
+    """What commands need from outside the core's storage (network, the running scheduler)."""
+
+    async def probe_feed(self, url: str, poll: PollConfig) -> FeedProbe:
+        """Fetch ``url`` once and check it parses as a feed."""
+        ...
+
+    async def fetch_article(self, url: str, poll: PollConfig) -> str:
+        """Fetch a web page and return its readable text (for ``admin track <url>``)."""
+        ...
+
+    async def poll_interval_changed(self, seconds: float) -> None:
+        """Reschedule the running poll job."""
+        ...
+
+    async def digest_changed(self, subscription_id: int) -> None:
+        """Add, move or remove the digest job of one subscription."""
+        ...
+
+
+class DefaultHooks:
+    """Probes with the poller's own Fetcher and parser; scheduler changes go to callbacks."""
+
+    def __init__(
+        self,
+        *,
+        on_poll_interval: Callable[[float], None] | None = None,
+        on_digest: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.on_poll_interval = on_poll_interval
+        self.on_digest = on_digest
+
+    async def probe_feed(self, url: str, poll: PollConfig) -> FeedProbe:
+        from bot.core.fetch import Fetcher, FetchStatus
+        from bot.core.parse import parse_feed
+
+        feed = Feed(id=0, url=url, name=url)
+        async with Fetcher(poll) as fetcher:
+            result = await fetcher.fetch(feed)
+        if result.status is FetchStatus.FAILED:
+            return FeedProbe(False, problem=result.error or "the fetch failed")
+        parsed = await asyncio.to_thread(
+            parse_feed, result.body, feed, content_type=result.content_type
+        )
+        if parsed.error:
+            return FeedProbe(False, problem=parsed.error)
+        return FeedProbe(True, title=parsed.title, items=len(parsed.items))
+
+    async def fetch_article(self, url: str, poll: PollConfig) -> str:
+        from selectolax.lexbor import LexborHTMLParser
+
+        from bot.core.fetch import Fetcher, FetchStatus
+
+        async with Fetcher(poll) as fetcher:
+            result = await fetcher.fetch(Feed(id=0, url=url, name=url))
+        if result.status is FetchStatus.FAILED:
+            raise UsageError(f"could not fetch the article: {result.error}")
+        tree = LexborHTMLParser(result.body.decode("utf-8", "replace"))
+        paragraphs = [p.text(strip=True) for p in tree.css("h1, p")]
+        return "\n".join(p for p in paragraphs if p)
+
+    async def poll_interval_changed(self, seconds: float) -> None:
+        if self.on_poll_interval is not None:
+            self.on_poll_interval(seconds)
+
+    async def digest_changed(self, subscription_id: int) -> None:
+        if self.on_digest is not None:
+            await self.on_digest(subscription_id)
+
+
+def require_admin(user: UserRef) -> None:
+    """The adapter says who is an admin; the core enforces it."""
+    if not user.is_admin:
+        raise PermissionError(ADMINS_ONLY)
+
+
+def who(user: UserRef) -> str:
+    return f"{user.platform}:{user.workspace}:{user.user}" + (
+        f" ({user.name})" if user.name else ""
+    )
+
+
+async def refuse_private_address(url: str, allow_private: bool) -> None:
+    """Refuse a URL whose host is, or resolves to, a private, loopback or link-local address.
+
+    Feeds added from chat are fetched by the server: without this an admin command could make
+    the bot read internal services (SSRF).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"`{url}` is not an http:// or https:// address")
+    if allow_private:
+        return
+    host = parts.hostname
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
+        except OSError:
+            raise UsageError(f"cannot resolve `{host}`; check the address") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            raise UsageError(
+                f"`{host}` resolves to {address}, a private/loopback/link-local address; "
+                "refused (set poll.allow_private_addresses to allow it)"
+            )
+
+
+class Admin:
+    """The admin commands' logic. Handlers return a Reply; user mistakes raise UsageError."""
+
+    def __init__(
+        self,
+        db: Database,
+        cfg: AppConfig,
+        hooks: CommandHooks,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.cfg = cfg
+        self.hooks = hooks
+        self.clock = clock
+
+    # -- the one way to change something --------------------------------------------------
+
+    def change(
+        self,
+        s: Session,
+        user: UserRef,
+        action: str,
+        entity: str,
+        state: store.Snapshot,
+        *,
+        reverts_id: int | None = None,
+    ) -> AuditRow | None:
+        """Apply ``state`` to ``entity`` and audit it, in the caller's transaction.
+
+        Returns None when the state is already so (nothing changed, nothing audited).
+        """
+        before = store.snapshot(s, entity)
+        if before == state:
+            return None
+        now = self.clock()
+        store.apply(s, entity, state, now=now, by=who(user))
+        after = store.snapshot(s, entity)
+        entry = audit_repo.record(
+            s,
+            user,
+            action=action,
+            target=entity,
+            before=before,
+            after=after,
+            now=now,
+            reverts_id=reverts_id,
+        )
+        logger.info("audit %s: %s %s by %s", entry.id, action, entity, who(user))
+        return entry
+
+    def live(self, s: Session) -> AppConfig:
+        """The config as the database holds it now (the YAML's until first seeded)."""
+        return load_runtime(s) if is_seeded(s) else self.cfg
+
+    async def _after(self, entity: str, state: store.Snapshot) -> None:
+        """Tell the running scheduler about a change that moves a job."""
+        if entity == store.setting_key("poll") and state is not None:
+            await self.hooks.poll_interval_changed(float(state["value"]["interval"]))
+
+    # -- feeds ----------------------------------------------------------------------------
+
+    async def feeds_list(self) -> Reply:
+        rows = await self.db.run(store.feeds)
+        fields = []
+        for row in rows:
+            last = (
+                row.last_success_at.strftime("%Y-%m-%d %H:%M UTC")
+                if row.last_success_at
+                else "never"
+            )
+            state = "paused" if row.paused else row.health
+            error = f"; last error: {row.last_error}" if row.last_error and not row.paused else ""
+            fields.append(
+                ReplyField(
+                    f"{row.id}. {row.name}", f"{row.url}\n{state}, last fetched {last}{error}"
+                )
+            )
+        return Reply(text=f"{len(rows)} feeds.", fields=tuple(fields))
+
+    async def feeds_add(self, user: UserRef, url: str, name: str) -> Reply:
+        poll = await self.db.run(lambda s: self.live(s).poll)
+        await refuse_private_address(url, poll.allow_private_addresses)
+        if await self.db.run(lambda s: store.feed_by_url(s, url)) is not None:
+            raise UsageError(f"`{url}` is already a feed")
+        probe = await self.hooks.probe_feed(url, poll)
+        if not probe.ok:
+            raise UsageError(f"not added: {probe.problem}")
+        title = (name or probe.title or urlsplit(url).hostname or url)[:200]
+        state = {
+            "url": url,
+            "name": title,
+            "comment": f"added from chat by {user.name or user.user}",
+            "paused": False,
+            "alert_on_first_poll": False,
+        }
+        entry = await self.db.run(
+            lambda s: self.change(s, user, "feeds.add", store.feed_key(url), state)
+        )
+        assert entry is not None
+        return Reply(
+            text=f"Added feed **{title}** ({probe.items} items now; its backlog is stored "
+            f"without alerting). Audit #{entry.id}.",
+            ephemeral=False,
+        )
+
+    async def feeds_set(self, user: UserRef, ref: str, action: str) -> Reply:
+        def write(s: Session) -> tuple[str, AuditRow | None]:
+            feed = store.find_feed(s, ref)
+            if feed is None:
+                raise unknown("feed", ref, [f.name for f in store.feeds(s)])
+            entity = store.feed_key(feed.url)
+            state = store.snapshot(s, entity)
+            assert state is not None
+            if action == "remove":
+                new: store.Snapshot = None
+            else:
+                new = {**state, "paused": action == "pause"}
+            return feed.name, self.change(s, user, f"feeds.{action}", entity, new)
+
+        name, entry = await self.db.run(write)
+        if entry is None:
+            return Reply(text=f"Feed **{name}** is already {action}d.")
+        done = {"remove": "removed", "pause": "paused", "resume": "resumed"}[action]
+        return Reply(
+            text=f"Feed **{name}** {done}. Audit #{entry.id}; undo with "
+            f"`/news admin revert {entry.id}`.",
+            ephemeral=False,
+        )
+
+    # -- topics ---------------------------------------------------------------------------
+
+    def _topic(self, cfg: AppConfig, topic_id: str) -> Any:
+        ids = [t.id for t in cfg.topics]
+        if topic_id.lower() not in ids:
+            raise unknown("topic", topic_id, ids)
+        return next(t for t in cfg.topics if t.id == topic_id.lower())
+
+    async def topics_show(self, topic_id: str) -> Reply:
+        cfg = await self.db.run(self.live)
+        topics = [self._topic(cfg, topic_id)] if topic_id else cfg.topics
+        default = cfg.thresholds.relevance
+        fields = tuple(
+            ReplyField(
+                f"{t.name} (`{t.id}`)",
+                f"{t.description}\nterms: {', '.join(t.terms) or '(none)'}\n"
+                f"threshold: {t.threshold if t.threshold is not None else f'{default} (default)'}",
+            )
+            for t in topics
+        )
+        return Reply(text=f"{len(topics)} topic(s).", fields=fields)
+
+    async def topics_edit(
+        self, user: UserRef, topic_id: str, what: str, change: str, dry_run: bool
+    ) -> Reply:
+        cfg = await self.db.run(self.live)
+        topic = self._topic(cfg, topic_id)
+        if what == "description":
+            if not change.strip():
+                raise UsageError("missing the new description")
+            edited = topic.model_copy(update={"description": change.strip()})
+        else:
+            op, _, rest = change.strip().partition(" ")
+            if op.lower() not in ("add", "remove"):
+                raise unknown("terms operation", op, ["add", "remove"])
+            terms = [t.strip() for t in rest.split(",") if t.strip()]
+            if not terms:
+                raise UsageError("missing the terms (separate several with commas)")
+            if op.lower() == "add":
+                new_terms = list(dict.fromkeys([*topic.terms, *terms]))
+            else:
+                missing = [t for t in terms if t not in topic.terms]
+                if missing:
+                    raise unknown("term", missing[0], list(topic.terms))
+                new_terms = [t for t in topic.terms if t not in terms]
+            edited = topic.model_copy(update={"terms": new_terms})
+        new_cfg = _with_topic(cfg, edited)
+        if dry_run:
+            return await self.dry_run(cfg, new_cfg, f"topics edit {topic.id} {what}")
+
+        def write(s: Session) -> AuditRow | None:
+            entity = store.topic_key(topic.id)
+            state = store.snapshot(s, entity) or _topic_state(topic, cfg)
+            new = {**state, "description": edited.description, "terms": list(edited.terms)}
+            return self.change(s, user, "topics.edit", entity, new)
+
+        entry = await self.db.run(write)
+        if entry is None:
+            return Reply(text=f"`{topic.id}` already says that; nothing changed.")
+        return Reply(
+            text=f"Topic `{topic.id}` {what} updated; applies from the next poll. "
+            f"Audit #{entry.id}.",
+            ephemeral=False,
+        )
+
+    async def threshold(self, user: UserRef, target: str, value: str, dry_run: bool) -> Reply:
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"<value> must be a number between 0 and 1, not `{value}`") from None
+        if not 0.0 <= number <= 1.0:
+            raise UsageError(f"<value> must be between 0 and 1, not {number}")
+        cfg = await self.db.run(self.live)
+        target = target.lower()
+        if target in ("relevance", "story"):
+            new_cfg = cfg.model_copy(
+                update={"thresholds": cfg.thresholds.model_copy(update={target: number})}
+            )
+            entity = store.setting_key("thresholds")
+        else:
+            topic = self._topic_or_global(cfg, target)
+            new_cfg = _with_topic(cfg, topic.model_copy(update={"threshold": number}))
+            entity = store.topic_key(topic.id)
+        if dry_run:
+            return await self.dry_run(cfg, new_cfg, f"threshold {target} {number}")
+
+        def write(s: Session) -> AuditRow | None:
+            if entity.startswith("setting:"):
+                new: store.Snapshot = {"value": new_cfg.thresholds.model_dump(mode="json")}
+            else:
+                topic = self._topic(cfg, target)
+                state = store.snapshot(s, entity) or _topic_state(topic, cfg)
+                new = {**state, "threshold": number}
+            return self.change(s, user, "threshold", entity, new)
+
+        entry = await self.db.run(write)
+        if entry is None:
+            return Reply(text=f"The {target} threshold is already {number}.")
+        return Reply(
+            text=f"Threshold {target} is now {number}; applies from the next poll. "
+            f"Audit #{entry.id}.",
+            ephemeral=False,
+        )
+
+    def _topic_or_global(self, cfg: AppConfig, target: str) -> Any:
+        ids = [t.id for t in cfg.topics]
+        if target not in ids:
+            raise unknown("threshold target", target, [*ids, "relevance", "story"])
+        return self._topic(cfg, target)
+
+    # -- dry run --------------------------------------------------------------------------
+
+    async def dry_run(self, old: AppConfig, new: AppConfig, label: str) -> Reply:
+        since = self.clock() - timedelta(days=REPLAY_DAYS)
+        result = await self.db.run(lambda s: replay(s, old, new, since))
+        return Reply(
+            text=f"Dry run of `{label}` over {result.items} items of the last "
+            f"{REPLAY_DAYS} days (nothing changed):",
+            fields=result.fields(),
+        )
+
+    # -- track ----------------------------------------------------------------------------
+
+    async def track(self, article: str) -> Reply:
+        text = article.strip()
+        if re.match(r"^https?://\S+$", text):
+            poll = await self.db.run(lambda s: self.live(s).poll)
+            await refuse_private_address(text, poll.allow_private_addresses)
+            text = await self.hooks.fetch_article(text, poll)
+        if len(text.split()) < 5:
+            raise UsageError("give the article's text (a paragraph or more) or its URL")
+        cfg = await self.db.run(self.live)
+        suggestions = suggest_terms(text, cfg)
+        if not suggestions:
+            return Reply(
+                text="No new candidate terms found: the topics already cover this article."
+            )
+        fields = tuple(
+            ReplyField(
+                topic,
+                f"{', '.join(terms)}\naccept: `/news admin topics edit {topic} "
+                f"terms add {', '.join(terms)}`",
+            )
+            for topic, terms in suggestions.items()
+        )
+        return Reply(
+            text="Candidate terms from the article, by the topic they fit best "
+            "(add them with the command shown, or try --dry-run first):",
+            fields=fields,
+        )
+
+    # -- schedule, audit, revert, export --------------------------------------------------
+
+    async def schedule_poll(self, user: UserRef, interval: str) -> Reply:
+        try:
+            seconds = parse_duration(interval)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not MIN_POLL_SECONDS <= seconds <= MAX_POLL_SECONDS:
+            raise UsageError("the poll interval must be between 1m and 24h")
+
+        def write(s: Session) -> tuple[AuditRow | None, store.Snapshot]:
+            poll = dict(store.setting(s, "poll", self.cfg))
+            entity = store.setting_key("poll")
+            new = {"value": {**poll, "interval": seconds}}
+            return self.change(s, user, "schedule.poll", entity, new), new
+
+        entry, state = await self.db.run(write)
+        if entry is None:
+            return Reply(text=f"Feeds are already polled every {interval}.")
+        await self._after(store.setting_key("poll"), state)
+        return Reply(
+            text=f"Feeds are now polled every {_human(seconds)}. Audit #{entry.id}.",
+            ephemeral=False,
+        )
+
+    async def audit(self, n: int) -> Reply:
+        if not 1 <= n <= 100:
+            raise UsageError("<n> must be between 1 and 100")
+        rows = await self.db.run(lambda s: audit_repo.latest(s, n))
+        if not rows:
+            return Reply(text="No admin changes yet.")
+        return Reply(
+            text=f"The latest {len(rows)} admin change(s), newest first:",
+            fields=tuple(describe_entry(r) for r in rows),
+        )
+
+    async def revert(self, user: UserRef, audit_id: int) -> Reply:
+        def write(s: Session) -> tuple[AuditRow, AuditRow | None]:
+            entry = audit_repo.get(s, audit_id)
+            if entry is None:
+                ids = [str(r.id) for r in audit_repo.latest(s, 20)]
+                raise unknown("audit entry", str(audit_id), ids)
+            return entry, self.change(
+                s, user, "revert", entry.target, entry.before, reverts_id=entry.id
+            )
+
+        entry, new = await self.db.run(write)
+        if new is None:
+            return Reply(text=f"#{audit_id} ({entry.action} {entry.target}) is already undone.")
+        await self._after(new.target, new.after)
+        return Reply(
+            text=f"Reverted #{audit_id} ({entry.action} {entry.target}) as audit #{new.id}.",
+            ephemeral=False,
+        )
+
+    async def export(self) -> Reply:
+        cfg = await self.db.run(self.live)
+        return Reply(text="```yaml\n" + export_yaml(cfg) + "```")
+
+
+def export_yaml(cfg: AppConfig) -> str:
+    """The config as YAML that ``load_config`` reads back to an equal AppConfig."""
+    data = cfg.model_dump(mode="json", exclude_defaults=False)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def describe_entry(row: AuditRow) -> ReplyField:
+    name = row.user_name or row.user_id
+    undo = f" (reverts #{row.reverts_id})" if row.reverts_id else ""
+    return ReplyField(
+        f"#{row.id} {row.at:%Y-%m-%d %H:%M} UTC — {row.action}{undo} by {name} ({row.platform})",
+        f"{row.target}\nbefore: {_short(row.before)}\nafter: {_short(row.after)}",
+    )
+
+
+def _short(state: dict[str, Any] | None) -> str:
+    text = (
+        "(none)" if state is None else yaml.safe_dump(state, default_flow_style=True, width=10**6)
+    )
+    text = text.strip()
+    return text if len(text) <= 300 else text[:297] + "…"
+
+
+def _human(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds)}s"
+
+
+def _with_topic(cfg: AppConfig, topic: Any) -> AppConfig:
+    topics = [topic if t.id == topic.id else t for t in cfg.topics]
+    return cfg.model_copy(update={"topics": topics})
+
+
+def _topic_state(topic: Any, cfg: AppConfig) -> dict[str, Any]:
+    position = [t.id for t in cfg.topics].index(topic.id)
+    return {
+        "id": topic.id,
+        "name": topic.name,
+        "description": topic.description,
+        "terms": list(topic.terms),
+        "threshold": topic.threshold,
+        "extra": {"actors": list(topic.actors), "position": position},
+    }
+
+
+# -- replay -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What an edit would have done over the replayed items."""
+
+    items: int
+    per_day: tuple[tuple[str, int, int], ...]  # (date, stories before, stories after)
+    added: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    def fields(self) -> tuple[ReplyField, ...]:
+        days = max(len(self.per_day), 1)
+        before = sum(b for _, b, _ in self.per_day) / days
+        after = sum(a for _, _, a in self.per_day) / days
+        daily = "\n".join(f"{d}: {b} → {a}" for d, b, a in self.per_day) or "(no items stored)"
+        return (
+            ReplyField("stories per day", f"{before:.1f} → {after:.1f} on average\n{daily}"),
+            ReplyField(f"would add {len(self.added)}", "\n".join(self.added[:5]) or "none"),
+            ReplyField(f"would drop {len(self.dropped)}", "\n".join(self.dropped[:5]) or "none"),
+        )
+
+
+def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) -> Replay:
+    """Match the stored items since ``since`` under both configs.
+
+    Stories per day counts an item's existing story once (reports already grouped), and an
+    item not in any story as a story of its own: the number of posts the channel would see.
+    """
+    from bot.core.matching import Matcher
+
+    before, after = Matcher.from_config(old), Matcher.from_config(new)
+    rows = session.scalars(
+        select(ItemRow).where(ItemRow.first_seen_at >= since).order_by(ItemRow.first_seen_at)
+    ).all()
+    story_of = dict(
+        session.execute(
+            select(StoryItemRow.item_id, StoryItemRow.story_id).where(
+                StoryItemRow.item_id.in_([r.id for r in rows])
+            )
+        ).tuples()
+    )
+    days_before: dict[str, set[object]] = defaultdict(set)
+    days_after: dict[str, set[object]] = defaultdict(set)
+    added: list[str] = []
+    dropped: list[str] = []
+    for row in rows:
+        item = _item(row)
+        day = row.first_seen_at.strftime("%Y-%m-%d")
+        story: object = story_of.get(row.id, ("item", row.id))
+        was, now = before.match(item).relevant, after.match(item).relevant
+        days_before.setdefault(day, set())
+        days_after.setdefault(day, set())
+        if was:
+            days_before[day].add(story)
+        if now:
+            days_after[day].add(story)
+        if now and not was:
+            added.append(f"+ {row.title[:120]} ({row.source})")
+        elif was and not now:
+            dropped.append(f"− {row.title[:120]} ({row.source})")
+    per_day = tuple(
+        (day, len(days_before[day]), len(days_after[day])) for day in sorted(days_before)
+    )
+    return Replay(len(rows), per_day, tuple(added), tuple(dropped))
+
+
+def _item(row: ItemRow) -> Item:
+    return Item(
+        id=row.id,
+        key=row.key,
+        feed_id=row.feed_id,
+        title=row.title,
+        summary=row.summary,
+        url=row.url,
+        source=row.source,
+        published=row.published_at,
+        first_seen=row.first_seen_at,
+        alertable=row.alertable,
+    )
+
+
+# -- track --------------------------------------------------------------------------------
+
+_PHRASE = re.compile(
+    r"\b(?:[A-Z][\w'’-]+|[A-Z]{2,}\d*)(?:\s+(?:of\s+|the\s+|and\s+)?"
+    r"(?:[A-Z][\w'’-]+|[A-Z]{2,}\d*)){0,4}"
+)
+_WORD = re.compile(r"[a-z][a-z-]{3,}")
+_STOP = frozenset(
+    [
+        "this",
+        "that",
+        "with",
+        "from",
+        "have",
+        "will",
+        "been",
+        "were",
+        "their",
+        "there",
+        "which",
+        "would",
+        "about",
+        "after",
+        "said",
+        "also",
+        "into",
+        "more",
+        "than",
+        "over",
+        "under",
+        "they",
+        "them",
+        "when",
+        "what",
+        "where",
+        "while",
+        "being",
+        "other",
+        "some",
+        "such",
+        "only",
+        "very",
+        "most",
+        "many",
+        "much",
+        "these",
+        "those",
+        "then",
+        "here",
+        "just",
+        "like",
+        "both",
+        "each",
+        "said",
+        "says",
+        "told",
+        "week",
+        "year",
+        "minister",
+        "ministry",
+        "government",
+        "country",
+        "countries",
+        "india",
+        "indian",
+        "united",
+        "states",
+        "american",
+    ]
+)
+
+
+def suggest_terms(text: str, cfg: AppConfig, *, per_topic: int = 6) -> dict[str, list[str]]:
+    """Candidate terms from an article, grouped by the topic whose words they sit closest to.
+
+    Like the nine topics were derived from the seed article: named things (capitalised
+    phrases) and repeated content words, minus what the topics already list.
+    """
+    known = {t.lower() for topic in cfg.topics for t in (*topic.terms, *topic.actors)}
+    phrases = Counter(m.group(0).strip() for m in _PHRASE.finditer(text))
+    words = Counter(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+    candidates = [p for p, _ in phrases.most_common(40) if " " in p or len(p) > 3]
+    candidates += [w for w, n in words.most_common(30) if n >= 2]
+    vocab = {
+        t.id: set(_WORD.findall(" ".join([t.name, t.description, *t.terms]).lower()))
+        for t in cfg.topics
+    }
+    out: dict[str, list[str]] = {}
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    for phrase in candidates:
+        if phrase.lower() in known or phrase.lower() in _STOP:
+            continue
+        context = " ".join(s for s in sentences if phrase in s).lower()
+        context_words = set(_WORD.findall(context))
+        scores = {tid: len(context_words & v) for tid, v in vocab.items()}
+        best = max(scores, key=lambda tid: scores[tid])
+        if scores[best] == 0:
+            continue
+        bucket = out.setdefault(best, [])
+        if len(bucket) < per_topic and phrase not in bucket:
+            bucket.append(phrase)
+    return out
