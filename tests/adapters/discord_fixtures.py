@@ -1,0 +1,168 @@
+"""Helpers for the Discord adapter tests: settings aimed at the fake, payloads, stored stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord.gateway
+import discord.http
+import pytest
+
+from bot.adapters.discord_bot import DiscordAdapter
+from bot.config import AppConfig
+from bot.core.commands import Commands
+from bot.core.models import ChannelRef, SourceLink, StoryCard
+from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.tables import ItemRow, StoryItemRow, StoryRow, SubscriptionRow
+from tests.fakes.fake_discord import FakeDiscord
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ALICE = 666666666666666666  # a member of the fake guild without Manage Server
+MANAGE_GUILD = str(1 << 5)
+TOPICS = ("framework-agreement", "defence-industry", "joint-exercises")
+
+
+def discord_cfg(**extra: Any) -> AppConfig:
+    """A small config: three topics, optional admin roles/users and guilds."""
+    return AppConfig.model_validate(
+        {
+            "topics": [
+                {"id": "framework-agreement", "name": "Framework agreement", "description": "x"},
+                {"id": "defence-industry", "name": "Defence industry", "description": "y"},
+                {"id": "joint-exercises", "name": "Joint exercises", "description": "z"},
+            ],
+            **extra,
+        }
+    )
+
+
+def discord_settings(fake: FakeDiscord, token: str | None = None) -> Settings:
+    values: dict[str, Any] = {
+        "DISCORD_TOKEN": token or fake.token,
+        "DISCORD_API_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+    }
+    return Settings(**values)
+
+
+def pin_discord_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register discord.py's two endpoint class attributes for restoring after the test.
+
+    The adapter points them at the fake from its settings; monkeypatch puts them back.
+    """
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket,
+        "DEFAULT_GATEWAY",
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+    )
+
+
+async def start_adapter(
+    fake: FakeDiscord,
+    db: Database,
+    cfg: AppConfig | None = None,
+    *,
+    token: str | None = None,
+    **kwargs: Any,
+) -> DiscordAdapter:
+    cfg = cfg or discord_cfg()
+    adapter = DiscordAdapter(
+        discord_settings(fake, token),
+        Commands(db, cfg, clock=lambda: NOW),
+        cfg,
+        guild_ready_timeout=0.05,
+        ready_timeout=5,
+        **kwargs,
+    )
+    await adapter.start()
+    return adapter
+
+
+def channel(fake: FakeDiscord, channel_id: int | None = None) -> ChannelRef:
+    return ChannelRef("discord", str(fake.guild_id), str(channel_id or fake.channel_id), "news")
+
+
+def card(
+    *,
+    headline: str = "India and US sign 10-year defence framework",
+    extract: str = "The two defence ministers signed the framework in Kuala Lumpur.",
+    outlets: tuple[tuple[str, str, str], ...] = (
+        ("The Hindu", "India, US sign defence framework", "https://www.thehindu.com/a"),
+    ),
+    story_key: str = "s7",
+) -> StoryCard:
+    return StoryCard(
+        story_id=7,
+        story_key=story_key,
+        headline=headline,
+        extract=extract,
+        topics=("framework-agreement",),
+        sources=tuple(SourceLink(o, t, u, NOW) for o, t, u in outlets),
+        first_seen=NOW,
+    )
+
+
+def option(name: str, value: Any, *, focused: bool = False, kind: int = 3) -> dict[str, Any]:
+    opt: dict[str, Any] = {"name": name, "type": kind, "value": value}
+    if focused:
+        opt["focused"] = True
+    return opt
+
+
+def sub(name: str, *options: dict[str, Any]) -> dict[str, Any]:
+    """A subcommand (type 1) with its options."""
+    return {"name": name, "type": 1, "options": list(options)}
+
+
+def group(name: str, leaf: dict[str, Any]) -> dict[str, Any]:
+    """A subcommand group (type 2) holding one subcommand."""
+    return {"name": name, "type": 2, "options": [leaf]}
+
+
+def add_story(
+    db: Database,
+    *,
+    key: str = "s7",
+    headline: str = "India and US sign 10-year defence framework",
+    topics: tuple[str, ...] = ("framework-agreement",),
+    reports: tuple[tuple[str, str, str], ...] = (
+        ("The Hindu", "India, US sign defence framework", "https://www.thehindu.com/a"),
+    ),
+    at: datetime = NOW,
+) -> int:
+    """A stored story with one item per report; returns the story id."""
+
+    def write(s: Any) -> int:
+        story = StoryRow(key=key, headline=headline, topics=list(topics), first_seen_at=at,
+                         last_item_at=at, signature={})  # fmt: skip
+        s.add(story)
+        s.flush()
+        for i, (outlet, title, url) in enumerate(reports):
+            add_report(s, story.id, outlet, title, url, at + timedelta(minutes=i))
+        return int(story.id)
+
+    return db.transaction(write)
+
+
+def add_report(s: Any, story_id: int, outlet: str, title: str, url: str, at: datetime) -> None:
+    item = ItemRow(key=f"k{story_id}-{url}"[:64], url=url, title=title, summary=title,
+                   source=outlet, published_at=at, first_seen_at=at, alertable=True)  # fmt: skip
+    s.add(item)
+    s.flush()
+    s.add(StoryItemRow(item_id=item.id, story_id=story_id, similarity=1.0, added_at=at))
+
+
+def subscribe(db: Database, fake: FakeDiscord, **extra: Any) -> int:
+    def write(s: Any) -> int:
+        row = SubscriptionRow(platform="discord", workspace=str(fake.guild_id),
+                              channel=str(extra.pop("channel", fake.channel_id)),
+                              channel_name="news", topics=["framework-agreement"],
+                              since=NOW - timedelta(days=1), **extra)  # fmt: skip
+        s.add(row)
+        s.flush()
+        return int(row.id)
+
+    return db.transaction(write)
