@@ -592,13 +592,12 @@ def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) ->
     rows = session.scalars(
         select(ItemRow).where(ItemRow.first_seen_at >= since).order_by(ItemRow.first_seen_at)
     ).all()
-    story_of = dict(
-        session.execute(
-            select(StoryItemRow.item_id, StoryItemRow.story_id).where(
-                StoryItemRow.item_id.in_([r.id for r in rows])
-            )
-        ).tuples()
+    pairs = session.execute(
+        select(StoryItemRow.item_id, StoryItemRow.story_id).where(
+            StoryItemRow.item_id.in_([r.id for r in rows])
+        )
     )
+    story_of: dict[int, int] = {item_id: story_id for item_id, story_id in pairs}
     days_before: dict[str, set[object]] = defaultdict(set)
     days_after: dict[str, set[object]] = defaultdict(set)
     added: list[str] = []
@@ -718,7 +717,10 @@ def suggest_terms(text: str, cfg: AppConfig, *, per_topic: int = 6) -> dict[str,
     phrases) and repeated content words, minus what the topics already list.
     """
     known = {t.lower() for topic in cfg.topics for t in (*topic.terms, *topic.actors)}
-    phrases = Counter(m.group(0).strip() for m in _PHRASE.finditer(text))
+    known |= _actor_names(cfg)
+    phrases = Counter(
+        m.group(0).strip() for m in _PHRASE.finditer(text) if not _sentence_start(text, m.start())
+    )
     words = Counter(w for w in _WORD.findall(text.lower()) if w not in _STOP)
     candidates = [p for p, _ in phrases.most_common(40) if " " in p or len(p) > 3]
     candidates += [w for w, n in words.most_common(30) if n >= 2]
@@ -741,3 +743,20 @@ def suggest_terms(text: str, cfg: AppConfig, *, per_topic: int = 6) -> dict[str,
         if len(bucket) < per_topic and phrase not in bucket:
             bucket.append(phrase)
     return out
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    """A capitalised word that opens a sentence is not evidence of a name."""
+    before = text[:pos].rstrip()
+    return not before or before[-1] in '.!?:\n"“'
+
+
+def _actor_names(cfg: AppConfig) -> set[str]:
+    """The matcher's actor lists (both countries, third countries): names, not topic terms."""
+    from bot.core.matching import load_matching_settings
+
+    settings = load_matching_settings(cfg.matching)
+    names = [*settings.us_actors, *settings.india_actors, *settings.neutral_phrases]
+    for phrases in settings.third_countries.values():
+        names.extend(phrases)
+    return {n.lower() for n in names}
