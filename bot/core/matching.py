@@ -1,0 +1,388 @@
+"""The matcher: is an item a follow-up on US–India ties, under which topics, and why.
+
+Pure and deterministic: gazetteers and term lists come from the config (``matching:`` and the
+topics' ``terms:``/``actors:``), so tuning is data. The rules follow the labelling rules:
+
+* both countries must appear as actors (governments, forces, firms, officials, programmes);
+  a topic's ``actors:`` are bilateral programmes (Yudh Abhyas, iCET) that stand for both;
+* mentions weigh by where they are (title > lead sentence > rest), so the relationship must be
+  the subject, not a passing mention;
+* a sentence naming many countries is a list: its country mentions do not count;
+* a third country that outweighs the weaker of the two sides makes it another story;
+* at least one topic must reach its threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.config import AppConfig
+from bot.core.models import Item, Match
+
+logger = logging.getLogger(__name__)
+
+US = "us"
+INDIA = "india"
+BOTH = "both"  # a bilateral programme: stands for both sides
+NEUTRAL = ""  # a phrase that hides the actor names inside it ("outside the US")
+
+TITLE, LEAD, BODY = "title", "lead", "body"
+
+_DASHES = re.compile(r"[-‐‑‒–—―/]")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+_DOTTED_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?")
+# A sentence ends at . ! ? before a capital, except after an initial or a title ("S. Jaishankar").
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bNo\.)"
+    r"\s+(?=[\"'(\[]?[A-Z0-9])"
+)
+# What may stand between two names of one list: "China, the US, Australia and Japan".
+_LIST_GAP = re.compile(r"^[\s,;&]*(?:(?:and|or|plus|as well as)\b[\s,]*)?(?:the\s+)?$", re.I)
+_SPACES = re.compile(r"\s+")
+
+
+class MatchingError(ValueError):
+    """The ``matching:`` section of the config is invalid; the message says what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldWeights(_Strict):
+    title: float = Field(default=3.0, ge=0)
+    lead: float = Field(default=2.0, ge=0)
+    body: float = Field(default=1.0, ge=0)
+
+
+class GroupingSettings(_Strict):
+    """Story grouping knobs (see bot/core/stories.py)."""
+
+    # A report joins an open story at this similarity (within thresholds.story_window) ...
+    join: float = Field(default=0.3, ge=0, le=1)
+    # ... or, when the story is older but not older than long_window, at this one.
+    strong: float = Field(default=0.45, ge=0, le=1)
+    long_window_days: float = Field(default=16.0, ge=0)
+    # A new story is linked to an earlier one this similar within link_window_days.
+    link: float = Field(default=0.2, ge=0, le=1)
+    link_window_days: float = Field(default=120.0, ge=0)
+    # Weight of a plain word against a name (1.5) or a number (2.0).
+    word_weight: float = Field(default=1.0, ge=0)
+    # Added to the token cosine: × the topics' Jaccard overlap, × closeness within the window.
+    topic_weight: float = Field(default=0.15, ge=0, le=1)
+    date_weight: float = Field(default=0.1, ge=0, le=1)
+    # Words that say nothing about which event it is (beyond stopwords and gazetteers).
+    generic_words: list[str] = Field(default_factory=list)
+    max_signature_tokens: int = Field(default=80, ge=10)
+
+
+class MatchingSettings(_Strict):
+    """The ``matching:`` section: gazetteers, neutral phrases and the rule parameters."""
+
+    us_actors: list[str] = Field(min_length=1)
+    india_actors: list[str] = Field(min_length=1)
+    third_countries: dict[str, list[str]] = Field(default_factory=dict)
+    neutral_phrases: list[str] = Field(default_factory=list)
+    weights: FieldWeights = FieldWeights()
+    # Each side needs at least this much weight (a lead-sentence mention is weights.lead).
+    min_side: float = Field(default=1.0, ge=0)
+    # Side weight at which the pair counts fully; a title mention on both sides reaches it.
+    full_side: float = Field(default=3.0, gt=0)
+    # A sentence naming this many distinct countries is a list; its mentions do not count.
+    list_countries: int = Field(default=4, ge=2)
+    # A third country weighing more than dominance × the weaker side makes it another story.
+    dominance: float = Field(default=1.0, gt=0)
+    # A topic is hit when its weighted term hits reach this (a topic's threshold overrides).
+    topic_threshold: float = Field(default=2.0, gt=0)
+    # Topic weight at which the topic evidence counts fully.
+    full_topic: float = Field(default=3.0, gt=0)
+    grouping: GroupingSettings = GroupingSettings()
+
+
+def load_matching_settings(raw: dict[str, object]) -> MatchingSettings:
+    """Validate the config's ``matching:`` section; errors name the setting and the fix."""
+    try:
+        return MatchingSettings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in ("matching", *err["loc"]))
+        if err["type"] == "extra_forbidden":
+            problem = "unknown setting; remove it or correct its spelling"
+        elif err["type"] == "missing":
+            problem = "required setting is missing; add it (see config/newsbot.yaml)"
+        else:
+            problem = str(err["msg"]).removeprefix("Value error, ")
+        raise MatchingError(f"{where}: {problem}") from None
+
+
+def normalise(text: str) -> str:
+    """Fold the spellings that vary between outlets: dashes, quotes, ``U.S.``, spacing."""
+    text = _DOTTED_US.sub("US", text.translate(_QUOTES))
+    return _SPACES.sub(" ", _DASHES.sub(" ", text))
+
+
+def _is_case_sensitive(alias: str) -> bool:
+    # "US", "GE", "HAL": all-caps short forms would otherwise match "us", "ge", "hal".
+    letters = [c for c in alias if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters) and len(letters) <= 5
+
+
+def _alternation(phrases: Iterable[str]) -> str:
+    ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
+    return "|".join(re.escape(p) for p in ordered)
+
+
+class _Gazetteer:
+    """Phrases → labels, found in one regex pass (plus one for case-sensitive short forms)."""
+
+    def __init__(self, labelled: dict[str, str]) -> None:
+        folded: dict[str, str] = {}
+        exact: dict[str, str] = {}
+        for phrase, label in labelled.items():
+            norm = normalise(phrase).strip()
+            if not norm:
+                continue
+            if _is_case_sensitive(norm):
+                exact.setdefault(norm, label)
+            else:
+                folded.setdefault(norm.lower(), label)
+        self._folded = folded
+        self._exact = exact
+        self._folded_re = self._compile(folded, re.IGNORECASE)
+        self._exact_re = self._compile(exact, 0)
+
+    @staticmethod
+    def _compile(table: dict[str, str], flags: int) -> re.Pattern[str] | None:
+        if not table:
+            return None
+        return re.compile(r"(?<![\w])(?:" + _alternation(table) + r")(?![\w])", flags)
+
+    def find(self, text: str) -> list[tuple[int, int, str, str]]:
+        """(start, end, phrase, label) for each non-overlapping hit, in text order."""
+        hits: list[tuple[int, int, str, str]] = []
+        if self._folded_re is not None:
+            for m in self._folded_re.finditer(text):
+                hits.append((m.start(), m.end(), m.group(0), self._folded[m.group(0).lower()]))
+        if self._exact_re is not None:
+            taken = [(s, e) for s, e, _, _ in hits]
+            for m in self._exact_re.finditer(text):
+                if not any(s < m.end() and m.start() < e for s, e in taken):
+                    hits.append((m.start(), m.end(), m.group(0), self._exact[m.group(0)]))
+        hits.sort()
+        return hits
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """The item's text with the offsets where each sentence starts (title is sentence 0)."""
+
+    text: str
+    starts: tuple[int, ...]
+
+    def where(self, pos: int) -> tuple[int, str]:
+        idx = bisect_right(self.starts, pos) - 1
+        return idx, TITLE if idx == 0 else LEAD if idx == 1 else BODY
+
+
+def _segments(title: str, summary: str) -> _Segments:
+    parts = [normalise(title).strip()]
+    parts += [s.strip() for s in _SENTENCE_END.split(normalise(summary).strip()) if s.strip()]
+    starts: list[int] = []
+    pos = 0
+    for part in parts:
+        starts.append(pos)
+        pos += len(part) + 3
+    return _Segments(" . ".join(parts), tuple(starts))
+
+
+@dataclass(frozen=True, slots=True)
+class _TopicRule:
+    id: str
+    threshold: float
+
+
+class Matcher:
+    """Decides relevance and topics for one item at a time; holds only compiled config."""
+
+    def __init__(
+        self,
+        settings: MatchingSettings,
+        topics: list[tuple[str, list[str], list[str], float | None]],
+        relevance_threshold: float,
+    ) -> None:
+        self.settings = settings
+        self.relevance_threshold = relevance_threshold
+        labelled: dict[str, str] = {}
+        for phrase in settings.neutral_phrases:
+            labelled[phrase] = NEUTRAL
+        for phrase in settings.us_actors:
+            labelled.setdefault(phrase, US)
+        for phrase in settings.india_actors:
+            labelled.setdefault(phrase, INDIA)
+        for country, phrases in settings.third_countries.items():
+            for phrase in phrases:
+                labelled.setdefault(phrase, "third:" + country)
+        term_labels: dict[str, str] = {}
+        self._topic_rules: list[_TopicRule] = []
+        for topic_id, terms, actors, threshold in topics:
+            for phrase in actors:
+                labelled.setdefault(phrase, BOTH + ":" + topic_id)
+            for term in terms:
+                # One phrase may belong to several topics ("ship repair").
+                term_labels[term] = (
+                    term_labels[term] + "," + topic_id if term in term_labels else topic_id
+                )
+            self._topic_rules.append(
+                _TopicRule(
+                    topic_id, threshold if threshold is not None else settings.topic_threshold
+                )
+            )
+        self._actors = _Gazetteer(labelled)
+        self._terms = _Gazetteer(term_labels)
+
+    @classmethod
+    def from_config(cls, cfg: AppConfig) -> Matcher:
+        settings = load_matching_settings(cfg.matching)
+        topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
+        return cls(settings, topics, cfg.thresholds.relevance)
+
+    def match(self, item: Item) -> Match:
+        seg = _segments(item.title, item.summary)
+        weights = self.settings.weights
+        field_weight = {TITLE: weights.title, LEAD: weights.lead, BODY: weights.body}
+
+        side = {US: 0.0, INDIA: 0.0}
+        third: dict[str, float] = {}
+        found: dict[str, list[str]] = {US: [], INDIA: [], "anchors": [], "third": [], "listed": []}
+        anchor_topics: set[str] = set()
+        actor_hits = [h for h in self._actors.find(seg.text) if h[3] != NEUTRAL]
+        listed = _listed(seg.text, actor_hits, self.settings.list_countries)
+        for start, _end, phrase, label in actor_hits:
+            _, field = seg.where(start)
+            w = field_weight[field]
+            if label.startswith(BOTH):
+                side[US] += w
+                side[INDIA] += w
+                anchor_topics.add(label.split(":", 1)[1])
+                _add(found["anchors"], phrase)
+            elif start in listed:
+                _add(found["listed"], phrase)
+            elif label in (US, INDIA):
+                side[label] += w
+                _add(found[label], phrase)
+            else:
+                country = label.split(":", 1)[1]
+                third[country] = third.get(country, 0.0) + w
+                _add(found["third"], f"{phrase} ({country})")
+
+        topic_score: dict[str, float] = {}
+        topic_terms: dict[str, list[str]] = {}
+        for start, _end, phrase, label in self._terms.find(seg.text):
+            _, field = seg.where(start)
+            for topic_id in label.split(","):
+                topic_score[topic_id] = topic_score.get(topic_id, 0.0) + field_weight[field]
+                _add(topic_terms.setdefault(topic_id, []), phrase)
+        for topic_id in anchor_topics:
+            topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
+        topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)
+        return self._decide(item, side, third, topics, topic_score, topic_terms, found)
+
+    def _decide(
+        self,
+        item: Item,
+        side: dict[str, float],
+        third: dict[str, float],
+        topics: tuple[str, ...],
+        topic_score: dict[str, float],
+        topic_terms: dict[str, list[str]],
+        found: dict[str, list[str]],
+    ) -> Match:
+        s = self.settings
+        weaker = min(side[US], side[INDIA])
+        pair = min(1.0, weaker / s.full_side)
+        best_topic = max((topic_score[t] for t in topics), default=0.0)
+        topic_part = min(1.0, best_topic / s.full_topic)
+        top_third = max(third.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0.0))
+        dominated = top_third[1] > s.dominance * weaker
+        score = round(pair * (0.5 + 0.5 * topic_part) * (0.4 if dominated else 1.0), 4)
+        if side[US] < s.min_side:
+            rule = "no-us-actor"
+            why = "Not relevant: no US actor as a subject"
+        elif side[INDIA] < s.min_side:
+            rule = "no-india-actor"
+            why = "Not relevant: no Indian actor as a subject"
+        elif dominated:
+            rule = "third-country"
+            why = f"Not relevant: {top_third[0]} outweighs the US–India pair"
+        elif not topics:
+            rule = "no-topic"
+            why = "Not relevant: US and India named, but under none of the topics"
+        elif score < self.relevance_threshold:
+            rule = "weak"
+            why = f"Not relevant: US–India only in passing (score {score:.2f})"
+        else:
+            rule = "relevant"
+            why = (
+                f"Relevant ({score:.2f}): US {_short(found[US] + found['anchors'])}; "
+                f"India {_short(found[INDIA] + found['anchors'])}; topics {', '.join(topics)}"
+            )
+        relevant = rule == "relevant"
+        evidence: dict[str, object] = {
+            "rule": rule,
+            "actors": {
+                "us": found[US],
+                "india": found[INDIA],
+                "both": found["anchors"],
+                "third": found["third"],
+                "in_lists": found["listed"],
+            },
+            "side_weight": {"us": side[US], "india": side[INDIA]},
+            "third_weight": dict(sorted(third.items())),
+            "topic_terms": topic_terms,
+            "topic_scores": {k: round(v, 2) for k, v in sorted(topic_score.items())},
+            "score": score,
+            "threshold": self.relevance_threshold,
+        }
+        return Match(
+            item_id=item.id,
+            relevant=relevant,
+            score=score,
+            topics=topics if relevant else (),
+            why=why,
+            evidence=evidence,
+        )
+
+
+def _listed(text: str, hits: list[tuple[int, int, str, str]], min_countries: int) -> set[int]:
+    """Start offsets of country mentions standing in a list of ``min_countries`` or more."""
+    runs: list[list[tuple[int, str]]] = []
+    prev_end = -1
+    for start, end, _phrase, label in hits:
+        if label.startswith(BOTH):
+            prev_end = -1
+            continue
+        if runs and prev_end >= 0 and _LIST_GAP.match(text[prev_end:start]):
+            runs[-1].append((start, label))
+        else:
+            runs.append([(start, label)])
+        prev_end = end
+    listed: set[int] = set()
+    for run in runs:
+        if len({label for _, label in run}) >= min_countries:
+            listed.update(start for start, _ in run)
+    return listed
+
+
+def _add(seen: list[str], phrase: str) -> None:
+    if phrase not in seen:
+        seen.append(phrase)
+
+
+def _short(names: list[str]) -> str:
+    return ", ".join(names[:3]) if names else "(none)"

@@ -1,0 +1,310 @@
+"""Story grouping: put a relevant report into the open story of the same event, or open one.
+
+A story's matching features live in ``StoryRow.signature`` (JSON), so grouping survives a
+restart and never re-reads the story's items. Similarity is a cosine over *distinctive* tokens:
+names, places and numbers weigh most; stopwords, the config's generic words and the words every
+US–India story shares (country names, topic vocabulary) weigh nothing, so two events that share
+only their topic stay apart.
+
+* Within ``thresholds.story_window`` of the story's last report, similarity ≥ ``join`` joins.
+* Up to ``long_window_days`` a very similar report (≥ ``strong``) still joins (a two-week
+  exercise's closing report).
+* Otherwise a new story opens, linked to the most similar earlier story (≥ ``link``) within
+  ``link_window_days``: a later phase, a new tariff step.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig
+from bot.core.matching import GroupingSettings, load_matching_settings, normalise
+from bot.core.models import Item, Match
+from bot.storage import stories as repo
+from bot.storage.tables import StoryRow
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_VERSION = 1
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+
+# Words, numbers, amounts; hyphenated codes ("H-1B", "MQ-9B", "2025-2035") stay one token.
+_WORD = re.compile(r"\$?[A-Za-z0-9][\w'&]*(?:[.,][0-9]+)*%?(?:[-‐‑–][\w]+)*")
+_HYPHENS = re.compile(r"[-‐‑–]")
+
+# English function words: language data, not tuning (the config adds domain-generic words).
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in",
+        "on", "at", "by", "for", "from", "with", "without", "into", "onto", "as",
+        "is", "are", "was", "were", "be", "been", "being", "has", "have", "had",
+        "do", "does", "did", "not", "no", "nor", "so", "than", "then", "that",
+        "this", "these", "those", "it", "its", "it's", "he", "she", "they", "them",
+        "his", "her", "their", "our", "we", "you", "your", "i", "me", "my",
+        "who", "whom", "which", "what", "when", "where", "why", "how", "all", "any",
+        "each", "every", "some", "such", "other", "another", "only", "own", "same", "very",
+        "just", "about", "above", "below", "between", "through", "during", "while", "up", "down",
+        "out", "off", "again", "further", "once", "here", "there", "also", "can", "will",
+        "would", "should", "could", "may", "might", "must", "shall", "per", "via", "amid",
+        "among", "across", "against", "toward", "towards", "upon", "within", "whether",
+        "since", "until",
+        "because", "including", "includes", "include", "s",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where the grouper put a report."""
+
+    story_id: int
+    story_key: str
+    created: bool
+    linked_story_id: int | None
+    similarity: float
+
+
+@dataclass
+class _Open:
+    """A candidate story during one call: its row and its decoded signature."""
+
+    row: StoryRow
+    tokens: dict[str, float]
+    count: int
+    norm: float
+
+
+def item_time(item: Item) -> datetime:
+    """The instant that places a report in time: its published date, else when it was seen."""
+    return item.published or item.first_seen
+
+
+class StoryGrouper:
+    """Assigns relevant reports to stories inside the caller's transaction."""
+
+    def __init__(self, cfg: AppConfig) -> None:
+        settings = load_matching_settings(cfg.matching)
+        self.settings: GroupingSettings = settings.grouping
+        self.window = timedelta(seconds=cfg.thresholds.story_window)
+        self.long_window = max(self.window, timedelta(days=self.settings.long_window_days))
+        self.link_window = max(self.long_window, timedelta(days=self.settings.link_window_days))
+        self.join = self.settings.join
+        generic = {w.lower() for w in self.settings.generic_words}
+        for topic in cfg.topics:
+            for term in topic.terms:
+                # Topic vocabulary ("tariff", "drills") is what unrelated events share; names
+                # in term lists ("Stryker", "F414") still tell events apart.
+                if term == term.lower():
+                    generic.update(normalise(term).split())
+        self._generic = frozenset(generic | _STOPWORDS)
+
+    # ----------------------------------------------------------------- features
+
+    def features(self, item: Item) -> dict[str, float]:
+        """Distinctive tokens of a report with their weights (numbers > names > words)."""
+        out: dict[str, float] = {}
+        word_weight = self.settings.word_weight
+        for field in (item.title, item.summary):
+            for pos, m in enumerate(_WORD.finditer(field.translate(_QUOTES))):
+                for raw in _split(m.group(0)):
+                    tok = raw.lower().removesuffix("'s")
+                    if len(tok) < 2 or tok in self._generic:
+                        continue
+                    if any(c.isdigit() for c in tok):
+                        tok = tok.replace(",", "")
+                        weight = 2.0
+                    elif raw[0].isupper() and (pos > 0 or field is item.summary):
+                        weight = 1.5
+                    else:
+                        weight = word_weight
+                        tok = _stem(tok)
+                    out[tok] = max(out.get(tok, 0.0), weight)
+        return out
+
+    # ----------------------------------------------------------------- assigning
+
+    def assign(self, session: Session, item: Item, match: Match) -> Assignment:
+        """Put one relevant report into a story (joining, or opening a new one)."""
+        return self.assign_many(session, [(item, match)])[0]
+
+    def assign_many(
+        self, session: Session, pairs: Sequence[tuple[Item, Match]]
+    ) -> list[Assignment]:
+        """Assign reports in the given order, loading the candidate stories once."""
+        if not pairs:
+            return []
+        earliest = min(item_time(item) for item, _ in pairs)
+        candidates = [
+            self._decode(row) for row in repo.stories_since(session, earliest - self.link_window)
+        ]
+        index: dict[str, set[int]] = {}
+        for pos, story in enumerate(candidates):
+            for tok in story.tokens:
+                index.setdefault(tok, set()).add(pos)
+        decided: list[tuple[Item, _Open, bool, float]] = []
+        links: list[tuple[StoryRow, StoryRow]] = []
+        for item, match in pairs:
+            feats = self.features(item)
+            story, created, sim, linked = self._place(
+                session, item, match, feats, candidates, index
+            )
+            decided.append((item, story, created, sim))
+            if linked is not None:
+                links.append((story.row, linked.row))
+        new_rows = [story.row for _, story, created, _ in decided if created]
+        if new_rows:
+            repo.assign_keys(session, new_rows)
+        for row, earlier in links:
+            row.linked_story_id = earlier.id
+        for story in {id(s): s for _, s, _, _ in decided}.values():
+            story.row.signature = self._encode(story)
+        out: list[Assignment] = []
+        for item, story, created, sim in decided:
+            repo.add_story_item(session, story.row.id, item.id, sim, item.first_seen)
+            out.append(
+                Assignment(story.row.id, story.row.key, created, story.row.linked_story_id, sim)
+            )
+        return out
+
+    def _place(
+        self,
+        session: Session,
+        item: Item,
+        match: Match,
+        feats: dict[str, float],
+        candidates: list[_Open],
+        index: dict[str, set[int]],
+    ) -> tuple[_Open, bool, float, _Open | None]:
+        at = item_time(item)
+        best_join: tuple[float, int] | None = None
+        best_link: tuple[float, int] | None = None
+        near = sorted({pos for tok in feats for pos in index.get(tok, ())})
+        for pos in near:
+            story = candidates[pos]
+            age = at - story.row.last_item_at
+            if age > self.link_window or age < -self.window:
+                continue
+            sim = self._similarity(feats, match, story, age)
+            within = abs(age) <= self.window and sim >= self.join
+            within = within or (abs(age) <= self.long_window and sim >= self.settings.strong)
+            if within and (best_join is None or sim > best_join[0]):
+                best_join = (sim, pos)
+            if best_link is None or sim > best_link[0]:
+                best_link = (sim, pos)
+        if best_join is not None:
+            sim, pos = best_join
+            story = candidates[pos]
+            self._absorb(story, item, match, feats, index, pos)
+            return story, False, round(sim, 4), None
+        linked = None
+        if best_link is not None and best_link[0] >= self.settings.link:
+            linked = candidates[best_link[1]]
+        row = repo.new_story(
+            session,
+            headline=item.title,
+            topics=match.topics,
+            first_seen=item.first_seen,
+            item_at=at,
+            event_at=item.published,
+            linked_story_id=None,
+            signature={},
+        )
+        story = _Open(row, {}, 0, 0.0)
+        candidates.append(story)
+        self._absorb(story, item, match, feats, index, len(candidates) - 1)
+        # The earlier story may itself be new in this call, without an id yet: linked later.
+        return story, True, 1.0, linked
+
+    def _similarity(
+        self, feats: dict[str, float], match: Match, story: _Open, age: timedelta
+    ) -> float:
+        """Distinctive-token cosine, plus a little for shared topics and for closeness in time."""
+        sim = _cosine(feats, story)
+        mine, theirs = set(match.topics), set(story.row.topics or [])
+        if mine and theirs:
+            sim += self.settings.topic_weight * len(mine & theirs) / len(mine | theirs)
+        days = abs(age.total_seconds()) / 86400.0
+        window_days = self.window.total_seconds() / 86400.0
+        if window_days > 0:
+            sim += self.settings.date_weight * max(0.0, 1.0 - days / window_days)
+        return sim
+
+    def _absorb(
+        self,
+        story: _Open,
+        item: Item,
+        match: Match,
+        feats: dict[str, float],
+        index: dict[str, set[int]],
+        pos: int,
+    ) -> None:
+        for tok, weight in feats.items():
+            story.tokens[tok] = story.tokens.get(tok, 0.0) + weight
+            index.setdefault(tok, set()).add(pos)
+        story.count += 1
+        story.norm = _norm(story)
+        at = item_time(item)
+        if at > story.row.last_item_at:
+            story.row.last_item_at = at
+        story.row.topics = sorted(set(story.row.topics or []) | set(match.topics))
+
+    # ----------------------------------------------------------------- signature
+
+    def _decode(self, row: StoryRow) -> _Open:
+        sig: dict[str, Any] = row.signature or {}
+        tokens = {str(k): float(v) for k, v in dict(sig.get("tokens", {})).items()}
+        story = _Open(row, tokens, int(sig.get("count", 1)) or 1, 0.0)
+        story.norm = _norm(story)
+        return story
+
+    def _encode(self, story: _Open) -> dict[str, Any]:
+        keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
+        keep = keep[: self.settings.max_signature_tokens]
+        story.tokens = dict(keep)
+        return {
+            "version": SIGNATURE_VERSION,
+            "count": story.count,
+            "tokens": {k: round(v, 3) for k, v in keep},
+        }
+
+
+def _norm(story: _Open) -> float:
+    return math.sqrt(sum((v / story.count) ** 2 for v in story.tokens.values()))
+
+
+def _cosine(feats: dict[str, float], story: _Open) -> float:
+    if not feats or story.norm == 0.0:
+        return 0.0
+    dot = sum(w * story.tokens[t] for t, w in feats.items() if t in story.tokens) / story.count
+    return dot / (math.sqrt(sum(w * w for w in feats.values())) * story.norm)
+
+
+def _split(token: str) -> list[str]:
+    """A hyphenated token with a digit is a code ("H-1B"); otherwise its parts are words."""
+    if not _HYPHENS.search(token):
+        return [token]
+    if any(c.isdigit() for c in token):
+        return [_HYPHENS.sub("", token)]
+    return [p for p in _HYPHENS.split(token) if p]
+
+
+def _stem(tok: str) -> str:
+    # Light plural folding so "engines"/"engine" and "drills"/"drill" meet; no library needed.
+    if len(tok) > 4 and tok.endswith("ies"):
+        return tok[:-3] + "y"
+    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
+        return tok[:-1]
+    return tok
+
+
+def topics_of(matches: Iterable[Match]) -> list[str]:
+    return sorted({t for m in matches for t in m.topics})

@@ -1,0 +1,430 @@
+"""``newsbot eval``: run the live matcher and grouper over labelled items and score them.
+
+Items are processed in ``published`` order against a throw-away SQLite database, exactly as
+the bot would see them. The figures are those of the reference scorer (shared/eval/score.py):
+relevance P/R/F1 of the positive class; topic micro/macro-F1 over items relevant in gold or
+prediction; story pairwise and B-cubed P/R/F1 over gold-relevant items; 0/0 is 0.0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from itertools import combinations
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig
+from bot.core.matching import Matcher
+from bot.core.models import Item, Match
+from bot.core.stories import Assignment, StoryGrouper
+from bot.storage.db import Database
+from bot.storage.stories import save_match
+from bot.storage.tables import ItemRow
+
+logger = logging.getLogger(__name__)
+
+TOPICS = (
+    "framework-agreement",
+    "defence-industry",
+    "military-exercises",
+    "logistics-intel",
+    "emerging-tech",
+    "indo-pacific",
+    "diplomacy",
+    "trade-tensions",
+    "visa-immigration",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalItem:
+    """One input line: what the bot reads, plus the gold labels when present."""
+
+    line: int
+    id: str
+    title: str
+    summary: str
+    url: str | None
+    source: str
+    published: datetime
+    gold_relevant: bool | None = None
+    gold_topics: tuple[str, ...] = ()
+    gold_story: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    id: str
+    relevant: bool
+    topics: tuple[str, ...]
+    story: str | None
+    score: float
+    why: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "relevant": self.relevant,
+            "topics": list(self.topics),
+            "story": self.story,
+            "score": self.score,
+            "why": self.why,
+        }
+
+
+@dataclass
+class ReadResult:
+    items: list[EvalItem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def parse_published(value: object) -> datetime:
+    """``2025-10-31`` or an ISO date-time → an aware UTC datetime."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("'published' is missing; give an ISO date such as 2025-10-31")
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'published' {value!r} is not an ISO date or date-time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _parse_line(n: int, obj: object) -> EvalItem:
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    item_id, title = obj.get("id"), obj.get("title")
+    if not isinstance(item_id, str) or not item_id:
+        raise ValueError("'id' must be a non-empty string")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("'title' must be a non-empty string")
+    summary = obj.get("summary") or ""
+    if not isinstance(summary, str):
+        raise ValueError("'summary' must be a string")
+    relevant = obj.get("relevant")
+    if relevant is not None and not isinstance(relevant, bool):
+        raise ValueError("'relevant' must be true or false")
+    topics = obj.get("topics") or []
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise ValueError("'topics' must be a list of topic ids")
+    story = obj.get("story")
+    url = obj.get("url")
+    return EvalItem(
+        line=n,
+        id=item_id,
+        title=title,
+        summary=summary,
+        url=url if isinstance(url, str) else None,
+        source=str(obj.get("source") or ""),
+        published=parse_published(obj.get("published")),
+        gold_relevant=relevant,
+        gold_topics=tuple(topics),
+        gold_story=str(story) if story not in (None, "") else None,
+    )
+
+
+def read_items(lines: Iterable[str], name: str) -> ReadResult:
+    """Parse JSONL; a bad line is reported by number and skipped, the rest still count."""
+    out = ReadResult()
+    seen: set[str] = set()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = _parse_line(n, json.loads(line))
+            if item.id in seen:
+                raise ValueError(f"id {item.id!r} appeared on an earlier line")
+        except json.JSONDecodeError as exc:
+            out.problems.append(f"{name}:{n}: not valid JSON ({exc.msg}); line skipped")
+            continue
+        except ValueError as exc:
+            out.problems.append(f"{name}:{n}: {exc}; line skipped")
+            continue
+        seen.add(item.id)
+        out.items.append(item)
+    return out
+
+
+# ------------------------------------------------------------------------ running
+
+
+def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Prediction]:
+    """Match and group the items in published order, as the live bot does; input order out."""
+    matcher = Matcher.from_config(cfg)
+    grouper = StoryGrouper(cfg)
+    ordered = sorted(items, key=lambda i: (i.published, i.line))
+
+    def run(session: Session) -> dict[str, Prediction]:
+        out: dict[str, Prediction] = {}
+        for ev in ordered:
+            item = _store(session, ev)
+            match = matcher.match(item)
+            save_match(session, match, now=ev.published)
+            assignment: Assignment | None = None
+            if match.relevant:
+                assignment = grouper.assign(session, item, match)
+            out[ev.id] = _prediction(ev, match, assignment)
+        return out
+
+    by_id = db.transaction(run)
+    return [by_id[i.id] for i in items]
+
+
+def _store(session: Session, ev: EvalItem) -> Item:
+    row = ItemRow(
+        key=ev.id[:64],
+        url=ev.url,
+        title=ev.title,
+        summary=ev.summary,
+        source=ev.source,
+        published_at=ev.published,
+        first_seen_at=ev.published,
+        alertable=True,
+    )
+    session.add(row)
+    session.flush()
+    return Item(
+        id=row.id,
+        key=row.key,
+        feed_id=None,
+        title=ev.title,
+        summary=ev.summary,
+        url=ev.url,
+        source=ev.source,
+        published=ev.published,
+        first_seen=ev.published,
+    )
+
+
+def _prediction(ev: EvalItem, match: Match, assignment: Assignment | None) -> Prediction:
+    return Prediction(
+        id=ev.id,
+        relevant=match.relevant,
+        topics=match.topics,
+        story=assignment.story_key if assignment else None,
+        score=match.score,
+        why=match.why,
+    )
+
+
+def run_predictions(items: list[EvalItem], cfg: AppConfig) -> list[Prediction]:
+    """Predict against a throw-away SQLite database in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
+        db = Database.open(f"sqlite:///{Path(tmp) / 'eval.db'}")
+        try:
+            return predict(items, cfg, db)
+        finally:
+            db.close()
+
+
+# ------------------------------------------------------------------------ metrics
+
+
+def _div(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if (p + r) else 0.0
+
+
+def relevance_metrics(gold: dict[str, bool], pred: dict[str, bool]) -> dict[str, float]:
+    ids = list(gold)
+    tp = sum(1 for i in ids if gold[i] and pred.get(i, False))
+    fp = sum(1 for i in ids if not gold[i] and pred.get(i, False))
+    fn = sum(1 for i in ids if gold[i] and not pred.get(i, False))
+    tn = len(ids) - tp - fp - fn
+    p, r = _div(tp, tp + fp), _div(tp, tp + fn)
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": p, "recall": r,
+            "f1": _f1(p, r), "accuracy": _div(tp + tn, len(ids))}  # fmt: skip
+
+
+def topic_metrics(
+    gold_rel: dict[str, bool],
+    pred_rel: dict[str, bool],
+    gold_topics: dict[str, set[str]],
+    pred_topics: dict[str, set[str]],
+) -> dict[str, Any]:
+    """Over items relevant in gold or prediction; a not-relevant side has no topics."""
+    t_ids = [i for i in gold_rel if gold_rel[i] or pred_rel.get(i, False)]
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    exact = 0
+    for i in t_ids:
+        gt = gold_topics.get(i, set()) if gold_rel[i] else set()
+        pt = pred_topics.get(i, set()) if pred_rel.get(i, False) else set()
+        exact += gt == pt
+        for t in gt | pt:
+            per[t][0 if (t in gt and t in pt) else 1 if t in pt else 2] += 1
+    tp = sum(v[0] for v in per.values())
+    fp = sum(v[1] for v in per.values())
+    fn = sum(v[2] for v in per.values())
+    mp, mr = _div(tp, tp + fp), _div(tp, tp + fn)
+    per_topic: dict[str, dict[str, float]] = {}
+    for t in list(TOPICS) + sorted(set(per) - set(TOPICS)):
+        a, b, c = per.get(t, (0, 0, 0))
+        if a + b + c == 0:
+            continue
+        p, r = _div(a, a + b), _div(a, a + c)
+        per_topic[t] = {"tp": a, "fp": b, "fn": c, "precision": p, "recall": r, "f1": _f1(p, r)}
+    return {
+        "items": len(t_ids),
+        "micro_precision": mp,
+        "micro_recall": mr,
+        "micro_f1": _f1(mp, mr),
+        "macro_f1": _div(sum(v["f1"] for v in per_topic.values()), len(per_topic)),
+        "exact_match": _div(exact, len(t_ids)),
+        "per_topic": per_topic,
+    }
+
+
+def _clusters(ids: list[str], label_of: dict[str, str | None]) -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    out: dict[str, int] = {}
+    next_id = 0
+    for i in ids:
+        label = label_of.get(i)
+        if label is None or label == "":
+            out[i] = next_id  # a singleton
+            next_id += 1
+            continue
+        if label not in numbers:
+            numbers[label] = next_id
+            next_id += 1
+        out[i] = numbers[label]
+    return out
+
+
+def story_metrics(
+    ids: list[str], gold_label: dict[str, str | None], pred_label: dict[str, str | None]
+) -> dict[str, float]:
+    """Pairwise and B-cubed P/R/F1 of the predicted clustering of ``ids``."""
+    g, p = _clusters(ids, gold_label), _clusters(ids, pred_label)
+    g_members: dict[int, set[str]] = defaultdict(set)
+    p_members: dict[int, set[str]] = defaultdict(set)
+    for i in ids:
+        g_members[g[i]].add(i)
+        p_members[p[i]].add(i)
+
+    def pairs(members: dict[int, set[str]]) -> set[tuple[str, str]]:
+        out: set[tuple[str, str]] = set()
+        for m in members.values():
+            out.update(combinations(sorted(m), 2))
+        return out
+
+    gp, pp = pairs(g_members), pairs(p_members)
+    tp = len(gp & pp)
+    pw_p, pw_r = _div(tp, len(pp)), _div(tp, len(gp))
+    bp = br = 0.0
+    for i in ids:
+        inter = len(g_members[g[i]] & p_members[p[i]])
+        bp += inter / len(p_members[p[i]])
+        br += inter / len(g_members[g[i]])
+    b_p, b_r = _div(bp, len(ids)), _div(br, len(ids))
+    return {"items": len(ids), "gold_clusters": len(g_members), "pred_clusters": len(p_members),
+            "gold_pairs": len(gp), "pred_pairs": len(pp), "correct_pairs": tp,
+            "pairwise_precision": pw_p, "pairwise_recall": pw_r, "pairwise_f1": _f1(pw_p, pw_r),
+            "bcubed_precision": b_p, "bcubed_recall": b_r, "bcubed_f1": _f1(b_p, b_r)}  # fmt: skip
+
+
+def score(items: list[EvalItem], predictions: list[Prediction]) -> dict[str, Any]:
+    """All figures for the items that carry gold labels."""
+    gold = [i for i in items if i.gold_relevant is not None]
+    pred = {p.id: p for p in predictions}
+    ids = [i.id for i in gold]
+    g_rel = {i.id: bool(i.gold_relevant) for i in gold}
+    p_rel = {i: pred[i].relevant if i in pred else False for i in ids}
+    g_top = {i.id: set(i.gold_topics) for i in gold}
+    p_top = {i: set(pred[i].topics) if i in pred else set() for i in ids}
+    gold_label = {i.id: i.gold_story for i in gold}
+    pred_label = {i: pred[i].story if i in pred else None for i in ids}
+    return {
+        "gold_items": len(ids),
+        "relevance": relevance_metrics(g_rel, p_rel),
+        "topics": topic_metrics(g_rel, p_rel, g_top, p_top),
+        "story": story_metrics([i for i in ids if g_rel[i]], gold_label, pred_label),
+        "story_all": story_metrics(ids, gold_label, pred_label),
+    }
+
+
+def format_table(res: dict[str, Any]) -> str:
+    r, t, s = res["relevance"], res["topics"], res["story"]
+    rows = [
+        ("relevance", r["precision"], r["recall"], r["f1"],
+         f"tp={r['tp']} fp={r['fp']} fn={r['fn']} tn={r['tn']}"),
+        ("topics (micro)", t["micro_precision"], t["micro_recall"], t["micro_f1"],
+         f"items={t['items']}"),
+        ("topics (macro)", None, None, t["macro_f1"], f"topics={len(t['per_topic'])}"),
+        ("story pairwise", s["pairwise_precision"], s["pairwise_recall"], s["pairwise_f1"],
+         f"pairs gold={s['gold_pairs']} pred={s['pred_pairs']} ok={s['correct_pairs']}"),
+        ("story B-cubed", s["bcubed_precision"], s["bcubed_recall"], s["bcubed_f1"],
+         f"items={s['items']} clusters gold={s['gold_clusters']} pred={s['pred_clusters']}"),
+    ]  # fmt: skip
+    lines = [f"{'figure':<16} {'P':>6} {'R':>6} {'F1':>6}  counts"]
+    for name, p, rec, f1, counts in rows:
+        ps = f"{p:6.3f}" if p is not None else f"{'':>6}"
+        rs = f"{rec:6.3f}" if rec is not None else f"{'':>6}"
+        lines.append(f"{name:<16} {ps} {rs} {f1:6.3f}  {counts}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ command
+
+
+def run_eval(
+    path: Path,
+    predictions: Path | None,
+    as_json: bool,
+    cfg: AppConfig,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """The ``newsbot eval`` command; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        with path.open(encoding="utf-8") as fh:
+            read = read_items(fh, str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"newsbot eval: cannot read {path} ({exc.__class__.__name__}: {exc}); "
+              "give a JSONL file of items", file=err)  # fmt: skip
+        return 2
+    for problem in read.problems:
+        print(f"newsbot eval: {problem}", file=err)
+    if not read.items:
+        print(f"newsbot eval: {path} has no usable items", file=err)
+        return 2
+    preds = run_predictions(read.items, cfg)
+    if predictions is not None:
+        with predictions.open("w", encoding="utf-8") as fh:
+            for p in preds:
+                fh.write(json.dumps(p.as_json(), ensure_ascii=False) + "\n")
+    labelled = any(i.gold_relevant is not None for i in read.items)
+    if not labelled:
+        relevant = sum(p.relevant for p in preds)
+        summary = {"items": len(preds), "relevant": relevant, "skipped_lines": len(read.problems)}
+        plain = f"{len(preds)} items, {relevant} relevant (no gold labels to score)"
+        print(json.dumps(summary) if as_json else plain, file=out)
+        return 0
+    res = score(read.items, preds)
+    res["skipped_lines"] = len(read.problems)
+    if as_json:
+        print(json.dumps(res), file=out)
+    else:
+        print(format_table(res), file=out)
+        if read.problems:
+            print(f"{len(read.problems)} line(s) skipped; see the messages above", file=out)
+    return 0

@@ -1,0 +1,120 @@
+"""Repository for matches, stories and story items: the rows the matcher and grouper write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.models import Match
+from bot.storage.tables import ItemRow, MatchRow, StoryItemRow, StoryRow
+
+_KEY_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def save_match(session: Session, match: Match, now: datetime | None = None) -> MatchRow:
+    """Insert or replace the matcher's decision on one item."""
+    row = session.get(MatchRow, match.item_id)
+    if row is None:
+        row = MatchRow(item_id=match.item_id)
+        session.add(row)
+    row.relevant = match.relevant
+    row.score = match.score
+    row.topics = list(match.topics)
+    row.why = match.why
+    row.evidence = dict(match.evidence)
+    row.matched_at = now or datetime.now(UTC)
+    return row
+
+
+def load_match(session: Session, item_id: int) -> MatchRow | None:
+    return session.get(MatchRow, item_id)
+
+
+def story_key_for(story_id: int) -> str:
+    """A short key a person can type in ``/news why s-1k``: the row id in base 36."""
+    digits = ""
+    n = story_id
+    while True:
+        n, r = divmod(n, 36)
+        digits = _KEY_DIGITS[r] + digits
+        if n == 0:
+            break
+    return "s-" + digits.rjust(2, "0")
+
+
+def stories_since(session: Session, since: datetime) -> list[StoryRow]:
+    """Stories with a report on or after ``since``: the candidates a new report may join."""
+    stmt = select(StoryRow).where(StoryRow.last_item_at >= since).order_by(StoryRow.id)
+    return list(session.scalars(stmt))
+
+
+def new_story(
+    session: Session,
+    *,
+    headline: str,
+    topics: Sequence[str],
+    first_seen: datetime,
+    item_at: datetime,
+    event_at: datetime | None,
+    linked_story_id: int | None,
+    signature: dict[str, Any],
+) -> StoryRow:
+    """Add a story; its key is set by :func:`assign_keys` once the row has its id."""
+    row = StoryRow(
+        # Unique placeholder until the id is known (the key column is unique).
+        key="~" + uuid.uuid4().hex[:30],
+        headline=headline,
+        topics=list(topics),
+        first_seen_at=first_seen,
+        last_item_at=item_at,
+        event_at=event_at,
+        linked_story_id=linked_story_id,
+        signature=signature,
+    )
+    session.add(row)
+    return row
+
+
+def assign_keys(session: Session, rows: Sequence[StoryRow]) -> None:
+    """Flush new stories to learn their ids, then give each its short key."""
+    session.flush()
+    for row in rows:
+        row.key = story_key_for(row.id)
+
+
+def add_story_item(
+    session: Session, story_id: int, item_id: int, similarity: float, at: datetime
+) -> StoryItemRow:
+    row = StoryItemRow(item_id=item_id, story_id=story_id, similarity=similarity, added_at=at)
+    session.add(row)
+    return row
+
+
+def story_by_key(session: Session, key: str) -> StoryRow | None:
+    return session.scalars(select(StoryRow).where(StoryRow.key == key)).first()
+
+
+def story_items(session: Session, story_id: int) -> list[tuple[ItemRow, float]]:
+    """A story's reports with their similarity, oldest first."""
+    stmt = (
+        select(ItemRow, StoryItemRow.similarity)
+        .join(StoryItemRow, StoryItemRow.item_id == ItemRow.id)
+        .where(StoryItemRow.story_id == story_id)
+    )
+    rows = [(item, float(sim)) for item, sim in session.execute(stmt).tuples()]
+    rows.sort(key=lambda r: (r[0].published_at or r[0].first_seen_at, r[0].id))
+    return rows
+
+
+def story_of_item(session: Session, item_id: int) -> StoryRow | None:
+    stmt = (
+        select(StoryRow)
+        .join(StoryItemRow, StoryItemRow.story_id == StoryRow.id)
+        .where(StoryItemRow.item_id == item_id)
+    )
+    return session.scalars(stmt).first()
