@@ -355,6 +355,9 @@ class NewsClient(discord.Client):
     """discord.Client with the `/news` tree; it knows its adapter so buttons can reach the core."""
 
     def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
+        # The bot never joins voice; without this every start warns that PyNaCl/davey are missing.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=BOT_INTENTS,
             # Default for every message, and each send below says it again.
