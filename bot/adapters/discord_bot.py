@@ -403,6 +403,7 @@ class DiscordAdapter:
         self._connection: asyncio.Task[None] | None = None
         self._stopped = False
         self.topic_names = {t.id: t.name for t in cfg.topics}
+        self._threads: set[str] = set()  # alerts whose thread this process opened or found
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -535,39 +536,45 @@ class DiscordAdapter:
 
     async def reply_in_thread(self, ref: MessageRef, source: SourceLink) -> MessageRef:
         client = self._client()
-        thread_id = ref.thread_id or await self._open_thread(client, ref, source)
+        # A thread started from a message has the message's id, so a thread_id equal to the
+        # message id (what the outbox records by default) does not prove the thread exists.
+        thread_id = ref.thread_id or ref.message_id
+        if thread_id == ref.message_id and thread_id not in self._threads:
+            await self._open_thread(client, ref)
+            self._threads.add(thread_id)
         url = safe_url(source.url)
         title = safe_text(source.title or source.outlet)
+        outlet = safe_text(source.outlet)
         # <url> keeps Discord from unfurling a second preview card under the reply.
-        line = (
-            f"{safe_text(source.outlet)}: [{title}](<{url}>)"
-            if url
-            else f"{safe_text(source.outlet)}: {title}"
-        )
-        message = await _call(
-            client.get_partial_messageable(int(thread_id)).send(
-                content=clip(line, 2000), allowed_mentions=NO_MENTIONS
-            ),
-            ref.channel,
-        )
+        line = f"{outlet}: [{title}](<{url}>)" if url else f"{outlet}: {title}"
+        try:
+            message = await _call(
+                client.get_partial_messageable(int(thread_id)).send(
+                    content=clip(line, 2000), allowed_mentions=NO_MENTIONS
+                ),
+                ref.channel,
+            )
+        except ChannelUnavailable as exc:
+            # The thread is gone (a moderator deleted it); the channel itself may be fine.
+            self._threads.discard(thread_id)
+            raise DeliveryError(f"the story's thread is unavailable: {exc.reason}") from exc
         return MessageRef(channel=ref.channel, message_id=str(message.id), thread_id=thread_id)
 
-    async def _open_thread(self, client: NewsClient, ref: MessageRef, source: SourceLink) -> str:
+    async def _open_thread(self, client: NewsClient, ref: MessageRef) -> None:
         try:
             await _call(
                 client.http.start_thread_with_message(
                     int(ref.channel.channel),
                     int(ref.message_id),
                     name="Later reports",
-                    auto_archive_duration=10080,
+                    auto_archive_duration=10080,  # a week: stories keep growing for days
                 ),
                 ref.channel,
             )
         except DeliveryError as exc:
+            # Opened before (by us before a restart, or by a reader): use that thread.
             if not _is_code(exc.__cause__, THREAD_EXISTS_CODE):
                 raise
-        # A thread started from a message has the message's id.
-        return ref.message_id
 
     async def post_digest(
         self, channel: ChannelRef, title: str, cards: Sequence[StoryCard], *, delivery_id: int

@@ -530,3 +530,28 @@ async def test_a_403_pauses_the_subscription_and_tells_the_admins(
     assert discord_fake.calls_to("POST", "/users/@me/channels")  # the owner got a DM
     deliveries = sqlite_db.transaction(lambda s: s.scalars(select(DeliveryRow)).all())
     assert not discord_fake.channel_messages(discord_fake.channel_id) and deliveries
+
+
+async def test_a_thread_channel_gets_the_edit_and_the_new_report_in_the_alerts_thread(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter, sqlite_db: Database
+) -> None:
+    subscribe(sqlite_db, discord_fake, follow_ups="thread")
+    story_id = add_story(sqlite_db)
+    delivery = _delivery(sqlite_db, discord_adapter)
+    await delivery.plan([story_id])
+    await delivery.flush()
+    [alert] = discord_fake.channel_messages(discord_fake.channel_id)
+    for n, outlet in enumerate(("Reuters", "NDTV")):
+        sqlite_db.transaction(
+            lambda s, o=outlet, n=n: add_report(
+                s, story_id, o, f"{o} on the deal", f"https://{n}.example/b", NOW
+            )
+        )
+        await delivery.plan([story_id])
+        await delivery.flush()
+    assert len(discord_fake.calls_to("PATCH", rf"{MESSAGES}/\d+")) == 2
+    in_thread = [m["content"] for m in discord_fake.channel_messages(int(alert["id"]))]
+    assert in_thread == [
+        "Reuters: [Reuters on the deal](<https://0.example/b>)",
+        "NDTV: [NDTV on the deal](<https://1.example/b>)",
+    ]
