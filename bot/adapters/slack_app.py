@@ -152,9 +152,7 @@ class SlackAdapter:
         self.bot_user_id = str(auth.get("user_id") or "")
         app_token = self.settings.slack_app_token
         if app_token is not None:
-            self._socket = AsyncSocketModeHandler(self.app, app_token=app_token.get_secret_value())
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            logger.info("Slack adapter connected over Socket Mode (team %s)", self.team_id)
+            await self._connect_socket(app_token.get_secret_value())
             return
         if not self.settings.slack_signing_secret:
             raise AdapterStopped(
@@ -164,13 +162,31 @@ class SlackAdapter:
             )
         self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.settings.slack_http_host, self.settings.slack_http_port
-        )
-        await site.start()
-        host = self.settings.slack_http_host
+        host, port = self.settings.slack_http_host, self.settings.slack_http_port
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as exc:
+            await self.stop()
+            raise AdapterStopped(
+                f"cannot listen on {host}:{port} ({exc.strerror}); set NEWSBOT_SLACK_HTTP_PORT "
+                "to a free port, or set SLACK_APP_TOKEN to use Socket Mode"
+            ) from None
         logger.info("Slack adapter listening on http://%s:%s%s (team %s)",
                     host, self.http_port, EVENTS_PATH, self.team_id)  # fmt: skip
+
+    async def _connect_socket(self, app_token: str) -> None:
+        self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
+        try:
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        except SlackApiError as exc:
+            await self.stop()
+            error = str(exc.response.get("error") or exc.response.status_code)
+            raise AdapterStopped(
+                f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}). It must be an "
+                "app-level token (xapp-…) with the connections:write scope, from Basic "
+                "Information → App-Level Tokens; or unset it to use HTTP mode."
+            ) from None
+        logger.info("Slack adapter connected over Socket Mode (team %s)", self.team_id)
 
     async def stop(self) -> None:
         if self._socket is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
@@ -375,3 +376,26 @@ def test_sign_helper_matches_slack_docs_example() -> None:
     assert slack_signature(SECRET, 1531420618, body) == (
         "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     )
+
+
+async def test_a_rejected_app_token_stops_socket_mode_with_a_clear_message(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    settings = slack_settings(fake, socket_mode=True).model_copy(
+        update={"slack_app_token": SecretStr("xapp-1-revoked")}
+    )
+    bot = SlackAdapter(settings, commands, cfg)
+    with pytest.raises(AdapterStopped, match="SLACK_APP_TOKEN") as raised:
+        await bot.start()
+    assert "xapp-1-revoked" not in str(raised.value)
+    await bot.stop()
+
+
+async def test_http_mode_without_signing_secret_refuses_to_start(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    settings = slack_settings(fake).model_copy(update={"slack_signing_secret": None})
+    bot = SlackAdapter(settings, commands, cfg)
+    with pytest.raises(AdapterStopped, match="SLACK_SIGNING_SECRET"):
+        await bot.start()
+    assert bot.http_port is None
