@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.base import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, MessageRef, StoryCard
+from bot.core.subscriptions import PENDING, Decision, decide
 from bot.core.summaries import load_card
 from bot.storage.db import Database
 from bot.storage.tables import (
@@ -176,6 +177,7 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
         )
     }
     touched = 0
+    recent = _alerts_last_hour(session, now)
     for story in stories:
         for sub in subs:
             if not wants_alert(sub, story):
@@ -190,19 +192,52 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
             seen = latest_alertable.get(story.id)
             if seen is None or seen < sub.since:
                 continue
+            # The channel's policy: mutes, include/exclude words, quiet hours, hourly cap.
+            decision = _policy(session, sub, story, now, recent)
             session.add(
                 DeliveryRow(
                     subscription_id=sub.id,
                     story_id=story.id,
                     kind="alert",
-                    status="pending",
+                    status=decision.status,
+                    reason=decision.reason,
                     items_total=totals.get(story.id, 0),
                     created_at=now,
-                    due_at=now,
+                    due_at=decision.due_at or now,
                 )
             )
+            if decision.status == PENDING:
+                recent[sub.id] = recent.get(sub.id, 0) + 1
             touched += 1
     return touched
+
+
+def _policy(
+    session: Session, sub: SubscriptionRow, story: StoryRow, now: datetime, recent: dict[int, int]
+) -> Decision:
+    reports = session.execute(
+        select(ItemRow.source, ItemRow.title, ItemRow.summary)
+        .join(StoryItemRow, StoryItemRow.item_id == ItemRow.id)
+        .where(StoryItemRow.story_id == story.id)
+    ).all()
+    text = "\n".join(f"{title}\n{summary}" for _, title, summary in reports)
+    sources = [source for source, _, _ in reports if source]
+    return decide(sub, story, now, sources=sources, text=text,
+                  sent_last_hour=recent.get(sub.id, 0))  # fmt: skip
+
+
+def _alerts_last_hour(session: Session, now: datetime) -> dict[int, int]:
+    """Alerts each channel got (or is about to get) in the hour before ``now``: the cap's count."""
+    rows = session.execute(
+        select(DeliveryRow.subscription_id, func.count())
+        .where(
+            DeliveryRow.kind == "alert",
+            DeliveryRow.status.in_(("pending", "sent")),
+            DeliveryRow.created_at >= now - timedelta(hours=1),
+        )
+        .group_by(DeliveryRow.subscription_id)
+    )
+    return {sub_id: count for sub_id, count in rows}
 
 
 def wants_alert(sub: SubscriptionRow, story: StoryRow) -> bool:

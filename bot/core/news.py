@@ -324,7 +324,7 @@ def _missed_reason(session: Session, item: ItemRow, sub: object) -> str | None:
 def _delivery_reason(
     session: Session, delivery: DeliveryRow, item: ItemRow, story: StoryRow
 ) -> str | None:
-    if delivery.status == "sent":
+    if delivery.status in ("sent", "released"):
         first = _story_items(session, story.id)
         if first and first[0].id != item.id:
             return f"duplicate: another report of story `{story.key}`, shown in its post"

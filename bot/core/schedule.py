@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll"
+RELEASE_JOB = "release-held"
+DIGEST_JOB = "digest-{}"
+
+
+def digest_trigger(digest: Mapping[str, Any]) -> CronTrigger:
+    """A digest's schedule in the channel's own time zone.
+
+    CronTrigger works in local wall-clock time of its zone, so 08:00 stays 08:00 across
+    daylight-saving changes (the UTC instant moves instead).
+    """
+    hour, minute = (int(part) for part in str(digest["at"]).split(":"))
+    tz = ZoneInfo(str(digest.get("tz") or "UTC"))
+    if digest.get("every") == "weekly":
+        return CronTrigger(day_of_week=str(digest.get("day", "mon")), hour=hour, minute=minute,
+                           timezone=tz)  # fmt: skip
+    return CronTrigger(hour=hour, minute=minute, timezone=tz)
 
 
 class BotScheduler:
@@ -54,6 +73,37 @@ class BotScheduler:
             POLL_JOB, trigger=IntervalTrigger(seconds=interval, timezone=UTC)
         )
         logger.info("poll interval is now %ss", int(interval))
+
+    def set_digest(
+        self,
+        subscription_id: int,
+        digest: Mapping[str, Any],
+        run: Callable[[int], Awaitable[object]],
+    ) -> None:
+        """Add or move one subscription's digest job (the scheduler may not be started yet)."""
+        self.scheduler.add_job(
+            run,
+            digest_trigger(digest),
+            args=(subscription_id,),
+            id=DIGEST_JOB.format(subscription_id),
+            name=f"digest for subscription {subscription_id}",
+            max_instances=1,
+            coalesce=True,
+            # A digest missed while the bot was down by less than an hour still goes out.
+            misfire_grace_time=3600,
+            replace_existing=True,
+        )
+
+    def remove_digest(self, subscription_id: int) -> None:
+        job = self.scheduler.get_job(DIGEST_JOB.format(subscription_id))
+        if job is not None:
+            job.remove()
+
+    def start_release(self, release: Callable[[], Awaitable[object]], *, every: float = 60) -> None:
+        """Release alerts held by quiet hours or the hourly cap, checked every ``every`` s."""
+        self.scheduler.add_job(release, IntervalTrigger(seconds=every, timezone=UTC),
+                               id=RELEASE_JOB, name="release held alerts", max_instances=1,
+                               coalesce=True, replace_existing=True)  # fmt: skip
 
     async def _poll_job(self) -> None:
         task = asyncio.current_task()
