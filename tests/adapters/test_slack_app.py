@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import yaml
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_A
 from bot.config import AppConfig, load_config
 from bot.core.commands import Commands
 from bot.core.models import SourceLink
-from bot.settings import DEFAULT_CONFIG
+from bot.settings import DEFAULT_CONFIG, REPO_ROOT
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow
 from tests.adapters.slack_fixtures import (
@@ -34,6 +35,8 @@ from tests.adapters.slack_fixtures import (
 )
 from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack
+
+MANIFEST = REPO_ROOT / "config" / "slack-manifest.yaml"
 
 
 @pytest.fixture
@@ -399,3 +402,34 @@ async def test_http_mode_without_signing_secret_refuses_to_start(
     with pytest.raises(AdapterStopped, match="SLACK_SIGNING_SECRET"):
         await bot.start()
     assert bot.http_port is None
+
+
+# Which bot scope each Web API method the adapter calls needs (docs.slack.dev/reference/methods).
+METHOD_SCOPES = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.history": "channels:history",
+    "users.info": "users:read",
+}
+
+
+async def test_the_manifest_grants_every_scope_the_adapter_uses(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    ref = await adapter.post(channel(fake), card(), delivery_id=1)
+    await adapter.update(ref, card())
+    await adapter.reply_in_thread(ref, SourceLink("Reuters", "t", "https://r.example/b"))
+    await send_signed(adapter, slash_body(fake, "topics"))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    granted = set(manifest["oauth_config"]["scopes"]["bot"])
+    used = {c.method for c in fake.calls}
+    assert used <= set(METHOD_SCOPES), f"add the scope of {used - set(METHOD_SCOPES)} here"
+    needed = {METHOD_SCOPES[m] for m in used} - {None}
+    assert needed <= granted
+    assert "commands" in granted and "groups:history" in granted  # private channels too
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/news"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True
