@@ -1,13 +1,29 @@
-"""The console adapter: the whole bot on standard output, no chat platform needed."""
+"""The console adapter: the whole bot on standard output, no chat platform needed; and the
+`newsbot console` loop that reads `/news …` lines from standard input."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, TextIO
 
-from bot.core.models import ChannelRef, MessageRef, Reply, SourceLink, StoryCard
+from bot.core.models import (
+    ChannelRef,
+    Command,
+    MessageRef,
+    Reply,
+    SourceLink,
+    StoryCard,
+    UserRef,
+)
+
+if TYPE_CHECKING:
+    from bot.config import AppConfig
+    from bot.core.commands import Commands
+    from bot.settings import Settings
 
 PLATFORM = "console"
 WORKSPACE = "local"
@@ -88,3 +104,94 @@ class ConsoleAdapter:
 
     async def send_reply(self, reply: Reply) -> None:
         self._print(render_reply(reply))
+
+
+# -- the stdin command loop (`newsbot console`) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One typed line: who says it, where, and the command text after ``/news``."""
+
+    user: UserRef
+    channel: ChannelRef
+    text: str
+
+
+def parse_line(line: str, user: UserRef, channel: ChannelRef) -> ConsoleLine | None:
+    """``[--as user@channel] [--admin] /news …``; None for blank lines and # comments."""
+    rest = line.strip()
+    if not rest or rest.startswith("#"):
+        return None
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        rest = rest.strip()
+        if flag == "--admin":
+            user = replace(user, is_admin=True)
+        elif flag == "--as":
+            who, _, rest = rest.partition(" ")
+            name, _, where = who.partition("@")
+            if not name:
+                raise ValueError("--as needs user@channel, e.g. --as asha@newsroom")
+            user = UserRef(PLATFORM, WORKSPACE, name, name, is_admin=user.is_admin)
+            if where:
+                channel = console_channel(where)
+        else:
+            raise ValueError(f"unknown flag {flag}; use --as user@channel or --admin")
+    text = rest.removeprefix("/news").strip() if rest.startswith("/news") else rest
+    return ConsoleLine(user, channel, text)
+
+
+async def command_loop(
+    commands: Commands, stdin: TextIO, out: TextIO, *, user: UserRef, channel: ChannelRef
+) -> int:
+    """Answer ``/news …`` lines from ``stdin`` until it ends; returns the number of failed ones.
+
+    Lines are read in a worker thread so alerts keep printing while the loop waits.
+    """
+    failures = 0
+    while True:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            return failures
+        try:
+            parsed = parse_line(line, user, channel)
+        except ValueError as exc:
+            print(f"! {exc}", file=out, flush=True)
+            failures += 1
+            continue
+        if parsed is None:
+            continue
+        reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
+        who = f"{parsed.user.user}@{parsed.channel.channel}"
+        print(f"> {who}: /news {parsed.text}", file=out, flush=True)
+        print(render_reply(reply), file=out, flush=True)
+        failures += 0 if reply.ok else 1
+
+
+async def run_console(
+    settings: Settings,
+    cfg: AppConfig,
+    *,
+    user: str,
+    channel: str | None,
+    admin: bool,
+    poll: bool,
+    stdin: TextIO,
+    out: TextIO,
+) -> int:
+    """The bot on the terminal: commands from ``stdin``; with ``poll``, the schedule runs too
+    and alerts print as they come."""
+    from bot.app import open_bot
+    from bot.core.digests import start_digests
+
+    bot = await open_bot(settings, cfg, out=out, platforms=["console"])
+    try:
+        if poll:
+            scheduler = bot.start_schedule()
+            await start_digests(bot.db, scheduler, bot.adapters, bot.commands.hooks)
+        where = console_channel(channel or bot.cfg.delivery.console_channel)
+        who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin)
+        return await command_loop(bot.commands, stdin, out, user=who, channel=where)
+    finally:
+        await bot.close()

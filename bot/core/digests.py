@@ -251,3 +251,23 @@ class DigestJobs:
             self.scheduler.remove_digest(subscription_id)
         else:
             self.scheduler.set_digest(subscription_id, dict(row.digest), self.digests.run)
+
+
+async def start_digests(
+    db: Database,
+    scheduler: BotScheduler,
+    adapters: Mapping[str, ChatAdapter],
+    hooks: object | None = None,
+) -> DigestJobs:
+    """Schedule every digest and the held-alert release on a running bot's scheduler, and point
+    the commands' hooks at it so `/news digest …` and `admin schedule poll` apply at once."""
+    from bot.core.admin import DefaultHooks
+
+    digests = Digests(db, adapters)
+    jobs = DigestJobs(db, scheduler, digests)
+    scheduler.start_release(digests.release_held)
+    await jobs.rebuild()
+    if isinstance(hooks, DefaultHooks):
+        hooks.on_poll_interval = scheduler.reschedule_poll
+        hooks.on_digest = jobs.changed
+    return jobs

@@ -1,0 +1,96 @@
+"""`newsbot console`: `/news …` lines from standard input as a given user in a given channel,
+replies on standard output; through click's runner and through a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.adapters.console import console_channel, parse_line
+from bot.cli import main
+from bot.core.models import UserRef
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config" / "newsbot.yaml"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
+            "NEWSBOT_CONFIG": str(CONFIG), "SLACK_BOT_TOKEN": "", "DISCORD_TOKEN": ""}  # fmt: skip
+
+
+def console(env: dict[str, str], lines: str, *args: str) -> tuple[int, str]:
+    # No chat token (None unsets it): the console adapter only.
+    runner_env: dict[str, str | None] = {k: v or None for k, v in env.items()}
+    result = CliRunner().invoke(main, ["console", *args], input=lines, env=runner_env)
+    return result.exit_code, result.output
+
+
+def test_commands_run_as_the_given_user_and_channel(env: dict[str, str]) -> None:
+    code, out = console(env, "/news subscribe diplomacy\n/news subscriptions\n",
+                        "--user", "asha", "--channel", "newsroom")  # fmt: skip
+    assert code == 0
+    assert "> asha@newsroom: /news subscribe diplomacy" in out
+    assert "This channel now follows: diplomacy." in out
+    assert "mode: realtime" in out
+
+
+def test_the_as_prefix_switches_user_and_channel(env: dict[str, str]) -> None:
+    lines = ("# a comment, then a blank line\n\n"
+             "--as bob@ops /news subscribe military-exercises\n"
+             "--as bob@ops /news subscriptions\n"
+             "/news subscriptions\n")  # fmt: skip
+    code, out = console(env, lines)
+    assert code == 0
+    assert "> bob@ops: /news subscriptions\nThis channel follows: military-exercises." in out
+    # The default console channel follows every topic (it was subscribed at start).
+    assert "> console-user@console: /news subscriptions\nThis channel follows: framework" in out
+
+
+def test_admin_commands_need_admin(env: dict[str, str]) -> None:
+    lines = ("/news admin schedule poll 10m\n"
+             "--as root@ops --admin /news admin schedule poll 10m\n"
+             "--as root@ops --admin /news admin audit\n")  # fmt: skip
+    code, out = console(env, lines)
+    assert code == 1  # one line failed: the non-admin's
+    assert "admins only" in out
+    assert "Feeds are now polled every 10m." in out
+    assert "schedule.poll by root (console)" in out
+
+
+def test_a_wrong_argument_shows_usage_and_fails(env: dict[str, str]) -> None:
+    code, out = console(env, "/news digest daily 08:00 Asia/Kolkatta\n--as\n")
+    assert code == 1
+    assert "did you mean `Asia/Kolkata`?" in out
+    assert "Usage: `/news digest daily <HH:MM> <time zone>`" in out
+    assert "! --as needs user@channel" in out
+
+
+def test_parse_line() -> None:
+    me = UserRef("console", "local", "me", "me")
+    parsed = parse_line("--as asha@desk --admin /news admin audit 3", me, console_channel())
+    assert parsed is not None
+    assert (parsed.user.user, parsed.user.is_admin, parsed.channel.channel, parsed.text) == (
+        "asha", True, "desk", "admin audit 3")  # fmt: skip
+    assert parse_line("   ", me, console_channel()) is None
+    with pytest.raises(ValueError, match="unknown flag --sudo"):
+        parse_line("--sudo /news help", me, console_channel())
+
+
+def test_newsbot_console_in_a_subprocess(env: dict[str, str]) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
+    clean.update({k: v for k, v in env.items() if v})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "--user", "asha"],
+        input="/news topics\n/news subscribe framwork\n",
+        capture_output=True, text=True, env=clean, cwd=REPO, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "9 topics." in proc.stdout
+    assert "unknown topic `framwork`; did you mean `framework-agreement`?" in proc.stdout
