@@ -142,6 +142,25 @@ def demo(obj: BotContext) -> None:
     asyncio.run(run_demo(cfg, sys.stdout))
 
 
+@main.command()
+@click.option("--user", default="console-user", show_default=True, help="Who types the commands.")
+@click.option("--channel", default=None, help="Where they are typed (default: console channel).")
+@click.option("--admin", is_flag=True, help="Type as an admin (admin commands allowed).")
+@click.option("--poll", is_flag=True, help="Also poll feeds on schedule and print the alerts.")
+@click.pass_obj
+def console(obj: BotContext, user: str, channel: str | None, admin: bool, poll: bool) -> None:
+    """Read `/news …` lines from standard input and print the replies (and alerts with --poll).
+
+    A line may start with `--as user@channel` and/or `--admin` to speak as someone else.
+    """
+    from bot.adapters.console import run_console
+
+    cfg = obj.config()
+    failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel, admin=admin,
+                                     poll=poll, stdin=sys.stdin, out=sys.stdout))  # fmt: skip
+    sys.exit(1 if failed else 0)
+
+
 @main.group()
 def config() -> None:
     """Check or export the configuration."""
