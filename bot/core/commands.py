@@ -13,7 +13,7 @@ import re
 import shlex
 import zoneinfo
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -333,6 +333,18 @@ class Commands:
     async def _options(self, kind: str, channel: ChannelRef | None) -> list[str]:
         if kind == "topic":
             return await self.db.run(self._topic_ids)
+        if kind in ("story", "item"):
+            return await self.db.run(lambda s: news.recent_story_keys(s, 200))
+        if kind == "source":
+
+            def sources(s: Session) -> list[str]:
+                row = subs_repo.find(s, channel) if channel is not None else None
+                muted = [*row.muted_sources, *row.muted_stories] if row is not None else []
+                return list(dict.fromkeys([*muted, *news.known_sources(s)]))
+
+            return await self.db.run(sources)
+        if kind == "tz":
+            return sorted(_zones().values())
         return []
 
     # -- parsing --------------------------------------------------------------------------
@@ -786,3 +798,53 @@ def _zones() -> dict[str, str]:
 def _split_words(text: str) -> list[str]:
     parts = re.split(r"[,\s]+", text) if "," not in text else text.split(",")
     return list(dict.fromkeys(p.strip().lower() for p in parts if p.strip()))
+
+
+# -- the generated command reference (docs/commands.md) -----------------------------------
+
+_WALKTHROUGH = """\
+## Console walkthrough
+
+`newsbot console` reads `/news …` lines from standard input and prints the replies; with
+`--poll` it also polls the feeds on schedule and prints alerts as they come. `--user`,
+`--channel` and `--admin` set who is typing where; a line may start with
+`--as user@channel` and/or `--admin` to speak as someone else.
+
+```console
+$ newsbot console --user asha --channel newsroom
+/news subscribe framework-agreement military-exercises
+/news digest daily 08:00 Asia/Kolkata
+/news quiet 22:00-07:00 Asia/Kolkata
+/news subscribe framwork
+unknown topic `framwork`; did you mean `framework-agreement`?
+Usage: `/news subscribe <topic…>`
+--as ops@newsroom --admin /news admin threshold relevance 0.6 --dry-run
+--as ops@newsroom --admin /news admin schedule poll 10m
+--as ops@newsroom --admin /news admin audit
+```
+"""
+
+
+def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
+    """The command reference table; docs/commands.md is this text, checked by a test."""
+    lines = [
+        "# newsbot commands",
+        "",
+        "Generated from the command specs in `bot/core/commands.py` by",
+        "`python -m bot.core.commands > docs/commands.md`; a test fails when it drifts.",
+        "Type them after `/news` in Slack or Discord, or in `newsbot console`.",
+        "A wrong or missing argument gets the command's usage and the closest valid value.",
+        "",
+        "| command | what it does | who |",
+        "|---|---|---|",
+    ]
+    for spec in specs:
+        usage = spec.usage.replace("|", "\\|")
+        who = "admins" if spec.admin else "everyone"
+        lines.append(f"| `/news {usage}` | {spec.summary} | {who} |")
+    lines += ["", _WALKTHROUGH]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
-from bot.core.commands import Commands
+from bot.core.commands import SPECS, Commands, reference_markdown
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
@@ -320,3 +320,18 @@ async def test_subscribing_late_sets_since(commands: Commands, db: Database) -> 
     await run(commands, "subscribe diplomacy")
     row = await db.run(lambda s: s.scalars(select(SubscriptionRow)).one())
     assert row.since == NOW
+
+
+def test_the_committed_command_reference_is_generated_from_the_specs() -> None:
+    committed = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text("utf-8")
+    assert committed == reference_markdown(), (
+        "docs/commands.md is stale: run `python -m bot.core.commands > docs/commands.md`"
+    )
+    assert committed.count("| `/news ") == len(SPECS)
+
+
+async def test_completion_of_stories_sources_and_zones(news: Database, commands: Commands) -> None:
+    assert await commands.complete("story", "s-0") == ["s-03", "s-02", "s-01"]
+    assert "Reuters" in await commands.complete("source", "reu", CHANNEL)
+    assert (await commands.complete("tz", "asia/kolk")) == ["Asia/Kolkata"]
+    assert len(await commands.complete("tz", "")) == 25
