@@ -214,5 +214,23 @@ def db_upgrade(obj: BotContext) -> None:
     click.echo("database schema is up to date")
 
 
+@main.command("eval")
+@click.argument("items", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write one JSON prediction a line here.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.pass_obj
+def eval_cmd(obj: BotContext, items: Path, predictions: Path | None, as_json: bool) -> None:
+    """Run the live matcher and grouper over labelled ITEMS.jsonl and print the figures."""
+    from bot.core.matching import MatchingError
+    from bot.evaluation import run_eval
+
+    try:
+        code = run_eval(items, predictions, as_json, obj.config())
+    except MatchingError as exc:
+        raise click.ClickException(f"{obj.settings.config}: {exc}") from None
+    sys.exit(code)
+
+
 if __name__ == "__main__":
     main()

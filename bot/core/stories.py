@@ -78,9 +78,15 @@ class _Open:
     """A candidate story during one call: its row and its decoded signature."""
 
     row: StoryRow
-    tokens: dict[str, float]
-    count: int
-    norm: float
+    tokens: dict[str, float]  # token → summed weight over the story's reports
+    count: int  # reports
+    sq: float  # Σ weight², kept up to date so the norm costs nothing per comparison
+    topics: set[str]
+    last: datetime
+
+    @property
+    def norm(self) -> float:
+        return math.sqrt(self.sq) / self.count if self.count else 0.0
 
 
 def item_time(item: Item) -> datetime:
@@ -112,22 +118,27 @@ class StoryGrouper:
     def features(self, item: Item) -> dict[str, float]:
         """Distinctive tokens of a report with their weights (numbers > names > words)."""
         out: dict[str, float] = {}
+        generic = self._generic
         word_weight = self.settings.word_weight
-        for field in (item.title, item.summary):
-            for pos, m in enumerate(_WORD.finditer(field.translate(_QUOTES))):
-                for raw in _split(m.group(0)):
-                    tok = raw.lower().removesuffix("'s")
-                    if len(tok) < 2 or tok in self._generic:
+        for is_title, text in ((True, item.title), (False, item.summary)):
+            hyphens = _has_hyphen(text)
+            for pos, whole in enumerate(_WORD.findall(text.translate(_QUOTES))):
+                for raw in _split(whole) if hyphens and _has_hyphen(whole) else (whole,):
+                    tok = raw.lower()
+                    if tok.endswith("'s"):
+                        tok = tok[:-2]
+                    if len(tok) < 2 or tok in generic:
                         continue
-                    if any(c.isdigit() for c in tok):
+                    if not tok.isalpha() and any(c.isdigit() for c in tok):
                         tok = tok.replace(",", "")
                         weight = 2.0
-                    elif raw[0].isupper() and (pos > 0 or field is item.summary):
-                        weight = 1.5
+                    elif raw[0].isupper() and (pos > 0 or not is_title):
+                        weight = 1.5  # a name (a title's first word is capitalised anyway)
                     else:
                         weight = word_weight
                         tok = _stem(tok)
-                    out[tok] = max(out.get(tok, 0.0), weight)
+                    if weight > out.get(tok, 0.0):
+                        out[tok] = weight
         return out
 
     # ----------------------------------------------------------------- assigning
@@ -167,13 +178,14 @@ class StoryGrouper:
             row.linked_story_id = earlier.id
         for story in {id(s): s for _, s, _, _ in decided}.values():
             story.row.signature = self._encode(story)
-        out: list[Assignment] = []
-        for item, story, created, sim in decided:
-            repo.add_story_item(session, story.row.id, item.id, sim, item.first_seen)
-            out.append(
-                Assignment(story.row.id, story.row.key, created, story.row.linked_story_id, sim)
-            )
-        return out
+        repo.add_story_items(
+            session,
+            [(story.row.id, item.id, sim, item.first_seen) for item, story, _, sim in decided],
+        )
+        return [
+            Assignment(story.row.id, story.row.key, created, story.row.linked_story_id, sim)
+            for _, story, created, sim in decided
+        ]
 
     def _place(
         self,
@@ -190,7 +202,7 @@ class StoryGrouper:
         near = sorted({pos for tok in feats for pos in index.get(tok, ())})
         for pos in near:
             story = candidates[pos]
-            age = at - story.row.last_item_at
+            age = at - story.last
             if age > self.link_window or age < -self.window:
                 continue
             sim = self._similarity(feats, match, story, age)
@@ -218,7 +230,7 @@ class StoryGrouper:
             linked_story_id=None,
             signature={},
         )
-        story = _Open(row, {}, 0, 0.0)
+        story = _Open(row, {}, 0, 0.0, set(), at)
         candidates.append(story)
         self._absorb(story, item, match, feats, index, len(candidates) - 1)
         # The earlier story may itself be new in this call, without an id yet: linked later.
@@ -229,7 +241,7 @@ class StoryGrouper:
     ) -> float:
         """Distinctive-token cosine, plus a little for shared topics and for closeness in time."""
         sim = _cosine(feats, story)
-        mine, theirs = set(match.topics), set(story.row.topics or [])
+        mine, theirs = set(match.topics), story.topics
         if mine and theirs:
             sim += self.settings.topic_weight * len(mine & theirs) / len(mine | theirs)
         days = abs(age.total_seconds()) / 86400.0
@@ -247,29 +259,35 @@ class StoryGrouper:
         index: dict[str, set[int]],
         pos: int,
     ) -> None:
+        tokens = story.tokens
         for tok, weight in feats.items():
-            story.tokens[tok] = story.tokens.get(tok, 0.0) + weight
+            old = tokens.get(tok, 0.0)
+            tokens[tok] = old + weight
+            story.sq += (old + weight) ** 2 - old * old
             index.setdefault(tok, set()).add(pos)
         story.count += 1
-        story.norm = _norm(story)
         at = item_time(item)
-        if at > story.row.last_item_at:
+        if at > story.last:
+            story.last = at
             story.row.last_item_at = at
-        story.row.topics = sorted(set(story.row.topics or []) | set(match.topics))
+        if not story.topics.issuperset(match.topics):
+            story.topics.update(match.topics)
+            story.row.topics = sorted(story.topics)
 
     # ----------------------------------------------------------------- signature
 
     def _decode(self, row: StoryRow) -> _Open:
         sig: dict[str, Any] = row.signature or {}
         tokens = {str(k): float(v) for k, v in dict(sig.get("tokens", {})).items()}
-        story = _Open(row, tokens, int(sig.get("count", 1)) or 1, 0.0)
-        story.norm = _norm(story)
-        return story
+        sq = sum(v * v for v in tokens.values())
+        count = int(sig.get("count", 1)) or 1
+        return _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at)
 
     def _encode(self, story: _Open) -> dict[str, Any]:
         keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
         keep = keep[: self.settings.max_signature_tokens]
         story.tokens = dict(keep)
+        story.sq = sum(v * v for _, v in keep)
         return {
             "version": SIGNATURE_VERSION,
             "count": story.count,
@@ -277,15 +295,29 @@ class StoryGrouper:
         }
 
 
-def _norm(story: _Open) -> float:
-    return math.sqrt(sum((v / story.count) ** 2 for v in story.tokens.values()))
-
-
 def _cosine(feats: dict[str, float], story: _Open) -> float:
-    if not feats or story.norm == 0.0:
+    """Cosine of the report's weights and the story's mean weights."""
+    if not feats or story.sq == 0.0:
         return 0.0
-    dot = sum(w * story.tokens[t] for t, w in feats.items() if t in story.tokens) / story.count
-    return dot / (math.sqrt(sum(w * w for w in feats.values())) * story.norm)
+    tokens = story.tokens
+    dot = sum(w * tokens[t] for t, w in feats.items() if t in tokens)
+    # The story's mean vector is tokens/count: the count cancels out of the cosine.
+    return dot / (math.sqrt(sum(w * w for w in feats.values())) * math.sqrt(story.sq))
+
+
+def text_tokens(text: str) -> set[str]:
+    """The tokens of a text in every form a story signature may hold them (for the card)."""
+    out: set[str] = set()
+    for m in _WORD.finditer(text.translate(_QUOTES)):
+        for raw in _split(m.group(0)):
+            tok = raw.lower().removesuffix("'s").replace(",", "")
+            out.add(tok)
+            out.add(_stem(tok))
+    return out
+
+
+def _has_hyphen(token: str) -> bool:
+    return "-" in token or "–" in token or "‐" in token or "‑" in token
 
 
 def _split(token: str) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.core.models import Match
@@ -29,6 +29,25 @@ def save_match(session: Session, match: Match, now: datetime | None = None) -> M
     row.evidence = dict(match.evidence)
     row.matched_at = now or datetime.now(UTC)
     return row
+
+
+def save_matches(session: Session, matches: Sequence[Match], now: datetime | None = None) -> None:
+    """Save many decisions at once (one query to find existing rows, bulk insert for the rest)."""
+    if not matches:
+        return
+    at = now or datetime.now(UTC)
+    ids = [m.item_id for m in matches]
+    existing = set(session.scalars(select(MatchRow.item_id).where(MatchRow.item_id.in_(ids))))
+    fresh = []
+    for m in matches:
+        if m.item_id in existing:
+            save_match(session, m, at)
+            continue
+        fresh.append({"item_id": m.item_id, "relevant": m.relevant, "score": m.score,
+                      "topics": list(m.topics), "why": m.why, "evidence": dict(m.evidence),
+                      "matched_at": at})  # fmt: skip
+    if fresh:
+        session.execute(insert(MatchRow), fresh)
 
 
 def load_match(session: Session, item_id: int) -> MatchRow | None:
@@ -93,6 +112,16 @@ def add_story_item(
     row = StoryItemRow(item_id=item_id, story_id=story_id, similarity=similarity, added_at=at)
     session.add(row)
     return row
+
+
+def add_story_items(session: Session, rows: Sequence[tuple[int, int, float, datetime]]) -> None:
+    """Bulk insert (story_id, item_id, similarity, added_at) rows."""
+    if rows:
+        session.execute(
+            insert(StoryItemRow),
+            [{"story_id": s, "item_id": i, "similarity": sim, "added_at": at}
+             for s, i, sim, at in rows],
+        )  # fmt: skip
 
 
 def story_by_key(session: Session, key: str) -> StoryRow | None:

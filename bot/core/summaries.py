@@ -1,0 +1,162 @@
+"""Story → StoryCard: a headline chosen from the reports, a short extract, the outlets.
+
+The headline is the report title that best covers what the reports share (the story's
+signature), preferring a plain news headline to an explainer or a column. The extract is the
+one or two summary sentences that carry most of that shared content, not the first sentence
+blindly: a sentence that leans on an earlier one ("He said…") or gives an opinion ranks lower.
+Everything is plain text; an extract that must be shortened is cut between words.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import re
+
+from sqlalchemy.orm import Session
+
+from bot.core.models import SourceLink, StoryCard
+from bot.core.stories import text_tokens
+from bot.storage import stories as repo
+from bot.storage.tables import ItemRow, StoryRow
+
+logger = logging.getLogger(__name__)
+
+MAX_EXTRACT = 320  # characters; two feed sentences fit, a runaway one is cut between words
+_TAG = re.compile(r"<[^>]{0,500}>")
+_SPACES = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+(?=[\"'(\[]?[A-Z0-9])")
+# Titles that label a genre rather than say what happened.
+_GENRE = re.compile(
+    r"^(explainer|analysis|commentary|opinion|column|editorial|faq|video|watch|live|"
+    r"podcast|view|interview)\b",
+    re.IGNORECASE,
+)
+_LEANING = re.compile(
+    r"^(he|she|it|they|this|that|these|those|his|her|their|its|the report|the piece|"
+    r"the column|the move|the decision|the visit)\b",
+    re.IGNORECASE,
+)
+_OPINION = re.compile(r"\b(argues|argued|opinion|column|commentary|in my view)\b", re.IGNORECASE)
+
+
+class StoryNotFound(LookupError):
+    """No story has that id."""
+
+
+def plain(text: str) -> str:
+    """Feed text as plain text: no tags, no entities, single spaces."""
+    return _SPACES.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+
+
+def load_card(session: Session, story_id: int) -> StoryCard:
+    """Build the card for one story from its stored reports."""
+    story = session.get(StoryRow, story_id)
+    if story is None:
+        raise StoryNotFound(f"story {story_id} does not exist")
+    items = [item for item, _ in repo.story_items(session, story_id)]
+    weights = _signature_weights(story)
+    linked_key = None
+    if story.linked_story_id is not None:
+        linked = session.get(StoryRow, story.linked_story_id)
+        linked_key = linked.key if linked else None
+    return StoryCard(
+        story_id=story.id,
+        story_key=story.key,
+        headline=choose_headline([plain(i.title) for i in items], weights) or plain(story.headline),
+        extract=choose_extract([plain(i.summary) for i in items], weights),
+        topics=tuple(story.topics or ()),
+        sources=_sources(items),
+        first_seen=story.first_seen_at,
+        linked_story_key=linked_key,
+    )
+
+
+def _signature_weights(story: StoryRow) -> dict[str, float]:
+    sig = story.signature or {}
+    tokens = sig.get("tokens", {})
+    return {str(k): float(v) for k, v in tokens.items()} if isinstance(tokens, dict) else {}
+
+
+def _coverage(text: str, weights: dict[str, float], full_words: int = 1) -> float:
+    """How much of the story's shared content a text carries, per square-root word.
+
+    Texts shorter than ``full_words`` words are discounted: a short aside ("Singh was due
+    to meet Austin.") is dense in names but says little about what happened.
+    """
+    toks = text_tokens(text)
+    words = len(text.split())
+    if not toks or not words:
+        return 0.0
+    value = sum(weights.get(t, 0.0) for t in toks) / math.sqrt(words)
+    return value * min(1.0, words / full_words)
+
+
+def choose_headline(titles: list[str], weights: dict[str, float]) -> str:
+    """The title covering the shared content best; genre labels and questions rank lower."""
+    best: tuple[float, int] | None = None
+    for pos, title in enumerate(titles):
+        if not title:
+            continue
+        value = _coverage(title, weights)
+        if _GENRE.match(title) or title.endswith("?"):
+            value *= 0.5
+        if best is None or value > best[0]:
+            best = (value, pos)
+    return titles[best[1]] if best else ""
+
+
+def choose_extract(summaries: list[str], weights: dict[str, float]) -> str:
+    """One or two sentences that say what happened, never cut inside a word."""
+    candidates: list[tuple[float, int, int, list[str]]] = []
+    for n, summary in enumerate(summaries):
+        sentences = [s.strip() for s in _SENTENCE_END.split(summary) if s.strip()]
+        for k, sentence in enumerate(sentences):
+            value = _coverage(sentence, weights, full_words=15)
+            if _LEANING.match(sentence):
+                value *= 0.5
+            if _OPINION.search(sentence):
+                value *= 0.5
+            candidates.append((value, -n, -k, sentences))
+    if not candidates:
+        return ""
+    _value, _summary, neg_k, sentences = max(candidates)
+    k = -neg_k
+    extract = sentences[k]
+    # A short sentence takes the next one along when both fit.
+    short = len(extract) < MAX_EXTRACT // 2
+    if short and k + 1 < len(sentences) and len(extract) + 1 + len(sentences[k + 1]) <= MAX_EXTRACT:
+        extract = f"{extract} {sentences[k + 1]}"
+    return shorten(extract, MAX_EXTRACT)
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a space (an ellipsis marks the cut)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > 0:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
+    """One link per report, oldest first; the same URL twice is listed once."""
+    seen: set[str] = set()
+    out: list[SourceLink] = []
+    for item in items:
+        if item.url and item.url in seen:
+            continue
+        if item.url:
+            seen.add(item.url)
+        out.append(
+            SourceLink(
+                outlet=plain(item.source) or "unknown outlet",
+                title=plain(item.title),
+                url=item.url,
+                published=item.published_at or item.first_seen_at,
+            )
+        )
+    return tuple(out)
