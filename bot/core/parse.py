@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import html
 import logging
@@ -60,6 +59,13 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "__twitter", "_ga")
 
 _SPACE = re.compile(r"\s+")
+# The common shape of a feed link; anything else goes through urllib.
+_PLAIN_URL = re.compile(
+    r"^([Hh][Tt][Tt][Pp][Ss]?)://([A-Za-z0-9.-]+(?::\d{1,5})?)([^?#\s]*)"
+    r"(?:\?([^#\s]*))?(?:#\S*)?$"
+)
+_INVISIBLE = ("script", "style", "noscript", "iframe", "template")
+_INVISIBLE_OPEN = tuple(f"<{tag}" for tag in _INVISIBLE)
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
     re.IGNORECASE | re.DOTALL,
@@ -107,7 +113,7 @@ def parse_feed(body: bytes, feed: Feed, *, content_type: str | None = None) -> P
             )
         if not parsed.get("version"):
             return ParsedFeed((), error="the body is not an RSS or Atom feed")
-    channel: Mapping[str, Any] = parsed.get("feed") or {}
+    channel: dict[str, Any] = parsed.get("feed") or {}
     items = tuple(_items(entries, feed, channel))
     return ParsedFeed(items, title=clean_text(str(channel.get("title", ""))))
 
@@ -137,31 +143,41 @@ def _bozo_reason(exc: object) -> str:
     return text[:160] or exc.__class__.__name__
 
 
-def _items(entries: list[Any], feed: Feed, channel: Mapping[str, Any]) -> Iterable[ParsedItem]:
-    site = canonical_url(str(channel.get("link") or ""))
-    guids = Counter(str(e.get("id") or "").strip() for e in entries)
+def _items(entries: list[Any], feed: Feed, channel: dict[str, Any]) -> Iterable[ParsedItem]:
+    # dict.get, not FeedParserDict's aliasing __getitem__: this loop runs for every item.
+    get = dict.get
+    site = canonical_url(str(get(channel, "link") or ""))
+    guids = Counter(str(get(e, "id") or "").strip() for e in entries)
     for entry in entries:
-        title = clean_text(_text_of(entry, "title"))[:MAX_TITLE_CHARS]
+        title = clean_text(str(get(entry, "title") or ""))[:MAX_TITLE_CHARS]
         summary = clean_text(_summary_of(entry))[:MAX_SUMMARY_CHARS]
-        url = canonical_url(str(entry.get("link") or ""))
+        url = canonical_url(str(get(entry, "link") or ""))
         published = _date_of(entry)
-        guid = str(entry.get("id") or "").strip() or None
-        source = _source_of(entry, feed)
-        trusted_guid = guid if guid and guids[guid] == 1 and canonical_url(guid) != site else None
-        key = item_key(feed, trusted_guid, url, title, published)
+        guid = str(get(entry, "id") or "").strip() or None
+        guid_url = canonical_url(guid) if guid else None
+        # A GUID repeated within the feed, or the site's home page as every item's GUID,
+        # identifies nothing.
+        trusted = guid if guid and guids[guid] == 1 and (not site or guid_url != site) else None
+        key = item_key(feed, trusted, url, title, published, guid_is_url=guid_url is not None)
         yield ParsedItem(
             key=key,
             title=title or (url or "(untitled)"),
             summary=summary,
             url=url,
             published=published,
-            source=source,
+            source=_source_of(entry, feed),
             guid=guid,
         )
 
 
 def item_key(
-    feed: Feed, guid: str | None, url: str | None, title: str, published: datetime | None
+    feed: Feed,
+    guid: str | None,
+    url: str | None,
+    title: str,
+    published: datetime | None,
+    *,
+    guid_is_url: bool | None = None,
 ) -> str:
     """The stable identity of an item: sha256 hex (64 chars, fits items.key).
 
@@ -171,7 +187,9 @@ def item_key(
     if guid:
         # A GUID that is a full URL is global; a bare one ("1234", "post-7") is only unique
         # within its feed, so it is scoped by the feed id (stable across feed URL redirects).
-        scope = "" if canonical_url(guid) else f"feed:{feed.id}\n"
+        if guid_is_url is None:
+            guid_is_url = canonical_url(guid) is not None
+        scope = "" if guid_is_url else f"feed:{feed.id}\n"
         return _sha("guid\n" + scope + guid)
     if url:
         # No GUID (or a repeated one, or the site's home page as every item's GUID):
@@ -187,29 +205,25 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _text_of(entry: Mapping[str, Any], name: str) -> str:
-    return str(entry.get(name) or "")
-
-
-def _summary_of(entry: Mapping[str, Any]) -> str:
-    summary = entry.get("summary")
+def _summary_of(entry: dict[str, Any]) -> str:
+    summary = dict.get(entry, "summary")
     if summary:
         return str(summary)
-    for content in entry.get("content") or ():
+    for content in dict.get(entry, "content") or ():
         value = content.get("value")
         if value:
             return str(value)
     return ""
 
 
-def _date_of(entry: Mapping[str, Any]) -> datetime | None:
+def _date_of(entry: dict[str, Any]) -> datetime | None:
     # feedparser's *_parsed structs are already normalised to UTC.
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(name)
+        value = dict.get(entry, name)
         if isinstance(value, time.struct_time):
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-            except (OverflowError, OSError, ValueError):
+                return datetime(*value[:6], tzinfo=UTC)
+            except (OverflowError, ValueError):
                 continue
     return None
 
@@ -230,11 +244,14 @@ def clean_text(value: str) -> str:
         return ""
     if "<" not in value:
         # Fast path: most titles and many summaries carry no markup at all.
-        return _SPACE.sub(" ", html.unescape(value)).strip()
+        if "&" in value:
+            value = html.unescape(value)
+        return " ".join(value.split())
     tree = LexborHTMLParser(value)
-    tree.strip_tags(["script", "style", "noscript", "iframe", "template"])
-    text = tree.text(separator=" ") or ""
-    return _SPACE.sub(" ", text).strip()
+    lowered = value.lower()
+    if any(tag in lowered for tag in _INVISIBLE_OPEN):
+        tree.strip_tags(list(_INVISIBLE))
+    return " ".join((tree.text(separator=" ") or "").split())
 
 
 def canonical_url(value: str) -> str | None:
@@ -242,6 +259,19 @@ def canonical_url(value: str) -> str | None:
 
     Returns None for anything that is not an absolute http(s) link.
     """
+    m = _PLAIN_URL.match(value)
+    if m is None:
+        return _canonical_slow(value)
+    scheme, host, path, query = m.group(1).lower(), m.group(2).lower(), m.group(3), m.group(4)
+    if host.endswith(_DEFAULT_PORTS[scheme]):
+        host = host[: -len(_DEFAULT_PORTS[scheme])]
+    if query:
+        query = _drop_trackers(query)
+    return f"{scheme}://{host}{path or '/'}" + (f"?{query}" if query else "")
+
+
+def _canonical_slow(value: str) -> str | None:
+    # Userinfo, IPv6 literals, stray spaces and the like: let urllib take them apart.
     value = value.strip()
     if not value:
         return None
@@ -259,9 +289,12 @@ def canonical_url(value: str) -> str | None:
         netloc = f"[{netloc}]"
     if port is not None and f":{port}" != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", _drop_trackers(parts.query), ""))
+
+
+def _drop_trackers(query: str) -> str:
     # Kept in their order and their original encoding; only trackers are dropped.
-    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracker(p))
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return "&".join(p for p in query.split("&") if p and not _is_tracker(p))
 
 
 def _is_tracker(pair: str) -> bool:

@@ -69,6 +69,32 @@ class _Handled:
     note: str = ""  # e.g. "it moved permanently to …", repeated in the final message
 
 
+class _Backlog:
+    """Bytes fetched but not yet parsed; new fetches wait while it is over the cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.bytes = 0
+        self.closed = False
+        self._drained = asyncio.Event()
+
+    async def room(self) -> None:
+        while self.bytes > self.cap and not self.closed:
+            self._drained.clear()
+            await self._drained.wait()
+
+    def add(self, size: int) -> None:
+        self.bytes += size
+
+    def done(self, size: int) -> None:
+        self.bytes -= size
+        self._drained.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._drained.set()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -90,8 +116,18 @@ class Poller:
         *,
         clock: Callable[[], datetime] = _utcnow,
         owner: str | None = None,
+        batch_linger: float = 0.05,
+        max_batch: int = 200,
+        max_pending_bytes: int = 4 * 10**6,
     ) -> None:
         self.db = db
+        # After the first response of a batch arrives, wait this long for more to join it:
+        # each batch costs a thread hop and a commit, and a few ms matter to no reader.
+        self.batch_linger = batch_linger
+        self.max_batch = max_batch
+        # Feed bodies fetched but not parsed yet: when parsing falls behind (a first poll of
+        # many feeds), new fetches wait rather than pile bodies up in memory.
+        self.max_pending_bytes = max_pending_bytes
         self.poll = poll
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -109,11 +145,15 @@ class Poller:
         outcomes: list[FeedOutcome] = []
         new_items: list[Item] = []
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
+        backlog = _Backlog(self.max_pending_bytes)
         async with Fetcher(self.poll) as fetcher:
-            consumer = asyncio.create_task(self._consume(queue, now, outcomes, new_items))
+            consumer = asyncio.create_task(self._consume(queue, backlog, now, outcomes, new_items))
 
             async def fetch_one(feed: Feed) -> None:
-                queue.put_nowait(await fetcher.fetch(feed))
+                await backlog.room()
+                result = await fetcher.fetch(feed)
+                backlog.add(len(result.body))
+                queue.put_nowait(result)
 
             try:
                 await asyncio.gather(*(fetch_one(f) for f in feeds))
@@ -127,6 +167,20 @@ class Poller:
     async def _consume(
         self,
         queue: asyncio.Queue[FetchResult | None],
+        backlog: _Backlog,
+        now: datetime,
+        outcomes: list[FeedOutcome],
+        new_items: list[Item],
+    ) -> None:
+        try:
+            await self._consume_batches(queue, backlog, now, outcomes, new_items)
+        finally:
+            backlog.close()  # a failed consumer must not leave fetches waiting for room
+
+    async def _consume_batches(
+        self,
+        queue: asyncio.Queue[FetchResult | None],
+        backlog: _Backlog,
         now: datetime,
         outcomes: list[FeedOutcome],
         new_items: list[Item],
@@ -138,13 +192,16 @@ class Poller:
             if first is None:
                 return
             batch.append(first)
-            while not queue.empty():
+            if self.batch_linger and queue.qsize() < self.max_batch:
+                await asyncio.sleep(self.batch_linger)
+            while not queue.empty() and len(batch) < self.max_batch:
                 nxt = queue.get_nowait()
                 if nxt is None:
                     done = True
                     break
                 batch.append(nxt)
             got_outcomes, got_items = await asyncio.to_thread(self._handle_batch, batch, now)
+            backlog.done(sum(len(r.body) for r in batch))
             outcomes.extend(got_outcomes)
             new_items.extend(got_items)
 
@@ -249,6 +306,8 @@ class Poller:
             first_polled_at=feed.first_polled_at or now,
             succeeded=True,
             moved_to=moved,
+            validators_changed=(result.etag, result.last_modified, feed.first_polled_at or now)
+            != (feed.etag, feed.last_modified, feed.first_polled_at),
         )
         items = None
         if parsed is not None and parsed.items:
@@ -294,6 +353,7 @@ class Poller:
             last_modified=feed.last_modified,
             first_polled_at=feed.first_polled_at,
             succeeded=False,
+            validators_changed=False,
         )
         outcome = FeedOutcome(
             feed.id, feed.name, feed.url, FeedStatus.FAILED, message, 0, next_at, http_status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ class FeedState:
     first_polled_at: datetime | None
     succeeded: bool
     moved_to: str | None = None  # a permanent redirect's target: the feed's new address
+    # False when etag, last_modified and first_polled_at are what the row already holds.
+    validators_changed: bool = True
 
 
 def feed_from_row(row: FeedRow) -> Feed:
@@ -119,38 +122,58 @@ def claim_due_feeds(
 
 
 def save_states(session: Session, states: Sequence[FeedState]) -> None:
-    """Write many feeds' fetch state in one executemany and release their leases."""
-    if not states:
-        return
-    stmt = (
-        update(FEEDS)
-        .where(FEEDS.c.id == bindparam("b_id"))
-        .values(
-            last_fetched_at=bindparam("b_fetched"),
-            next_fetch_at=bindparam("b_next"),
-            health=bindparam("b_health"),
-            failures=bindparam("b_failures"),
-            last_status=bindparam("b_status"),
-            last_error=bindparam("b_error"),
-            etag=bindparam("b_etag"),
-            last_modified=bindparam("b_modified"),
-            first_polled_at=bindparam("b_first"),
-            lease_owner=None,
-            lease_until=None,
-        )
-    )
-    session.execute(stmt, [_params(s) for s in states])
-    succeeded = [{"b_id": s.feed_id, "b_at": s.fetched_at} for s in states if s.succeeded]
-    if succeeded:
+    """Write many feeds' fetch state and release their leases, in a few statements.
+
+    In a quiet cycle most feeds answer 304 and end in the same state (same times, OK, no
+    error), so feeds are grouped by that state and each group is one UPDATE … WHERE id IN;
+    ETag / Last-Modified are written only for the feeds whose validators changed.
+    """
+    groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for s in states:
+        groups[_common(s)].append(s.feed_id)
+    for common, ids in groups.items():
+        values = dict(zip(_COMMON_FIELDS, common, strict=True))
+        if values.pop("succeeded"):
+            values["last_success_at"] = values["last_fetched_at"]
+        for start in range(0, len(ids), 1000):
+            session.execute(
+                update(FEEDS)
+                .where(FEEDS.c.id.in_(ids[start : start + 1000]))
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+    changed = [_validators(s) for s in states if s.validators_changed]
+    if changed:
         session.execute(
             update(FEEDS)
             .where(FEEDS.c.id == bindparam("b_id"))
-            .values(last_success_at=bindparam("b_at")),
-            succeeded,
+            .values(
+                etag=bindparam("b_etag"),
+                last_modified=bindparam("b_modified"),
+                first_polled_at=bindparam("b_first"),
+            ),
+            changed,
         )
     for state in states:
         if state.moved_to:
             move_feed(session, state.feed_id, state.moved_to)
+
+
+_COMMON_FIELDS = ("last_fetched_at", "next_fetch_at", "health", "failures", "last_status",
+                  "last_error", "succeeded")  # fmt: skip
+
+
+def _common(s: FeedState) -> tuple[object, ...]:
+    return (s.fetched_at, s.next_fetch_at, s.health.value, s.failures, s.last_status,
+            s.last_error, s.succeeded)  # fmt: skip
+
+
+def _validators(s: FeedState) -> dict[str, object]:
+    return {
+        "b_id": s.feed_id,
+        "b_etag": s.etag[:500] if s.etag else None,
+        "b_modified": s.last_modified[:100] if s.last_modified else None,
+        "b_first": s.first_polled_at,
+    }
 
 
 def move_feed(session: Session, feed_id: int, url: str) -> bool:
@@ -166,18 +189,3 @@ def move_feed(session: Session, feed_id: int, url: str) -> bool:
         return False
     session.execute(update(FEEDS).where(FEEDS.c.id == feed_id).values(url=url[:2048]))
     return True
-
-
-def _params(s: FeedState) -> dict[str, object]:
-    return {
-        "b_id": s.feed_id,
-        "b_fetched": s.fetched_at,
-        "b_next": s.next_fetch_at,
-        "b_health": s.health.value,
-        "b_failures": s.failures,
-        "b_status": s.last_status,
-        "b_error": s.last_error,
-        "b_etag": s.etag[:500] if s.etag else None,
-        "b_modified": s.last_modified[:100] if s.last_modified else None,
-        "b_first": s.first_polled_at,
-    }

@@ -1,0 +1,285 @@
+"""Poll-cycle benchmark: 1,000 feeds × 30 items on loopback, the real poll path, a fresh SQLite file.
+
+    python -m bench.poll_cycle --runs 3
+
+Each run is a fresh process (so peak RSS is that run's) talking to a feed server in another
+process (so the server's CPU is not counted). A run measures three cycles:
+
+1. first poll: every feed answers 200 and all 30,000 items are new;
+2. 5% of feeds changed (one new item each), the rest answer 304;
+3. the 5% cycle again after ten times as many rows were added to the items table, to show
+   the cycle's cost does not grow with the rows stored.
+
+What runs is ``Poller.poll_due`` (fetch → parse → store), the ingest stage the pipeline calls
+first; matching, grouping and delivery are not part of this benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: python bench/poll_cycle.py
+    sys.path.insert(0, str(ROOT))
+
+from aiohttp import web  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from bot.config import PollConfig  # noqa: E402
+from bot.core.poller import Poller  # noqa: E402
+from bot.storage.db import Database  # noqa: E402
+from bot.storage.tables import FeedRow, ItemRow  # noqa: E402
+from tests.feedserver import FeedServer  # noqa: E402
+
+EVAL_ITEMS = ROOT / "tests" / "testdata" / "eval" / "dev.jsonl"
+START = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
+TARGETS = {"first": (8.0, None), "changed": (2.5, 1.0), "changed_big": (2.5, 1.0)}
+RSS_TARGET_MB = 120.0
+
+
+@dataclass(frozen=True)
+class Options:
+    feeds: int
+    items: int
+    changed: float
+    extra_rows_factor: int
+    concurrency: int
+    latency: tuple[float, float]
+    seed: int
+
+
+# -- the feed server (its own process) ----------------------------------------------------
+
+
+class BenchSite:
+    """Builds the fixture feeds and changes a fraction of them on request."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.rng = random.Random(opts.seed)
+        self.server = FeedServer(latency=opts.latency, seed=opts.seed, record=False)
+        self.pool = [json.loads(line) for line in EVAL_ITEMS.read_text().splitlines() if line]
+        self.serial = [opts.items] * opts.feeds  # next item number per feed
+        for f in range(opts.feeds):
+            self._publish(f)
+        self.server.app.router.add_post("/_bench/change", self._change)
+
+    def _item(self, feed: int, n: int) -> dict[str, Any]:
+        src = self.pool[(feed * 31 + n) % len(self.pool)]
+        return {
+            "title": f"{src['title']} ({feed}.{n})",
+            "summary": f"<p>{src['summary']}</p><p><a href='{src['url']}'>Read more</a></p>",
+            "url": f"https://site{feed % 97}.example.com/news/{feed}/{n}?utm_source=rss&id={n}",
+            "published": START - timedelta(minutes=feed + 7 * n),
+            "guid": f"urn:bench:{feed}:{n}",
+        }
+
+    def _publish(self, feed: int) -> None:
+        top = self.serial[feed]
+        items = [self._item(feed, n) for n in range(top - 1, top - 1 - self.opts.items, -1)]
+        self.server.add_feed(f"/feed/{feed}", items, title=f"Bench feed {feed}")
+
+    async def _change(self, request: web.Request) -> web.Response:
+        fraction = float(request.query.get("fraction", "0.05"))
+        chosen = self.rng.sample(range(self.opts.feeds), round(self.opts.feeds * fraction))
+        for feed in chosen:
+            self.serial[feed] += 1
+            self._publish(feed)
+        return web.json_response({"changed": len(chosen)})
+
+
+async def serve(opts: Options) -> None:
+    site = BenchSite(opts)
+    await site.server.start()
+    print(f"PORT {site.server.port}", flush=True)
+    # Stop when the parent closes our stdin (it exited or is done with us).
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await site.server.stop()
+
+
+# -- one measured run (its own process) ---------------------------------------------------
+
+
+def start_server(opts: Options) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.poll_cycle", "--serve", *_option_args(opts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise SystemExit(f"the feed server did not start (said {line!r})")
+    return proc, int(line.split()[1])
+
+
+async def measure(name: str, poller: Poller, now: datetime) -> dict[str, Any]:
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    result = await poller.poll_due(now, force=True)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    failed = result.failed
+    if failed:
+        print(f"  {len(failed)} feeds failed, e.g. {failed[0].message}", file=sys.stderr)
+    return {"phase": name, "wall": wall, "cpu": cpu, "new_items": len(result.new_items),
+            "feeds": len(result.outcomes), "failed": len(failed)}  # fmt: skip
+
+
+async def change(port: int, fraction: float) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{port}/_bench/change?fraction={fraction}"
+        async with session.post(url) as resp:
+            resp.raise_for_status()
+
+
+def add_feeds(db: Database, port: int, count: int) -> None:
+    rows = [{"url": f"http://127.0.0.1:{port}/feed/{f}", "name": f"Bench feed {f}",
+             "added_at": START, "failures": 0, "health": "new", "paused": False,
+             "alert_on_first_poll": False, "comment": "", "added_by": "bench"}
+            for f in range(count)]  # fmt: skip
+    db.transaction(lambda s: s.execute(insert(FeedRow), rows))
+
+
+def add_filler_items(db: Database, count: int) -> None:
+    """Rows that look like stored items, in chunks so the filler does not inflate peak RSS."""
+    chunk = 5000
+    for start in range(0, count, chunk):
+        rows = [{"key": f"{n:064x}", "url": f"https://filler.example.net/a/{n}",
+                 "guid": f"urn:filler:{n}", "feed_id": None, "title": f"Filler item {n}",
+                 "summary": "Stored earlier.", "source": "Filler", "alertable": False,
+                 "published_at": START - timedelta(minutes=n), "first_seen_at": START}
+                for n in range(start, min(start + chunk, count))]  # fmt: skip
+        db.transaction(lambda s, rows=rows: s.execute(insert(ItemRow), rows))
+
+
+async def one_run(opts: Options) -> dict[str, Any]:
+    server, port = start_server(opts)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            add_feeds(db, port, opts.feeds)
+            poll = PollConfig(concurrency=opts.concurrency, timeout=20)
+            poller = Poller(db, poll)
+            phases = [await measure("first", poller, START)]
+            await change(port, opts.changed)
+            phases.append(await measure("changed", poller, START + timedelta(minutes=15)))
+            add_filler_items(db, opts.feeds * opts.items * opts.extra_rows_factor)
+            await change(port, opts.changed)
+            phases.append(await measure("changed_big", poller, START + timedelta(minutes=30)))
+            db.close()
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"phases": phases, "peak_rss_mb": peak_mb}
+
+
+# -- the driver ---------------------------------------------------------------------------
+
+
+def run_child(opts: Options) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.poll_cycle", "--one-run", *_option_args(opts)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if out.stderr.strip():
+        print(out.stderr.strip(), file=sys.stderr)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
+    print(f"poll cycle: {opts.feeds} feeds × {opts.items} items, latency "
+          f"{opts.latency[0] * 1000:.0f}–{opts.latency[1] * 1000:.0f} ms, concurrency "
+          f"{opts.concurrency}, {len(runs)} runs (min / median / max)")  # fmt: skip
+    ok = True
+    for i, name in enumerate(("first", "changed", "changed_big")):
+        walls = [r["phases"][i]["wall"] for r in runs]
+        cpus = [r["phases"][i]["cpu"] for r in runs]
+        new = runs[0]["phases"][i]["new_items"]
+        failed = max(r["phases"][i]["failed"] for r in runs)
+        wall_t, cpu_t = TARGETS[name]
+        verdict = max(walls) <= wall_t and (cpu_t is None or max(cpus) <= cpu_t) and not failed
+        ok &= verdict
+        label = {"first": "first cycle (all new)", "changed": f"{opts.changed:.0%} changed",
+                 "changed_big": f"{opts.changed:.0%} changed, {opts.extra_rows_factor}× rows"}[name]  # fmt: skip
+        target = f"≤{wall_t:g}s" + (f", cpu ≤{cpu_t:g}s" if cpu_t else "")
+        print(f"  {label:<28} wall {_mmm(walls)} s   cpu {_mmm(cpus)} s   "
+              f"new {new:>6}  failed {failed}  target {target}: {'OK' if verdict else 'MISSED'}")  # fmt: skip
+    rss = [r["peak_rss_mb"] for r in runs]
+    rss_ok = max(rss) <= RSS_TARGET_MB
+    print(f"  peak RSS {_mmm(rss, '.0f')} MB   target ≤{RSS_TARGET_MB:g} MB: "
+          f"{'OK' if rss_ok else 'MISSED'}")  # fmt: skip
+    return ok and rss_ok
+
+
+def _mmm(values: Sequence[float], fmt: str = ".2f") -> str:
+    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+
+def _option_args(opts: Options) -> list[str]:
+    return ["--feeds", str(opts.feeds), "--items", str(opts.items), "--changed",
+            str(opts.changed), "--extra-rows", str(opts.extra_rows_factor), "--concurrency",
+            str(opts.concurrency), "--latency", f"{opts.latency[0]},{opts.latency[1]}",
+            "--seed", str(opts.seed)]  # fmt: skip
+
+
+def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--feeds", type=int, default=1000)
+    p.add_argument("--items", type=int, default=30)
+    p.add_argument("--changed", type=float, default=0.05, help="fraction of feeds that change")
+    p.add_argument("--extra-rows", type=int, default=10, help="× the first cycle's rows")
+    p.add_argument("--concurrency", type=int, default=200)
+    p.add_argument("--latency", default="0.06,0.54", help="seconds: low,high")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
+    ns = p.parse_args(argv)
+    low, high = (float(x) for x in ns.latency.split(","))
+    opts = Options(ns.feeds, ns.items, ns.changed, ns.extra_rows, ns.concurrency, (low, high),
+                   ns.seed)  # fmt: skip
+    return ns, opts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns, opts = _args(argv)
+    if ns.serve:
+        asyncio.run(serve(opts))
+        return 0
+    if ns.one_run:
+        print(json.dumps(asyncio.run(one_run(opts))))
+        return 0
+    runs = []
+    for n in range(ns.runs):
+        runs.append(run_child(opts))
+        phases = ", ".join(f"{p['phase']} {p['wall']:.2f}s" for p in runs[-1]["phases"])
+        print(f"run {n + 1}: {phases}", file=sys.stderr)
+    return 0 if report(opts, runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
