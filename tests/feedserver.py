@@ -80,6 +80,9 @@ class FeedServer:
         self.random = random.Random(seed)
         self.record = record
         self.requests: list[RecordedRequest] = []
+        # Requests being answered right now, and the most at once: checks concurrency limits.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.feeds: dict[str, ServedFeed] = {}
         self.responses: dict[str, CannedResponse] = {}
         # Add routes here before start() (the catch-all feed route is added last).
@@ -187,6 +190,14 @@ class FeedServer:
     # -- serving -------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if self.record:
             self.requests.append(RecordedRequest(request.method, path, dict(request.headers)))

@@ -61,7 +61,7 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "__twitter", "_ga")
 _SPACE = re.compile(r"\s+")
 # The common shape of a feed link; anything else goes through urllib.
 _PLAIN_URL = re.compile(
-    r"^([Hh][Tt][Tt][Pp][Ss]?)://([A-Za-z0-9.-]+(?::\d{1,5})?)([^?#\s]*)"
+    r"^([Hh][Tt][Tt][Pp][Ss]?)://([A-Za-z0-9.-]+(?::\d{1,5})?)(/[^?#\s]*)?"
     r"(?:\?([^#\s]*))?(?:#\S*)?$"
 )
 _INVISIBLE = ("script", "style", "noscript", "iframe", "template")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.config import PollConfig
 from bot.core.models import Feed, FeedHealth
@@ -117,8 +117,8 @@ async def test_feeds_not_due_are_left_alone_unless_forced(
 
 
 async def test_paused_feeds_are_never_polled(db: Database, feed_server: FeedServer) -> None:
-    feed = await new_feed(db, feed_server.add_feed("/rss", [story(1)]))
-    await db.run(lambda s: s.get(FeedRow, feed.id).__setattr__("paused", True))
+    await new_feed(db, feed_server.add_feed("/rss", [story(1)]))
+    await db.run(lambda s: s.execute(update(FeedRow).values(paused=True)))
     result = await Poller(db, POLL).poll_due(NOW, force=True)
     assert result.outcomes == [] and feed_server.requests == []
 

@@ -1,0 +1,204 @@
+"""Parsing feeds into clean items: plain text, UTC dates, canonical links, stable keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import Feed
+from bot.core.parse import canonical_url, clean_text, item_key, parse_feed
+from tests.feedserver import rss_from_items
+
+FEEDS = Path(__file__).resolve().parents[1] / "testdata" / "feeds"
+FEED = Feed(id=7, url="https://defence-desk.example.in/rss", name="Defence Desk")
+
+
+@pytest.mark.parametrize(
+    ("link", "canonical"),
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        ("HTTPS://Example.ORG/Path/Kept", "https://example.org/Path/Kept"),
+        ("https://example.org", "https://example.org/"),
+        ("https://example.org:443/a", "https://example.org/a"),
+        ("http://example.org:80/a", "http://example.org/a"),
+        ("http://example.org:8080/a", "http://example.org:8080/a"),
+        ("https://example.org/a#comments", "https://example.org/a"),
+        ("https://example.org/a?utm_source=rss&utm_medium=feed", "https://example.org/a"),
+        ("https://example.org/a?id=3&fbclid=x&gclid=y&page=2", "https://example.org/a?id=3&page=2"),
+        (
+            "https://example.org/a?mc_cid=1&mc_eid=2&ref=home&cmpid=c&ocid=o",
+            "https://example.org/a",
+        ),
+        ("https://example.org/a?UTM_Campaign=x&q=a%20b", "https://example.org/a?q=a%20b"),
+        ("  https://example.org/a  ", "https://example.org/a"),
+        ("https://user@Example.org/a?utm_source=x", "https://example.org/a"),
+        ("https://[2001:DB8::1]/a", "https://[2001:db8::1]/a"),
+        ("ftp://example.org/file", None),
+        ("javascript:alert(1)", None),
+        ("/relative/path", None),
+        ("", None),
+    ],
+)
+def test_links_are_canonicalised(link: str, canonical: str | None) -> None:
+    assert canonical_url(link) == canonical
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("Plain title", "Plain title"),
+        ("  spaced \n\t out  ", "spaced out"),
+        ("Tom &amp; Jerry &#8217;s", "Tom & Jerry ’s"),
+        ("<p>Hello <b>world</b></p><p>again</p>", "Hello world again"),
+        ("<p>a<script>alert('x')</script>b</p><style>p{}</style>", "a b"),
+        ("<img src='x.jpg'/>Caption &amp; more", "Caption & more"),
+        ("&lt;b&gt;escaped markup&lt;/b&gt; stays text", "<b>escaped markup</b> stays text"),
+        ("<div><ul><li>one</li><li>two</li></ul></div>", "one two"),
+        ("", ""),
+    ],
+)
+def test_html_becomes_one_line_of_plain_text(raw: str, text: str) -> None:
+    assert clean_text(raw) == text
+
+
+def test_rss_fixture_gives_clean_items() -> None:
+    parsed = parse_feed((FEEDS / "rss_mixed.xml").read_bytes(), FEED)
+
+    assert parsed.error is None
+    assert parsed.title == "Defence Desk & Friends"
+    assert len(parsed.items) == 8
+    first, second, third = parsed.items[:3]
+    assert first.url == (
+        "https://newsable.asianetnews.com/gallery/india-defence/"
+        "tiger-triumph-india-and-us-launch-drills-on-eastern-seaboard-sajv6z"
+    )
+    assert second.url == (
+        "https://www.thehindu.com/news/national/"
+        "india-us-tri-service-exercise-tiger-triumph-commences/article67965058.ece"
+    )
+    assert first.published == datetime(2024, 3, 18, 4, 0, tzinfo=UTC)  # 09:30 IST
+    assert first.summary.startswith("The third edition of the bilateral tri-service HADR")
+    assert first.summary.endswith("Read more at Asianet Newsable")
+    assert "L&T's Kattupalli" in third.summary
+    for item in parsed.items:
+        assert "<" not in item.title + item.summary and "&amp;" not in item.summary
+        assert len(item.key) == 64
+        assert item.source == "Defence Desk"
+    assert len({i.key for i in parsed.items}) == 8
+
+
+def test_rss_items_without_link_or_date_are_kept() -> None:
+    items = parse_feed((FEEDS / "rss_mixed.xml").read_bytes(), FEED).items
+    no_link = items[5]
+    no_date = items[6]
+    assert no_link.url is None and no_link.published is not None and no_link.guid is None
+    assert no_date.published is None and no_date.url is not None
+
+
+def test_atom_fixture_gives_clean_items() -> None:
+    parsed = parse_feed((FEEDS / "atom_mixed.xml").read_bytes(), FEED)
+
+    assert parsed.error is None and parsed.title == "Strategic Affairs Wire"
+    assert len(parsed.items) == 6
+    tracked, html_title, html_content, no_link, no_date, _ = parsed.items
+    assert tracked.url and "utm_" not in tracked.url and "mc_" not in tracked.url
+    assert (
+        html_title.title == "Benchmarks end at lifetime peaks as lenders lead; Sensex tops 78,000"
+    )
+    assert html_content.summary.endswith("one two")
+    assert no_link.url is None and no_link.guid == "tag:wire.example.com,2025:dev-012"
+    assert no_date.published is None
+    assert tracked.published == datetime(2024, 6, 19, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "content_type", "error"),
+    [
+        ("not_a_feed.html", "text/html; charset=utf-8", "HTML page, not a feed"),
+        ("not_a_feed.html", None, "HTML page, not a feed"),
+        ("malformed.xml", "application/rss+xml", "not a well-formed RSS or Atom feed"),
+    ],
+)
+def test_bodies_that_are_not_feeds_give_a_clear_error(
+    fixture: str, content_type: str | None, error: str
+) -> None:
+    parsed = parse_feed((FEEDS / fixture).read_bytes(), FEED, content_type=content_type)
+    assert parsed.items == () and parsed.error is not None and error in parsed.error
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"", "response body is empty"),
+        (b"   \n", "response body is empty"),
+        (b"just some text", "not a well-formed RSS or Atom feed"),
+        (b'{"items": []}', "not a well-formed RSS or Atom feed"),
+    ],
+)
+def test_odd_bodies_give_a_clear_error(body: bytes, error: str) -> None:
+    parsed = parse_feed(body, FEED)
+    assert parsed.error is not None and error in parsed.error
+
+
+def test_a_valid_feed_without_items_is_empty_not_an_error() -> None:
+    parsed = parse_feed((FEEDS / "empty.xml").read_bytes(), FEED)
+    assert parsed.error is None and parsed.empty and parsed.title == "Quiet Desk"
+
+
+def _keys(items: Sequence[Mapping[str, object]], feed: Feed = FEED) -> list[str]:
+    return [i.key for i in parse_feed(rss_from_items(items).encode(), feed).items]
+
+
+def test_the_guid_is_the_identity_when_it_is_trustworthy() -> None:
+    a = {"title": "A", "url": "https://x.example/a", "guid": "post-1"}
+    moved = {"title": "A (updated)", "url": "https://x.example/a-new", "guid": "post-1"}
+    assert _keys([a]) == _keys([moved])
+
+
+def test_a_bare_guid_is_only_unique_within_its_feed() -> None:
+    a = {"title": "A", "url": "https://x.example/a", "guid": "1234"}
+    other_feed = Feed(id=8, url="https://other.example/rss", name="Other")
+    assert _keys([a]) != _keys([a], other_feed)
+
+
+def test_a_repeated_guid_falls_back_to_the_link() -> None:
+    items = [
+        {"title": "A", "url": "https://x.example/a", "guid": "same"},
+        {"title": "B", "url": "https://x.example/b", "guid": "same"},
+    ]
+    keys = _keys(items)
+    assert len(set(keys)) == 2
+    assert keys[0] == item_key(FEED, None, "https://x.example/a", "A", None)
+
+
+def test_without_guid_or_link_the_title_and_date_identify_the_item() -> None:
+    items = [
+        {"title": "Same title", "published": "2025-11-01"},
+        {"title": "Same title", "published": "2025-11-02"},
+        {"title": "Other title", "published": "2025-11-01"},
+    ]
+    keys = _keys(items)
+    assert len(set(keys)) == 3
+    assert keys == _keys(items)  # stable across polls
+
+
+def test_untitled_items_fall_back_to_their_link() -> None:
+    items = parse_feed(rss_from_items([{"url": "https://x.example/a"}]).encode(), FEED).items
+    assert items[0].title == "https://x.example/a"
+
+
+def test_an_aggregators_source_element_names_the_outlet() -> None:
+    body = rss_from_items([{"title": "A", "url": "https://x.example/a", "source": "The Hindu"}])
+    assert parse_feed(body.encode(), FEED).items[0].source == "The Hindu"
+
+
+def test_escaping_in_the_fixture_builder_survives_a_round_trip() -> None:
+    tricky = {"title": "A < B & C > D \"quoted\"", "summary": "<p>x &amp; y</p>",
+              "url": "https://x.example/a?b=1&c=2"}  # fmt: skip
+    item = parse_feed(rss_from_items([tricky], title="T & T").encode(), FEED).items[0]
+    assert item.title == 'A < B & C > D "quoted"'
+    assert item.summary == "x & y"
+    assert item.url == "https://x.example/a?b=1&c=2"
