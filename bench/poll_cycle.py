@@ -62,6 +62,7 @@ class Options:
     concurrency: int
     latency: tuple[float, float]
     seed: int
+    baseline: bool = False
 
 
 # -- the feed server (its own process) ----------------------------------------------------
@@ -132,7 +133,51 @@ def start_server(opts: Options) -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split()[1])
 
 
-async def measure(name: str, poller: Poller, now: datetime) -> dict[str, Any]:
+@dataclass
+class BareResult:
+    new_items: list[Any]
+    outcomes: list[Any]
+    failed: list[Any]
+
+
+class BareBaseline:
+    """aiohttp + feedparser (default settings) and nothing else: no storage, no cleaning.
+
+    What this machine can do at best, to read the poller's figures against.
+    """
+
+    def __init__(self, urls: Sequence[str], concurrency: int) -> None:
+        self.urls = urls
+        self.concurrency = concurrency
+        self.etags: dict[str, str] = {}
+        self.seen: set[str] = set()
+
+    async def poll_due(self, now: datetime, *, force: bool = True) -> BareResult:
+        import aiohttp
+        import feedparser
+
+        new: list[Any] = []
+        connector = aiohttp.TCPConnector(limit=self.concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def one(url: str) -> None:
+                headers = {"If-None-Match": self.etags[url]} if url in self.etags else {}
+                async with session.get(url, headers=headers) as resp:
+                    if resp.status == 304:
+                        return
+                    body = await resp.read()
+                    self.etags[url] = resp.headers.get("ETag", "")
+                parsed = await asyncio.to_thread(feedparser.parse, body)
+                for entry in parsed.entries:
+                    if entry.id not in self.seen:
+                        self.seen.add(entry.id)
+                        new.append(entry)
+
+            await asyncio.gather(*(one(u) for u in self.urls))
+        return BareResult(new, list(self.urls), [])
+
+
+async def measure(name: str, poller: Poller | BareBaseline, now: datetime) -> dict[str, Any]:
     wall0, cpu0 = time.perf_counter(), time.process_time()
     result = await poller.poll_due(now, force=True)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -203,7 +248,10 @@ async def one_run(opts: Options) -> dict[str, Any]:
             db = Database.open(f"sqlite:///{db_path}")
             add_feeds(db, port, opts.feeds)
             poll = PollConfig(concurrency=opts.concurrency, timeout=20)
-            poller = Poller(db, poll)
+            poller: Poller | BareBaseline = Poller(db, poll)
+            if opts.baseline:
+                urls = [f"http://127.0.0.1:{port}/feed/{f}" for f in range(opts.feeds)]
+                poller = BareBaseline(urls, opts.concurrency)
             phases = [await measure("first", poller, START)]
             await change(port, opts.changed)
             phases.append(await measure("changed", poller, START + timedelta(minutes=15)))
@@ -237,7 +285,8 @@ def run_child(opts: Options) -> dict[str, Any]:
 
 
 def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
-    print(f"poll cycle: {opts.feeds} feeds × {opts.items} items, latency "
+    what = "BASELINE bare aiohttp + feedparser" if opts.baseline else "Poller.poll_due"
+    print(f"{what}: {opts.feeds} feeds × {opts.items} items, latency "
           f"{opts.latency[0] * 1000:.0f}–{opts.latency[1] * 1000:.0f} ms, concurrency "
           f"{opts.concurrency}, {len(runs)} runs (min / median / max)")  # fmt: skip
     ok = True
@@ -274,7 +323,7 @@ def _option_args(opts: Options) -> list[str]:
     return ["--feeds", str(opts.feeds), "--items", str(opts.items), "--changed",
             str(opts.changed), "--extra-rows", str(opts.extra_rows_factor), "--concurrency",
             str(opts.concurrency), "--latency", f"{opts.latency[0]},{opts.latency[1]}",
-            "--seed", str(opts.seed)]  # fmt: skip
+            "--seed", str(opts.seed)] + (["--baseline"] if opts.baseline else [])  # fmt: skip
 
 
 def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
@@ -287,6 +336,11 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
     p.add_argument("--concurrency", type=int, default=200)
     p.add_argument("--latency", default="0.06,0.54", help="seconds: low,high")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="measure bare aiohttp + feedparser (no storage) instead of the poller",
+    )
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--fill", type=Path, help=argparse.SUPPRESS)
@@ -294,7 +348,7 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
     ns = p.parse_args(argv)
     low, high = (float(x) for x in ns.latency.split(","))
     opts = Options(ns.feeds, ns.items, ns.changed, ns.extra_rows, ns.concurrency, (low, high),
-                   ns.seed)  # fmt: skip
+                   ns.seed, ns.baseline)  # fmt: skip
     return ns, opts
 
 
