@@ -63,6 +63,7 @@ class Options:
     latency: tuple[float, float]
     seed: int
     baseline: bool = False
+    pipeline: bool = False
 
 
 # -- the feed server (its own process) ----------------------------------------------------
@@ -177,7 +178,37 @@ class BareBaseline:
         return BareResult(new, list(self.urls), [])
 
 
-async def measure(name: str, poller: Poller | BareBaseline, now: datetime) -> dict[str, Any]:
+class PipelineRunner:
+    """The lead's whole cycle, ``Pipeline.run_cycle``: poll, match, group, plan delivery.
+
+    The database is seeded from config/newsbot.yaml without its (internet) feeds; no chat
+    adapter and no subscription, so nothing is posted.
+    """
+
+    def __init__(self, db: Database, opts: Options) -> None:
+        from bot.config import load_config
+        from bot.core.delivery import Delivery
+        from bot.core.pipeline import Pipeline
+        from bot.storage.runtime import seed
+
+        cfg = load_config(ROOT / "config" / "newsbot.yaml")
+        poll = cfg.poll.model_copy(update={"concurrency": opts.concurrency, "timeout": 20})
+        cfg = cfg.model_copy(update={"feeds": [], "poll": poll})
+        db.transaction(lambda s: seed(s, cfg, now=START))
+        self.now = START
+        self.pipeline = Pipeline(db, Delivery(db, {}), clock=lambda: self.now)
+
+    async def poll_due(self, now: datetime, *, force: bool = True) -> BareResult:
+        self.now = now
+        report = await self.pipeline.run_cycle(force=force)
+        failed = [o for o in report.outcomes if o.status == "failed"]
+        return BareResult([None] * report.new_items, list(report.outcomes), failed)
+
+
+Runner = Poller | BareBaseline | PipelineRunner
+
+
+async def measure(name: str, poller: Runner, now: datetime) -> dict[str, Any]:
     wall0, cpu0 = time.perf_counter(), time.process_time()
     result = await poller.poll_due(now, force=True)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
@@ -246,9 +277,10 @@ async def one_run(opts: Options) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             db_path = Path(tmp) / "bench.db"
             db = Database.open(f"sqlite:///{db_path}")
+            runner: PipelineRunner | None = PipelineRunner(db, opts) if opts.pipeline else None
             add_feeds(db, port, opts.feeds)
             poll = PollConfig(concurrency=opts.concurrency, timeout=20)
-            poller: Poller | BareBaseline = Poller(db, poll)
+            poller: Runner = runner or Poller(db, poll)
             if opts.baseline:
                 urls = [f"http://127.0.0.1:{port}/feed/{f}" for f in range(opts.feeds)]
                 poller = BareBaseline(urls, opts.concurrency)
@@ -285,7 +317,11 @@ def run_child(opts: Options) -> dict[str, Any]:
 
 
 def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
-    what = "BASELINE bare aiohttp + feedparser" if opts.baseline else "Poller.poll_due"
+    what = "Poller.poll_due"
+    if opts.baseline:
+        what = "BASELINE bare aiohttp + feedparser"
+    elif opts.pipeline:
+        what = "Pipeline.run_cycle (poll + match + group + plan)"
     print(f"{what}: {opts.feeds} feeds × {opts.items} items, latency "
           f"{opts.latency[0] * 1000:.0f}–{opts.latency[1] * 1000:.0f} ms, concurrency "
           f"{opts.concurrency}, {len(runs)} runs (min / median / max)")  # fmt: skip
@@ -323,7 +359,8 @@ def _option_args(opts: Options) -> list[str]:
     return ["--feeds", str(opts.feeds), "--items", str(opts.items), "--changed",
             str(opts.changed), "--extra-rows", str(opts.extra_rows_factor), "--concurrency",
             str(opts.concurrency), "--latency", f"{opts.latency[0]},{opts.latency[1]}",
-            "--seed", str(opts.seed)] + (["--baseline"] if opts.baseline else [])  # fmt: skip
+            "--seed", str(opts.seed)] + [flag for flag, on in (("--baseline", opts.baseline),
+                                 ("--pipeline", opts.pipeline)) if on]  # fmt: skip
 
 
 def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
@@ -341,6 +378,11 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
         action="store_true",
         help="measure bare aiohttp + feedparser (no storage) instead of the poller",
     )
+    p.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="measure the whole cycle (Pipeline.run_cycle: poll, match, group, plan)",
+    )
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--fill", type=Path, help=argparse.SUPPRESS)
@@ -348,7 +390,7 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
     ns = p.parse_args(argv)
     low, high = (float(x) for x in ns.latency.split(","))
     opts = Options(ns.feeds, ns.items, ns.changed, ns.extra_rows, ns.concurrency, (low, high),
-                   ns.seed, ns.baseline)  # fmt: skip
+                   ns.seed, ns.baseline, ns.pipeline)  # fmt: skip
     return ns, opts
 
 

@@ -145,6 +145,11 @@ class Fetcher:
                 result = _failed(feed, describe_client_error(exc, feed.url))
             except ValueError as exc:  # yarl/aiohttp reject some malformed URLs this way
                 result = _failed(feed, f"the feed address is not a valid URL ({exc})")
+            except Exception as exc:  # a surprise in one feed must not end the whole cycle
+                logger.exception("fetching feed %s (%s) failed unexpectedly", feed.id, feed.url)
+                result = _failed(
+                    feed, f"unexpected error while fetching ({exc.__class__.__name__})"
+                )
             return _with_seconds(result, time.perf_counter() - started)
 
     async def _get(self, session: aiohttp.ClientSession, feed: Feed) -> FetchResult:

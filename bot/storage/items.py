@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, insert, select
@@ -22,6 +22,7 @@ ITEMS: Table = ItemRow.__table__  # type: ignore[assignment]
 # enough that a whole cycle's items need a handful of queries, not one per item.
 IN_CHUNK = 2000
 MAX_URL = 2048
+FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
             summary=p.summary,
             url=_url(p.url),
             source=p.source,
-            published=p.published,
+            published=_published(p, now),
             first_seen=now,
             alertable=fi.alertable,
         )
@@ -118,10 +119,18 @@ def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
         "title": p.title,
         "summary": p.summary,
         "source": p.source[:200],
-        "published_at": p.published,
+        "published_at": _published(p, now),
         "first_seen_at": now,
         "alertable": fi.alertable,
     }
+
+
+def _published(p: ParsedItem, now: datetime) -> datetime | None:
+    # A date beyond tomorrow is a feed's clock or time-zone mistake; it would pin the item
+    # to the top of every "latest" list, so the time we first saw it stands in for it.
+    if p.published is not None and p.published > now + FUTURE_SLACK:
+        return now
+    return p.published
 
 
 def _url(url: str | None) -> str | None:

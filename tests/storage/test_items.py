@@ -133,3 +133,16 @@ def test_claiming_takes_due_feeds_and_leases_them(db: Database) -> None:
     assert [f.id for f in forced] == [later]  # forced ignores next_fetch_at, not the lease
     assert [f.id for f in expired] == [due]  # a's lease ran out: a crashed poller's feeds
     assert paused not in {f.id for f in first + forced + expired}
+
+
+def test_a_date_far_in_the_future_is_replaced_by_first_seen(db: Database) -> None:
+    soon = ParsedItem("a" * 64, "Soon", "", "https://x.example/soon", NOW + timedelta(hours=3), "X")
+    wrong = ParsedItem(
+        "b" * 64, "Wrong", "", "https://x.example/wrong", NOW.replace(year=2030), "X"
+    )
+    items = store(db, FeedItems(None, [soon, wrong]))
+    assert [i.published for i in items] == [NOW + timedelta(hours=3), NOW]
+    stored = db.transaction(
+        lambda s: list(s.scalars(select(ItemRow.published_at).order_by(ItemRow.id)))
+    )
+    assert stored == [NOW + timedelta(hours=3), NOW]
