@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import random
 import resource
 import statistics
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -42,10 +45,12 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import PollConfig  # noqa: E402
+from bot.core.models import Feed  # noqa: E402
+from bot.core.parse import parse_many  # noqa: E402
 from bot.core.poller import Poller  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.tables import FeedRow, ItemRow  # noqa: E402
-from tests.feedserver import FeedServer  # noqa: E402
+from tests.feedserver import FeedServer, rss_from_items  # noqa: E402
 
 EVAL_ITEMS = ROOT / "tests" / "testdata" / "eval" / "dev.jsonl"
 START = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
@@ -64,6 +69,7 @@ class Options:
     seed: int
     baseline: bool = False
     pipeline: bool = False
+    parse_workers: int = 0
 
 
 # -- the feed server (its own process) ----------------------------------------------------
@@ -208,10 +214,47 @@ class PipelineRunner:
 Runner = Poller | BareBaseline | PipelineRunner
 
 
-async def measure(name: str, poller: Runner, now: datetime) -> dict[str, Any]:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+def start_parse_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A warmed-up pool of parse processes, as an app would hold for its lifetime."""
+    if workers <= 0:
+        return None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    warm = [(rss_from_items([{"title": "warm-up"}]).encode(), Feed(0, "http://x/", "x"), None)]
+    list(pool.map(parse_many, [warm] * workers * 2))
+    return pool
+
+
+def _worker_pids(pool: ProcessPoolExecutor | None) -> list[int]:
+    # The pool keeps its processes private; the benchmark needs their pids to count their CPU.
+    return list(getattr(pool, "_processes", {}) or {}) if pool else []
+
+
+def _cpu_of(pids: Sequence[int]) -> float:
+    """User + system CPU seconds of other processes, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _peak_rss_mb_of(pids: Sequence[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+async def measure(
+    name: str, poller: Runner, now: datetime, workers: Sequence[int] = ()
+) -> dict[str, Any]:
+    wall0, cpu0, wcpu0 = time.perf_counter(), time.process_time(), _cpu_of(workers)
     result = await poller.poll_due(now, force=True)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0 + _cpu_of(workers) - wcpu0
     failed = result.failed
     if failed:
         print(f"  {len(failed)} feeds failed, e.g. {failed[0].message}", file=sys.stderr)
@@ -280,23 +323,32 @@ async def one_run(opts: Options) -> dict[str, Any]:
             runner: PipelineRunner | None = PipelineRunner(db, opts) if opts.pipeline else None
             add_feeds(db, port, opts.feeds)
             poll = PollConfig(concurrency=opts.concurrency, timeout=20)
-            poller: Runner = runner or Poller(db, poll)
+            pool = start_parse_pool(opts.parse_workers)
+            workers = _worker_pids(pool)
+            poller: Runner = runner or Poller(
+                db, poll, parse_pool=pool, parse_workers=opts.parse_workers
+            )
             if opts.baseline:
                 urls = [f"http://127.0.0.1:{port}/feed/{f}" for f in range(opts.feeds)]
                 poller = BareBaseline(urls, opts.concurrency)
-            phases = [await measure("first", poller, START)]
+            phases = [await measure("first", poller, START, workers)]
             await change(port, opts.changed)
-            phases.append(await measure("changed", poller, START + timedelta(minutes=15)))
+            phases.append(await measure("changed", poller, START + timedelta(minutes=15), workers))
             add_filler_items(db_path, opts.feeds * opts.items * opts.extra_rows_factor)
             await change(port, opts.changed)
-            phases.append(await measure("changed_big", poller, START + timedelta(minutes=30)))
+            phases.append(
+                await measure("changed_big", poller, START + timedelta(minutes=30), workers)
+            )
+            workers_rss = _peak_rss_mb_of(workers)
+            if pool:
+                pool.shutdown()
             db.close()
     finally:
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"phases": phases, "peak_rss_mb": peak_mb}
+    return {"phases": phases, "peak_rss_mb": peak_mb + workers_rss, "bot_rss_mb": peak_mb}
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -322,6 +374,8 @@ def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
         what = "BASELINE bare aiohttp + feedparser"
     elif opts.pipeline:
         what = "Pipeline.run_cycle (poll + match + group + plan)"
+    if opts.parse_workers:
+        what += f", parsing in {opts.parse_workers} worker processes (their CPU and RSS counted)"
     print(f"{what}: {opts.feeds} feeds × {opts.items} items, latency "
           f"{opts.latency[0] * 1000:.0f}–{opts.latency[1] * 1000:.0f} ms, concurrency "
           f"{opts.concurrency}, {len(runs)} runs (min / median / max)")  # fmt: skip
@@ -345,6 +399,9 @@ def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
             f"failed {failed}  target {target}: {'OK' if verdict else 'MISSED'}"
         )
     rss = [r["peak_rss_mb"] for r in runs]
+    if opts.parse_workers:
+        bot_only = [r["bot_rss_mb"] for r in runs]
+        print(f"  peak RSS of the bot process alone {_mmm(bot_only, '.0f')} MB")
     rss_ok = max(rss) <= RSS_TARGET_MB
     print(f"  peak RSS {_mmm(rss, '.0f')} MB   target ≤{RSS_TARGET_MB:g} MB: "
           f"{'OK' if rss_ok else 'MISSED'}")  # fmt: skip
@@ -356,11 +413,12 @@ def _mmm(values: Sequence[float], fmt: str = ".2f") -> str:
 
 
 def _option_args(opts: Options) -> list[str]:
-    return ["--feeds", str(opts.feeds), "--items", str(opts.items), "--changed",
+    args = ["--feeds", str(opts.feeds), "--items", str(opts.items), "--changed",
             str(opts.changed), "--extra-rows", str(opts.extra_rows_factor), "--concurrency",
             str(opts.concurrency), "--latency", f"{opts.latency[0]},{opts.latency[1]}",
-            "--seed", str(opts.seed)] + [flag for flag, on in (("--baseline", opts.baseline),
-                                 ("--pipeline", opts.pipeline)) if on]  # fmt: skip
+            "--seed", str(opts.seed), "--parse-workers", str(opts.parse_workers)]  # fmt: skip
+    flags = {"--baseline": opts.baseline, "--pipeline": opts.pipeline}
+    return args + [flag for flag, on in flags.items() if on]
 
 
 def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
@@ -379,6 +437,12 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
         help="measure bare aiohttp + feedparser (no storage) instead of the poller",
     )
     p.add_argument(
+        "--parse-workers",
+        type=int,
+        default=0,
+        help="parse in a pool of this many processes (0: in the poller's thread)",
+    )
+    p.add_argument(
         "--pipeline",
         action="store_true",
         help="measure the whole cycle (Pipeline.run_cycle: poll, match, group, plan)",
@@ -390,7 +454,7 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
     ns = p.parse_args(argv)
     low, high = (float(x) for x in ns.latency.split(","))
     opts = Options(ns.feeds, ns.items, ns.changed, ns.extra_rows, ns.concurrency, (low, high),
-                   ns.seed, ns.baseline, ns.pipeline)  # fmt: skip
+                   ns.seed, ns.baseline, ns.pipeline, ns.parse_workers)  # fmt: skip
     return ns, opts
 
 

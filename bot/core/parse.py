@@ -118,9 +118,18 @@ def parse_feed(body: bytes, feed: Feed, *, content_type: str | None = None) -> P
     return ParsedFeed(items, title=clean_text(str(channel.get("title", ""))))
 
 
+def parse_safely(body: bytes, feed: Feed, content_type: str | None = None) -> ParsedFeed:
+    """``parse_feed`` that turns a parser crash on hostile input into this feed's error."""
+    try:
+        return parse_feed(body, feed, content_type=content_type)
+    except Exception as exc:
+        logger.exception("parsing feed %s failed", feed.id)
+        return ParsedFeed((), error=f"the feed could not be parsed ({exc.__class__.__name__})")
+
+
 def parse_many(bodies: Iterable[tuple[bytes, Feed, str | None]]) -> list[ParsedFeed]:
-    """Parse several bodies in one go, so one thread hop serves a whole batch of feeds."""
-    return [parse_feed(body, feed, content_type=ctype) for body, feed, ctype in bodies]
+    """Parse several bodies in one go, so one hop to a thread or process serves many feeds."""
+    return [parse_safely(body, feed, ctype) for body, feed, ctype in bodies]
 
 
 def _looks_like_html(body: bytes, content_type: str | None) -> bool:

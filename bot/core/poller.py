@@ -7,7 +7,8 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.config import PollConfig
 from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay
 from bot.core.models import Feed, FeedHealth, Item
-from bot.core.parse import ParsedFeed, parse_feed
+from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.storage.db import Database
 from bot.storage.feeds import FeedState, claim_due_feeds, save_states
 from bot.storage.items import FeedItems, store_new_items
@@ -119,6 +120,8 @@ class Poller:
         batch_linger: float = 0.05,
         max_batch: int = 200,
         max_pending_bytes: int = 4 * 10**6,
+        parse_pool: Executor | None = None,
+        parse_workers: int = 1,
     ) -> None:
         self.db = db
         # After the first response of a batch arrives, wait this long for more to join it:
@@ -128,6 +131,11 @@ class Poller:
         # Feed bodies fetched but not parsed yet: when parsing falls behind (a first poll of
         # many feeds), new fetches wait rather than pile bodies up in memory.
         self.max_pending_bytes = max_pending_bytes
+        # Optional: a process pool (owned by the caller, living as long as the app) to parse
+        # in, so a big first poll uses more than one core. Without it parsing runs in the
+        # storing thread, which is plenty for routine cycles.
+        self.parse_pool = parse_pool
+        self.parse_workers = max(1, parse_workers)
         self.poll = poll
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -200,16 +208,47 @@ class Poller:
                     done = True
                     break
                 batch.append(nxt)
-            got_outcomes, got_items = await asyncio.to_thread(self._handle_batch, batch, now)
+            parsed = await self._parse_in_pool(batch)
+            got_outcomes, got_items = await asyncio.to_thread(
+                self._handle_batch, batch, now, parsed
+            )
             backlog.done(sum(len(r.body) for r in batch))
             outcomes.extend(got_outcomes)
             new_items.extend(got_items)
 
+    async def _parse_in_pool(self, batch: Sequence[FetchResult]) -> dict[int, ParsedFeed] | None:
+        """With a parse pool, parse the batch's bodies there, spread over its workers."""
+        if self.parse_pool is None:
+            return None
+        todo = [(i, r) for i, r in enumerate(batch) if r.status is FetchStatus.OK]
+        if not todo:
+            return None
+        loop = asyncio.get_running_loop()
+        parts = [todo[k :: self.parse_workers] for k in range(self.parse_workers)]
+        jobs = [
+            loop.run_in_executor(
+                self.parse_pool, parse_many, [(r.body, r.feed, r.content_type) for _, r in part]
+            )
+            for part in parts
+            if part
+        ]
+        results = await asyncio.gather(*jobs)
+        return {
+            i: feed_result
+            for part, parsed in zip((p for p in parts if p), results, strict=True)
+            for (i, _), feed_result in zip(part, parsed, strict=True)
+        }
+
     def _handle_batch(
-        self, results: Sequence[FetchResult], now: datetime
+        self,
+        results: Sequence[FetchResult],
+        now: datetime,
+        parsed: Mapping[int, ParsedFeed] | None = None,
     ) -> tuple[list[FeedOutcome], list[Item]]:
-        """Parse a batch and store it in one transaction (runs in a worker thread)."""
-        handled = [self._handle(r, now) for r in results]
+        """Parse a batch (unless ``parsed`` has it, by position) and store it in one
+        transaction. Runs in a worker thread."""
+        done = parsed or {}
+        handled = [self._handle(r, now, done.get(i)) for i, r in enumerate(results)]
         try:
             items = self.db.transaction(lambda s: self._store(s, handled, now))
         except SQLAlchemyError:
@@ -242,7 +281,9 @@ class Poller:
             logger.exception("could not record the failure of feed %s", h.feed.id)
         return failed
 
-    def _handle(self, result: FetchResult, now: datetime) -> _Handled:
+    def _handle(
+        self, result: FetchResult, now: datetime, parsed: ParsedFeed | None = None
+    ) -> _Handled:
         feed = result.feed
         if result.status is FetchStatus.FAILED:
             return self._failure(
@@ -257,7 +298,8 @@ class Poller:
                 None,
                 "not modified since the last check (HTTP 304)",
             )
-        parsed = self._parse(result)
+        if parsed is None:
+            parsed = parse_safely(result.body, feed, result.content_type)
         if parsed.error:
             return self._failure(feed, now, parsed.error, result.http_status, None)
         if parsed.empty:
@@ -267,13 +309,6 @@ class Poller:
         return self._success(
             feed, result, now, FeedStatus.OK, parsed, f"{len(parsed.items)} items in the feed"
         )
-
-    def _parse(self, result: FetchResult) -> ParsedFeed:
-        try:
-            return parse_feed(result.body, result.feed, content_type=result.content_type)
-        except Exception as exc:  # feedparser on hostile input: one feed, not the cycle
-            logger.exception("parsing feed %s failed", result.feed.id)
-            return ParsedFeed((), error=f"the feed could not be parsed ({exc.__class__.__name__})")
 
     def _success(
         self,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -312,3 +314,20 @@ async def test_many_feeds_in_one_cycle_each_store_their_items(
     assert len(result.new_items) == 150
     assert {o.feed_id: o.new_items for o in result.outcomes} == {f.id: 5 for f in feeds}
     assert await stored_items(db) == 150
+
+
+async def test_parsing_in_a_process_pool_gives_the_same_items(
+    db: Database, feed_server: FeedServer
+) -> None:
+    for n in range(4):
+        await new_feed(db, feed_server.add_feed(f"/f{n}", [story(n * 10 + k) for k in range(3)]))
+    await new_feed(db, feed_server.set_feed("/broken", (FEEDS / "malformed.xml").read_bytes()))
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result = await Poller(db, POLL, parse_pool=pool, parse_workers=2).poll_due(NOW)
+
+    assert sorted(i.title for i in result.new_items) == sorted(
+        story(n * 10 + k)["title"] for n in range(4) for k in range(3)
+    )
+    [failed] = result.failed
+    assert "not a well-formed RSS or Atom feed" in failed.message
+    assert failed.message.endswith("failure 1 in a row")
