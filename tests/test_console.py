@@ -29,6 +29,8 @@ def console(env: dict[str, str], lines: str, *args: str) -> tuple[int, str]:
     # No chat token (None unsets it): the console adapter only.
     runner_env: dict[str, str | None] = {k: v or None for k, v in env.items()}
     result = CliRunner().invoke(main, ["console", *args], input=lines, env=runner_env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
     return result.exit_code, result.output
 
 

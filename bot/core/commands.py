@@ -461,7 +461,12 @@ class Commands:
         def write(s: Session) -> list[str]:
             topics = self._check_topics(s, call.words("topic"))
             row = subs_repo.get_or_create(s, call.channel, now=now, created_by=call.user.user)
+            if not row.topics:
+                # Following nothing until now: start from now, not from the first subscription.
+                row.since = now
             row.topics = list(dict.fromkeys([*row.topics, *topics]))
+            # Subscribing again is how a channel paused by a delivery failure comes back.
+            row.paused, row.paused_reason = False, None
             return list(row.topics)
 
         topics = await self.db.run(write)

@@ -335,3 +335,17 @@ async def test_completion_of_stories_sources_and_zones(news: Database, commands:
     assert "Reuters" in await commands.complete("source", "reu", CHANNEL)
     assert (await commands.complete("tz", "asia/kolk")) == ["Asia/Kolkata"]
     assert len(await commands.complete("tz", "")) == 25
+
+
+async def test_subscribing_again_resumes_a_paused_channel(commands: Commands, db: Database) -> None:
+    await run(commands, "subscribe diplomacy")
+
+    def pause(s: Session) -> None:
+        row = subs_repo.find(s, CHANNEL)
+        assert row is not None
+        row.paused, row.paused_reason = True, "channel_not_found"
+
+    await db.run(pause)
+    await run(commands, "subscribe diplomacy")
+    row = await db.run(lambda s: subs_repo.find(s, CHANNEL))
+    assert row is not None and not row.paused and row.paused_reason is None
