@@ -667,13 +667,15 @@ class Commands:
                 return f"Muted story `{story.key}` here: no more updates about it."
             sources = news.known_sources(s)
             exact = next((x for x in sources if x.lower() == target.lower()), None)
+            note = ""
             if exact is None:
+                # An outlet not seen yet is still worth muting; point out a likely misspelling.
                 guess = closest(target, sources)
-                if guess is not None:
-                    raise UsageError(f"unknown source or story `{target}`; did you mean `{guess}`?")
+                hint = f"; did you mean `{guess}`?" if guess else ""
+                note = f" (no stored report comes from `{target}` yet{hint})"
                 exact = target
             row.muted_sources = list(dict.fromkeys([*row.muted_sources, exact]))
-            return f"Muted {exact} here: stories only it reports are not posted."
+            return f"Muted {exact} here: stories only it reports are not posted.{note}"
 
         return await self._edit_sub(call, edit)
 
