@@ -301,6 +301,8 @@ def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[
     cards: dict[int, StoryCard] = {}
     for row, sub in session.execute(query).tuples():
         assert row.story_id is not None
+        if sub.muted_stories and _muted_since_planned(session, row, sub):
+            continue
         if row.story_id not in cards:
             cards[row.story_id] = load_card(session, row.story_id)
         row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
@@ -319,6 +321,18 @@ def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[
             )
         )
     return jobs
+
+
+def _muted_since_planned(session: Session, row: DeliveryRow, sub: SubscriptionRow) -> bool:
+    """A story muted after its alert was planned: no post, and no more edits of the post."""
+    story = session.get(StoryRow, row.story_id)
+    if story is None or story.key not in sub.muted_stories:
+        return False
+    if row.message_id is None:
+        row.status, row.reason = "skipped", f"muted (story `{story.key}`)"
+    else:
+        row.items_posted = row.items_total
+    return True
 
 
 def _settle_sent(session: Session, job: _Job, ref: MessageRef, now: datetime) -> None:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.adapters.console import ConsoleAdapter
+from bot.core.delivery import Delivery, plan_deliveries
+from bot.core.models import ChannelRef
 from bot.core.subscriptions import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
-from bot.storage.tables import StoryRow, SubscriptionRow
+from bot.storage import subscriptions as subs_repo
+from bot.storage.db import Database
+from bot.storage.tables import DeliveryRow, StoryRow, SubscriptionRow
+from tests.core.newsdata import add_item, add_story
 
 NOW = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # 22:30 in Kolkata
+CHANNEL = ChannelRef("console", "local", "news", "news")
 
 
 def sub(**changes: Any) -> SubscriptionRow:
@@ -72,3 +83,22 @@ def test_the_hourly_cap_overflows_to_the_digest_or_waits() -> None:
     with_digest = sub(hourly_cap=2, digest={"every": "daily", "at": "08:00", "tz": "UTC"})
     overflow = decide(with_digest, STORY, NOW, sent_last_hour=2)
     assert overflow.status == SKIPPED and overflow.reason == "cap (2/hour): in the next digest"
+
+
+async def test_a_story_muted_after_planning_is_not_posted(db: Database) -> None:
+    def setup(s: Session) -> list[int]:
+        row = subs_repo.get_or_create(s, CHANNEL, now=NOW - timedelta(days=1))
+        row.topics = ["diplomacy"]
+        item = add_item(s, "India, US hold 2+2 dialogue", seen=NOW, relevant=True,
+                        topics=("diplomacy",))  # fmt: skip
+        story = add_story(s, "s-0m", "India, US hold 2+2 dialogue", ("diplomacy",), [item])
+        plan_deliveries(s, [story.id], NOW)
+        row.muted_stories = ["s-0m"]
+        return [story.id]
+
+    await db.run(setup)
+    out = io.StringIO()
+    report = await Delivery(db, {"console": ConsoleAdapter(out)}, clock=lambda: NOW).flush()
+    assert report.posted == 0 and out.getvalue() == ""
+    row = await db.run(lambda s: s.scalars(select(DeliveryRow)).one())
+    assert (row.status, row.reason) == ("skipped", "muted (story `s-0m`)")
