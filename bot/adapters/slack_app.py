@@ -53,6 +53,7 @@ EVENTS_PATH = "/slack/events"
 ADMIN_CACHE_SECONDS = 600.0
 HISTORY_LOOKBACK = 100  # messages searched for an earlier post of the same delivery
 RATE_LIMIT_RETRIES = 3
+SOCKET_CONNECT_WAIT = 20.0  # seconds start() waits for the websocket before moving on
 
 # The channel is gone or closed to the bot: pausing the subscription is the right answer.
 CHANNEL_ERRORS = {
@@ -127,7 +128,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
         self._stopped_reason: str | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._warned_history = False
         self.team_id: str | None = None
         self.bot_user_id: str | None = None
@@ -175,18 +176,34 @@ class SlackAdapter:
                     host, self.http_port, EVENTS_PATH, self.team_id)  # fmt: skip
 
     async def _connect_socket(self, app_token: str) -> None:
-        self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
+        # slack_sdk's connect() retries a refused app token forever, so ask for the websocket
+        # URL here first: a bad token fails start() at once with a message saying what to fix.
         try:
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            opened = await self.client.apps_connections_open(app_token=app_token)
         except SlackApiError as exc:
-            await self.stop()
             error = str(exc.response.get("error") or exc.response.status_code)
             raise AdapterStopped(
                 f"Slack refused SLACK_APP_TOKEN for Socket Mode ({error}). It must be an "
                 "app-level token (xapp-…) with the connections:write scope, from Basic "
                 "Information → App-Level Tokens; or unset it to use HTTP mode."
             ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"Slack is unreachable ({exc.__class__.__name__})") from None
+        self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
+        self._socket.client.wss_uri = str(opened["url"])
+        connecting = asyncio.ensure_future(self._socket.connect_async())  # type: ignore[no-untyped-call]
+        done, _ = await asyncio.wait({connecting}, timeout=SOCKET_CONNECT_WAIT)
+        if not done:
+            # The client keeps retrying on its own; the rest of the bot need not wait for it.
+            logger.warning("Slack Socket Mode is not connected yet; still trying in the background")
+            self._keep(connecting)
+            return
+        connecting.result()
         logger.info("Slack adapter connected over Socket Mode (team %s)", self.team_id)
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -430,9 +447,7 @@ class SlackAdapter:
         if self._stopped_reason is None:
             self._stopped_reason = reason
             logger.error("%s", reason)
-            task = asyncio.get_running_loop().create_task(self.stop())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._keep(asyncio.ensure_future(self.stop()))
         return AdapterStopped(reason)
 
 

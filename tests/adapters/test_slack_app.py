@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,15 @@ from bot.adapters.slack_app import SlackAdapter
 from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig, load_config
 from bot.core.commands import Commands
+from bot.core.delivery import Delivery
 from bot.core.models import SourceLink
 from bot.settings import DEFAULT_CONFIG, REPO_ROOT
 from bot.storage.db import Database
-from bot.storage.tables import FeedbackRow
+from bot.storage.tables import FeedbackRow, SubscriptionRow
 from tests.adapters.slack_fixtures import (
+    NOW,
     SECRET,
+    add_report,
     add_story,
     block_action,
     card,
@@ -32,6 +36,7 @@ from tests.adapters.slack_fixtures import (
     send_signed,
     slack_settings,
     slash_body,
+    subscribe,
 )
 from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack
@@ -433,3 +438,102 @@ async def test_the_manifest_grants_every_scope_the_adapter_uses(
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/news"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+# -- end to end through the core's outbox -------------------------------------------------------
+
+
+def outbox(db: Database, adapter: SlackAdapter) -> Delivery:
+    return Delivery(db, {"slack": adapter}, clock=lambda: NOW + timedelta(hours=1))
+
+
+async def test_subscribed_channel_gets_an_alert_then_an_edit_for_a_second_outlet(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    subscribe(db, fake)
+    story_id = add_story(db, key="s1")
+    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg)
+    delivery = outbox(db, bot)
+
+    await delivery.plan([story_id])
+    assert (await delivery.flush()).posted == 1
+    [alert] = fake.calls_for("chat.postMessage")
+    assert alert.args["channel"] == "C0NEWS"
+    assert alert.args["blocks"][0]["type"] == "header"
+    assert alert.args["metadata"]["event_payload"]["story_id"] == story_id
+
+    second_report(db, story_id)
+    await delivery.plan([story_id])
+    assert (await delivery.flush()).updated == 1
+
+    assert len(fake.calls_for("chat.postMessage")) == 1  # edited, never posted again
+    [edit] = fake.calls_for("chat.update")
+    assert edit.args["ts"] == alert_ts(fake)
+    assert "also reported by <https://www.reuters.com/b|Reuters>" in json.dumps(edit.args["blocks"])
+
+
+async def test_follow_ups_thread_channel_also_gets_a_thread_reply(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    subscribe(db, fake, follow_ups="thread")
+    story_id = add_story(db, key="s2")
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+    await delivery.plan([story_id])
+    await delivery.flush()
+    second_report(db, story_id)
+    await delivery.plan([story_id])
+    await delivery.flush()
+
+    posts = fake.calls_for("chat.postMessage")
+    assert len(posts) == 2 and len(fake.calls_for("chat.update")) == 1
+    assert posts[1].args["thread_ts"] == alert_ts(fake)
+    assert "Reuters" in posts[1].args["text"]
+
+
+async def test_a_429_then_success_posts_the_alert_once(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    subscribe(db, fake)
+    story_id = add_story(db, key="s3")
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+    fake.fail_next("chat.postMessage", status=429, retry_after=0)
+
+    await delivery.plan([story_id])
+    assert (await delivery.flush()).posted == 1
+    assert (await delivery.flush()).posted == 0  # nothing left to send
+
+    assert len(fake.calls_for("chat.postMessage")) == 2  # the 429 and the post
+    assert len(fake.messages["C0NEWS"]) == 1
+
+
+async def test_channel_not_found_pauses_the_subscription_and_tells_the_admins(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    cfg = cfg.model_copy(
+        update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0ADM"]})}
+    )
+    fake.channels["U0ADM"] = "admin (DM)"
+    sub_id = subscribe(db, fake, channel_id="C0GONE")
+    story_id = add_story(db, key="s4")
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+
+    await delivery.plan([story_id])
+    assert (await delivery.flush()).paused == 1
+
+    sub = db.transaction(lambda s: s.get(SubscriptionRow, sub_id))
+    assert sub is not None and sub.paused
+    assert "channel_not_found" in (sub.paused_reason or "")
+    [note] = fake.calls_for("chat.postMessage")[-1:]
+    assert note.args["channel"] == "U0ADM" and "paused" in note.args["text"]
+    assert "C0GONE" not in fake.messages
+
+
+def second_report(db: Database, story_id: int) -> None:
+    """Reuters reports the same story five minutes later."""
+    title, url = "US and India sign defence pact", "https://www.reuters.com/b"
+    at = NOW + timedelta(minutes=5)
+    db.transaction(lambda s: add_report(s, story_id, "Reuters", title, url, at))
+
+
+def alert_ts(fake: FakeSlack) -> str:
+    return str(fake.messages["C0NEWS"][0]["ts"])
