@@ -52,7 +52,7 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 ADMIN_CACHE_SECONDS = 600.0
 HISTORY_LOOKBACK = 100  # messages searched for an earlier post of the same delivery
-RATE_LIMIT_RETRIES = 3
+RATE_LIMIT_RETRIES = 2  # then the outbox retries later, so one slow channel holds up little
 SOCKET_CONNECT_WAIT = 20.0  # seconds start() waits for the websocket before moving on
 
 # The channel is gone or closed to the bot: pausing the subscription is the right answer.
