@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -537,3 +538,22 @@ def second_report(db: Database, story_id: int) -> None:
 
 def alert_ts(fake: FakeSlack) -> str:
     return str(fake.messages["C0NEWS"][0]["ts"])
+
+
+async def test_no_token_or_secret_reaches_the_log_even_at_debug(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, cfg)
+    await bot.start()
+    try:
+        await fake.wait_for_socket()
+        envelope = await fake.send_envelope("slash_commands", fake.slash_command_payload("/news"))
+        await fake.wait_for_ack(envelope)
+        await bot.post(channel(fake), card(), delivery_id=1)
+        await fake_wait(fake, lambda: fake.response_url_posts)
+    finally:
+        await bot.stop()
+    assert "Sending a request" in caplog.text  # slack_sdk did log its requests
+    for secret in (fake.bot_token, fake.app_token, SECRET):
+        assert secret not in caplog.text
