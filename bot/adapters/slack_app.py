@@ -247,12 +247,16 @@ class SlackAdapter:
 
     async def reply_in_thread(self, ref: MessageRef, source: SourceLink) -> MessageRef:
         parent = ref.thread_id or ref.message_id
+        earlier = await self._find_thread_reply(ref.channel, parent, kit.source_key(source))
+        if earlier is not None:
+            return MessageRef(ref.channel, earlier, thread_id=parent)
         resp = await self._call(
             self.client.chat_postMessage,
             channel=ref.channel.channel,
             thread_ts=parent,
             text=kit.thread_reply_text(source),
             blocks=kit.thread_reply_blocks(source),
+            metadata=kit.thread_reply_metadata(source),
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -388,26 +392,34 @@ class SlackAdapter:
 
     async def _find_delivery(self, channel: ChannelRef, delivery_id: int) -> str | None:
         """The ts of an earlier post carrying this delivery id, so a retry never posts twice."""
+        messages = await self._recent(
+            self.client.conversations_history, channel=channel.channel, limit=HISTORY_LOOKBACK
+        )
+        return _ts_where(messages, "delivery_id", str(delivery_id))
+
+    async def _find_thread_reply(self, channel: ChannelRef, parent: str, source: str) -> str | None:
+        """The ts of an earlier reply in this thread for the same report."""
+        messages = await self._recent(
+            self.client.conversations_replies, channel=channel.channel, ts=parent,
+            limit=HISTORY_LOOKBACK,
+        )  # fmt: skip
+        return _ts_where(messages, "source", source)
+
+    async def _recent(
+        self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """Recent messages with their metadata; empty when they cannot be read."""
         try:
-            resp = await self._call(
-                self.client.conversations_history,
-                channel=channel.channel,
-                limit=HISTORY_LOOKBACK,
-                include_all_metadata=True,
-            )
-        except ChannelUnavailable:
+            resp = await self._call(method, include_all_metadata=True, **kwargs)
+        except (ChannelUnavailable, AdapterStopped):
             raise
         except DeliveryError as exc:
             # Without history (missing scope, a hiccup) posting is still better than not.
             if not self._warned_history:
                 logger.warning("Slack: cannot read channel history to avoid double posts: %s", exc)
                 self._warned_history = True
-            return None
-        for message in resp.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if str(payload.get("delivery_id", "")) == str(delivery_id):
-                return str(message["ts"])
-        return None
+            return []
+        return list(resp.get("messages") or [])
 
     async def _call(
         self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
@@ -449,6 +461,17 @@ class SlackAdapter:
             logger.error("%s", reason)
             self._keep(asyncio.ensure_future(self.stop()))
         return AdapterStopped(reason)
+
+
+def _ts_where(messages: list[dict[str, Any]], key: str, value: str) -> str | None:
+    """The ts of the first of our messages whose metadata has ``key == value``."""
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") != kit.METADATA_EVENT:
+            continue
+        if str((metadata.get("event_payload") or {}).get(key, "")) == value:
+            return str(message["ts"])
+    return None
 
 
 class _GoneMessage(DeliveryError):

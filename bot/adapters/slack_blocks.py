@@ -150,6 +150,15 @@ def story_metadata(card: StoryCard, delivery_id: int | None) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": payload}
 
 
+def source_key(source: SourceLink) -> str:
+    """What identifies a report in its story's thread, so a retried reply is recognised."""
+    return (source.url or f"{source.outlet}|{source.title}")[:500]
+
+
+def thread_reply_metadata(source: SourceLink) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"source": source_key(source)}}
+
+
 def digest_metadata(delivery_id: int, story_ids: Sequence[int]) -> dict[str, Any]:
     return {
         "event_type": METADATA_EVENT,

@@ -245,6 +245,20 @@ async def test_thread_follow_up_replies_under_the_alert(
     assert "Reuters" in threaded.args["text"]
 
 
+async def test_a_retried_thread_reply_is_not_posted_twice(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    ref = await adapter.post(channel(fake), card(), delivery_id=1)
+    reuters = SourceLink("Reuters", "US, India agree", "https://www.reuters.com/b")
+    first = await adapter.reply_in_thread(ref, reuters)
+    again = await adapter.reply_in_thread(ref, reuters)  # the outbox retried the whole follow-up
+
+    assert again == first
+    assert len(fake.calls_for("chat.postMessage")) == 2  # the alert and one reply
+    replies = fake.calls_for("conversations.replies")
+    assert replies[-1].args["ts"] == ref.message_id
+
+
 async def test_a_retried_delivery_finds_its_earlier_post(
     fake: FakeSlack, adapter: SlackAdapter
 ) -> None:
@@ -416,6 +430,7 @@ METHOD_SCOPES = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
     "users.info": "users:read",
 }
 

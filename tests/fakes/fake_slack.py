@@ -347,14 +347,32 @@ class FakeSlack(LoopbackServer):
         err = self._channel_or_error(call)
         if err:
             return err
+        # History shows top-level messages only; thread replies come from conversations.replies.
+        top = [m for m in self.messages.get(call.args["channel"], [])
+               if m.get("thread_ts", m["ts"]) == m["ts"]]  # fmt: skip
+        return self._message_list(call, list(reversed(top)))
+
+    def _m_conversations_replies(self, call: SlackCall) -> dict:
+        err = self._channel_or_error(call)
+        if err:
+            return err
+        ts = call.args.get("ts")
+        thread = [m for m in self.messages.get(call.args["channel"], [])
+                  if m["ts"] == ts or m.get("thread_ts") == ts]  # fmt: skip
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._message_list(call, thread)
+
+    @staticmethod
+    def _message_list(call: SlackCall, messages: list[dict]) -> dict:
         limit = int(call.args.get("limit") or 100)
         # Slack returns metadata only when asked with include_all_metadata.
         with_metadata = str(call.args.get("include_all_metadata", "")).lower() in ("1", "true")
-        newest_first = list(reversed(self.messages.get(call.args["channel"], [])))[:limit]
-        messages = [
-            {k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in newest_first
+        shown = [
+            {k: v for k, v in m.items() if with_metadata or k != "metadata"}
+            for m in messages[:limit]
         ]
-        return {"ok": True, "messages": messages, "has_more": False, "pin_count": 0}
+        return {"ok": True, "messages": shown, "has_more": False, "pin_count": 0}
 
     def _m_conversations_list(self, call: SlackCall) -> dict:
         return {
