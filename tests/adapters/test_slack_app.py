@@ -572,3 +572,22 @@ async def test_no_token_or_secret_reaches_the_log_even_at_debug(
     assert "Sending a request" in caplog.text  # slack_sdk did log its requests
     for secret in (fake.bot_token, fake.app_token, SECRET):
         assert secret not in caplog.text
+
+
+async def test_not_relevant_button_through_socket_mode(
+    fake: FakeSlack, db: Database, cfg: AppConfig
+) -> None:
+    story_id = add_story(db, key="s9")
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), Commands(db, cfg), cfg)
+    await bot.start()
+    try:
+        await fake.wait_for_socket()
+        press = block_action(fake, NOT_RELEVANT_ACTION, "s9")
+        envelope = await fake.send_envelope("interactive", press)
+        await fake.wait_for_ack(envelope)
+        await fake_wait(fake, lambda: fake.response_url_posts)
+    finally:
+        await bot.stop()
+    verdicts = db.transaction(lambda s: [(r.story_id, r.verdict)
+                                         for r in s.scalars(select(FeedbackRow))])  # fmt: skip
+    assert verdicts == [(story_id, "not_relevant")]
