@@ -9,7 +9,7 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable
+from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.adapters.discord_bot import (
     BOT_PERMISSIONS,
     DiscordAdapter,
@@ -323,6 +323,8 @@ async def test_slow_commands_are_deferred_then_answered_by_followup(
         body = await _answer(discord_fake, payload)
         assert body["type"] == 5  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: "thinking…"
         followups = await discord_fake.wait_for_call("POST", r"/webhooks/\d+/[^/]+")
+        # the private "thinking…" placeholder makes way for the public answer
+        assert discord_fake.calls_to("DELETE", r"/webhooks/\d+/[^/]+/messages/@original")
         assert "joint-exercises" in followups[0].json["content"]
         assert not followups[0].json.get("flags", 0) & EPHEMERAL
         assert followups[0].json["allowed_mentions"] == {"parse": []}
@@ -409,7 +411,7 @@ async def test_a_429_is_retried_by_discord_py_and_the_story_is_sent_once(
     discord_fake.rate_limit_next("POST", MESSAGES, retry_after=0.2)
     await discord_adapter.post(channel(discord_fake), card(), delivery_id=5)
     calls = discord_fake.calls_to("POST", MESSAGES)
-    assert len(calls) == 2 and calls[1].at - calls[0].at >= 0.2
+    assert len(calls) == 2 and calls[1].at - calls[0].at >= 0.19  # waited retry_after
     assert {c.json["nonce"] for c in calls} == {"5"}
     assert len(discord_fake.channel_messages(discord_fake.channel_id)) == 1
 
@@ -555,3 +557,28 @@ async def test_a_thread_channel_gets_the_edit_and_the_new_report_in_the_alerts_t
         "Reuters: [Reuters on the deal](<https://0.example/b>)",
         "NDTV: [NDTV on the deal](<https://1.example/b>)",
     ]
+
+
+async def test_editing_a_deleted_alert_is_retried_later_not_a_paused_channel(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
+) -> None:
+    ref = await discord_adapter.post(channel(discord_fake), card(), delivery_id=1)
+    discord_fake.fail_next("PATCH", rf"{MESSAGES}/\d+", status=404, code=10008, message="gone")
+    with pytest.raises(DeliveryError) as raised:
+        await discord_adapter.update(ref, card())
+    assert not isinstance(raised.value, ChannelUnavailable)
+
+
+async def test_a_slow_private_answer_stays_private(
+    discord_fake: FakeDiscord, sqlite_db: Database
+) -> None:
+    adapter = await start_adapter(discord_fake, sqlite_db, defer_after=0)
+    try:
+        payload = discord_fake.interaction_payload("news", [sub("subscriptions")])
+        body = await _answer(discord_fake, payload)
+        assert body["type"] == 5 and body["data"]["flags"] & EPHEMERAL
+        [followup] = await discord_fake.wait_for_call("POST", r"/webhooks/\d+/[^/]+")
+        assert followup.json["flags"] & EPHEMERAL
+        assert not discord_fake.calls_to("DELETE", r"/webhooks/.*")  # nothing to replace
+    finally:
+        await adapter.stop()
