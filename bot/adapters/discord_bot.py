@@ -443,34 +443,48 @@ class DiscordAdapter:
             )
 
     async def _sync_commands(self, client: NewsClient) -> None:
+        """Register `/news` globally, or in the configured servers (instant there)."""
         tree = client.tree
         group = build_news_group(self.commands.specs(), self._invoke, self._complete)
-        if not self.cfg.discord_guilds:
+        bad = [g for g in self.cfg.discord_guilds if not str(g).strip().isdigit()]
+        if bad:
+            logger.error(
+                "Discord: discord_guilds %s are not server ids; use the numeric id "
+                "(right-click the server, Copy Server ID)",
+                bad,
+            )
+        guilds = [discord.Object(id=int(g)) for g in self.cfg.discord_guilds if g not in bad]
+        if guilds:
+            tree.add_command(group, guilds=guilds)
+        else:
             tree.add_command(group)
-            synced = await tree.sync()
-            logger.info("Discord: synced %d global command(s)", len(synced))
-            return
-        guilds = [discord.Object(id=int(g)) for g in self.cfg.discord_guilds]
-        tree.add_command(group, guilds=guilds)
-        for guild in guilds:
+        targets: list[discord.Object | None] = list(guilds) or [None]
+        for guild in targets:
+            where = f"server {guild.id}" if guild else "all servers (global)"
             try:
                 synced = await tree.sync(guild=guild)
             except discord.Forbidden:
                 logger.error(
-                    "Discord: cannot register /news in server %s; re-invite the bot with the "
-                    "applications.commands scope (see docs/discord.md)",
-                    guild.id,
+                    "Discord: cannot register /news in %s; re-invite the bot with "
+                    "the applications.commands scope (docs/discord.md)",
+                    where,
                 )
-                continue
-            logger.info("Discord: synced %d command(s) to server %s", len(synced), guild.id)
+            except discord.HTTPException as exc:
+                # Alerts still work without the commands; say why registration failed.
+                logger.error(
+                    "Discord: registering /news in %s failed: %s %s", where, exc.status, exc.text
+                )
+            else:
+                logger.info("Discord: /news registered in %s (%d command)", where, len(synced))
 
     async def _wait_ready(self, client: NewsClient) -> None:
         assert self._connection is not None
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait(
-            {ready, self._connection}, timeout=self.ready_timeout,
+            {ready, self._connection},
+            timeout=self.ready_timeout,
             return_when=asyncio.FIRST_COMPLETED,
-        )  # fmt: skip
+        )
         if ready in done:
             return
         ready.cancel()
@@ -478,8 +492,9 @@ class DiscordAdapter:
             exc = self._connection.exception()
             await self.stop()
             raise AdapterStopped(_gateway_problem(exc)) from None
-        logger.warning("Discord: no READY after %.0f s; still trying in the background",
-                       self.ready_timeout)  # fmt: skip
+        logger.warning(
+            "Discord: no READY after %.0f s; still trying in the background", self.ready_timeout
+        )
 
     def _connection_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self._stopped:
@@ -741,8 +756,9 @@ async def _safely(work: Awaitable[Reply]) -> Reply:
         return await work
     except Exception:
         logger.exception("Discord: command failed")
-        return Reply(text="Something went wrong on our side; it is logged. Try again later.",
-                     ok=False)  # fmt: skip
+        return Reply(
+            text="Something went wrong on our side; it is logged. Try again later.", ok=False
+        )
 
 
 def _is_code(exc: BaseException | None, code: int) -> bool:

@@ -182,6 +182,21 @@ async def test_commands_are_synced_to_the_configured_guilds(
         await adapter.stop()
 
 
+async def test_a_refused_command_registration_still_lets_alerts_through(
+    discord_fake: FakeDiscord, sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    discord_fake.fail_next(
+        "PUT", r"/applications/\d+/commands", status=400, code=50035, message="Invalid Form Body"
+    )
+    adapter = await start_adapter(discord_fake, sqlite_db)
+    try:
+        assert "registering /news in all servers (global) failed: 400" in caplog.text
+        await adapter.post(channel(discord_fake), card(), delivery_id=1)
+        assert discord_fake.channel_messages(discord_fake.channel_id)
+    finally:
+        await adapter.stop()
+
+
 def test_every_core_command_has_a_distinct_discord_path() -> None:
     paths = command_paths(SPECS)
     assert len(set(paths.values())) == len(SPECS)
