@@ -71,7 +71,6 @@ ARG_DESCRIPTIONS = {
     "tz": "time zone, e.g. Asia/Kolkata",
     "url": "a full https:// address",
     "words": "one or more words",
-    "text": "text",
 }
 
 # Permissions the bot needs, and why (see docs/discord.md).
@@ -79,12 +78,12 @@ BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,  # see the channels it is subscribed in
     send_messages=True,  # post alerts and digests
     embed_links=True,  # alerts are embeds
-    read_message_history=True,  # edit and start threads on its earlier alerts
+    read_message_history=True,  # work with its earlier alerts (a thread under one)
     create_public_threads=True,  # `follow-ups thread`: a thread under the alert
     send_messages_in_threads=True,  # later reports in that thread
 )
-BOT_INTENTS = discord.Intents.none()
-BOT_INTENTS.guilds = True
+# Guild cache only (server owner, role names); nothing privileged.
+BOT_INTENTS = discord.Intents(guilds=True)
 
 
 def invite_url(application_id: int | str) -> str:
@@ -227,7 +226,7 @@ def _leaf(
 def _describe(arg: ArgSpec) -> str:
     if _is_flag(arg):
         return "only show what would change"
-    text = ARG_DESCRIPTIONS.get(arg.kind, arg.kind)
+    text = ARG_DESCRIPTIONS.get(arg.kind) or arg.name.replace("-", " ")
     if arg.repeat and arg.kind != "words":
         text += "; several separated by spaces"
     return clip(text, DESCRIPTION_MAX)
@@ -293,7 +292,7 @@ def _client_adapter(interaction: discord.Interaction) -> DiscordAdapter:
 class WhyButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"newsbot:why:(?P<key>[\w-]+)"
 ):
-    """ "Why this?": the matcher's evidence for the story, shown only to the clicker."""
+    """The "Why this?" button: the matcher's evidence for the story, only to the clicker."""
 
     def __init__(self, story_key: str) -> None:
         super().__init__(
@@ -318,7 +317,7 @@ class WhyButton(
 class NotRelevantButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"newsbot:nr:(?P<key>[\w-]+)"
 ):
-    """ "Not relevant": stores the reader's verdict for threshold tuning."""
+    """The "Not relevant" button: stores the reader's verdict for threshold tuning."""
 
     def __init__(self, story_key: str) -> None:
         super().__init__(
