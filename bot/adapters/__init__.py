@@ -1,1 +1,1 @@
-"""Chat adapters: each turns its platform's events into core calls and core results into messages."""
+"""Chat adapters: each turns its platform's events into core calls, core results into messages."""

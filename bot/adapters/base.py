@@ -1,4 +1,4 @@
-"""The ChatAdapter protocol: what the core asks of Slack, Discord and the console, and their errors."""
+"""The ChatAdapter protocol: what the core asks of Slack, Discord and the console; their errors."""
 
 from __future__ import annotations
 

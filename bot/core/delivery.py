@@ -264,7 +264,7 @@ def _latest_alertable(session: Session, story_ids: list[int]) -> dict[int, datet
     return {story_id: _utc(seen) for story_id, seen in rows if seen is not None}
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(value: datetime | str) -> datetime:
     # Aggregates bypass the column type, so SQLite hands back naive UTC (or even a string).
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

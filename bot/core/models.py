@@ -1,4 +1,4 @@
-"""Plain values that cross the pipeline's stages: feeds, items, matches, stories, cards, chat refs."""
+"""Plain values crossing the pipeline's stages: feeds, items, matches, stories, cards, chat refs."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ class BotScheduler:
     async def _poll_job(self) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._running.add(task)  # type: ignore[arg-type]
+            self._running.add(task)
         try:
             await self._poll()
         except Exception:
@@ -116,7 +116,7 @@ class BotScheduler:
             logger.exception("poll cycle failed; the next one runs as scheduled")
         finally:
             if task is not None:
-                self._running.discard(task)  # type: ignore[arg-type]
+                self._running.discard(task)
 
     async def shutdown(self, *, grace: float = 30.0) -> None:
         """Stop scheduling and let a cycle in progress finish its transactions.
