@@ -50,9 +50,13 @@ class NewsBot:
                 self.adapters.pop(name)
                 self.delivery.adapters.pop(name, None)
 
-    def start_schedule(self) -> BotScheduler:
+    async def start_schedule(self) -> BotScheduler:
+        """Start polling, and rebuild the digest jobs and held-alert release from the database."""
+        from bot.core.digests import start_digests
+
         self.scheduler = BotScheduler(self.pipeline.run_cycle, interval=self.cfg.poll.interval)
         self.scheduler.start()
+        await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
         return self.scheduler
 
     async def close(self) -> None:

@@ -91,7 +91,7 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
     bot = await open_bot(settings, cfg)
     try:
         await bot.start_adapters()
-        bot.start_schedule()
+        await bot.start_schedule()
         logger.info(
             "newsbot running: %d feeds every %ss, adapters: %s. Ctrl-C stops.",
             len(bot.cfg.feeds),

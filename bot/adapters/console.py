@@ -183,13 +183,11 @@ async def run_console(
     """The bot on the terminal: commands from ``stdin``; with ``poll``, the schedule runs too
     and alerts print as they come."""
     from bot.app import open_bot
-    from bot.core.digests import start_digests
 
     bot = await open_bot(settings, cfg, out=out, platforms=["console"])
     try:
         if poll:
-            scheduler = bot.start_schedule()
-            await start_digests(bot.db, scheduler, bot.adapters, bot.commands.hooks)
+            await bot.start_schedule()
         where = console_channel(channel or bot.cfg.delivery.console_channel)
         who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin)
         return await command_loop(bot.commands, stdin, out, user=who, channel=where)
