@@ -73,7 +73,7 @@ ARG_DESCRIPTIONS = {
     "words": "one or more words",
 }
 
-# Permissions the bot needs, and why (see docs/discord.md).
+# Permissions the bot needs, and why (see the README's Discord section).
 BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,  # see the channels it is subscribed in
     send_messages=True,  # post alerts and digests
@@ -465,7 +465,7 @@ class DiscordAdapter:
             except discord.Forbidden:
                 logger.error(
                     "Discord: cannot register /news in %s; re-invite the bot with "
-                    "the applications.commands scope (docs/discord.md)",
+                    "the applications.commands scope (README, Discord section)",
                     where,
                 )
             except discord.HTTPException as exc:

@@ -832,8 +832,18 @@ Usage: `/news subscribe <topic…>`
 """
 
 
+def command_table(specs: Sequence[CommandSpec] = SPECS) -> str:
+    """The Markdown table of every command; the README and docs/commands.md both carry it."""
+    lines = ["| command | what it does | who |", "|---|---|---|"]
+    for spec in specs:
+        usage = spec.usage.replace("|", "\\|")
+        who = "admins" if spec.admin else "everyone"
+        lines.append(f"| `/news {usage}` | {spec.summary} | {who} |")
+    return "\n".join(lines)
+
+
 def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
-    """The command reference table; docs/commands.md is this text, checked by a test."""
+    """The command reference; docs/commands.md is this text, checked by a test."""
     lines = [
         "# newsbot commands",
         "",
@@ -842,14 +852,10 @@ def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
         "Type them after `/news` in Slack or Discord, or in `newsbot console`.",
         "A wrong or missing argument gets the command's usage and the closest valid value.",
         "",
-        "| command | what it does | who |",
-        "|---|---|---|",
+        command_table(specs),
+        "",
+        _WALKTHROUGH,
     ]
-    for spec in specs:
-        usage = spec.usage.replace("|", "\\|")
-        who = "admins" if spec.admin else "everyone"
-        lines.append(f"| `/news {usage}` | {spec.summary} | {who} |")
-    lines += ["", _WALKTHROUGH]
     return "\n".join(lines)
 
 

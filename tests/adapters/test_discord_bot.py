@@ -125,7 +125,7 @@ def test_invite_url_asks_for_bot_and_commands_scopes_and_the_needed_permissions(
     url = invite_url(111)
     assert "scope=bot+applications.commands" in url
     assert f"permissions={BOT_PERMISSIONS.value}" in url
-    assert BOT_PERMISSIONS.value == 309237730304  # the integer docs/discord.md explains
+    assert BOT_PERMISSIONS.value == 309237730304  # the integer the README explains
     assert not BOT_PERMISSIONS.administrator and not BOT_PERMISSIONS.mention_everyone
 
 
