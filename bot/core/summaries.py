@@ -137,7 +137,8 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1]
     space = cut.rfind(" ")
-    if space > 0:
+    # Keep the last word only when the cut falls right after it.
+    if space > 0 and not text[limit - 1].isspace():
         cut = cut[:space]
     return cut.rstrip(" ,;:-–—") + "…"
 

@@ -1,0 +1,151 @@
+"""Story grouping: one event's reports share a story, events that share only a topic do not,
+a follow-up opens a linked story, and grouping survives a restart (state lives in the rows)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig, load_config
+from bot.core.matching import Matcher
+from bot.core.models import Item
+from bot.core.stories import Assignment, StoryGrouper
+from bot.storage.db import Database
+from bot.storage.stories import save_match, story_items
+from bot.storage.tables import ItemRow, StoryRow
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
+DAY0 = datetime(2025, 10, 31, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def cfg() -> AppConfig:
+    return load_config(CONFIG)
+
+
+def report(session: Session, key: str, title: str, summary: str, at: datetime) -> Item:
+    row = ItemRow(key=key, url=f"https://news.example/{key}", title=title, summary=summary,
+                  source=f"Outlet {key}", published_at=at, first_seen_at=at)  # fmt: skip
+    session.add(row)
+    session.flush()
+    return Item(id=row.id, key=key, feed_id=None, title=title, summary=summary, url=row.url,
+                source=row.source, published=at, first_seen=at)  # fmt: skip
+
+
+def file(
+    db: Database, cfg: AppConfig, key: str, title: str, summary: str, at: datetime
+) -> Assignment:
+    """Store, match and group one report in its own transaction, as a poll cycle would."""
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+
+    def run(session: Session) -> Assignment:
+        item = report(session, key, title, summary, at)
+        match = matcher.match(item)
+        assert match.relevant, match.why
+        save_match(session, match)
+        return grouper.assign(session, item, match)
+
+    return db.transaction(run)
+
+
+SIGNING = (
+    "India, US sign 10-year defence framework in Kuala Lumpur",
+    "Rajnath Singh and Pete Hegseth signed the framework on the sidelines of ADMM-Plus.",
+)
+SIGNING_OTHER_OUTLET = ("Hegseth, Rajnath ink decade-long defence pact at ADMM-Plus",
+                        "The US defence secretary and India's Rajnath Singh signed the 10-year "
+                        "framework in Kuala Lumpur, calling it a new chapter.")  # fmt: skip
+ENGINES = (
+    "HAL signs deal with GE for 113 F404 engines",
+    "Hindustan Aeronautics will receive the engines for 97 Tejas Mk1A jets from 2027.",
+)
+DRONES = (
+    "India clears purchase of 31 MQ-9B drones from General Atomics",
+    "The Defence Acquisition Council approved the Predator drones for the Indian Navy.",
+)
+TARIFF_AUGUST = (
+    "Trump doubles tariff on Indian goods to 50% over Russian oil",
+    "The extra 25% duty on India takes effect on August 27, White House says.",
+)
+TARIFF_CUT = (
+    "Trump cuts tariff on Indian goods to 18% after call with Modi",
+    "The US drops the 25% Russian-oil penalty on India as trade deal is agreed.",
+)
+
+
+def test_two_outlets_reports_of_one_event_share_a_story(db: Database, cfg: AppConfig) -> None:
+    first = file(db, cfg, "a", *SIGNING, DAY0)
+    second = file(db, cfg, "b", *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=5))
+    assert first.created and not second.created
+    assert second.story_id == first.story_id
+    assert second.story_key == first.story_key
+    assert 0.0 < second.similarity <= 1.5
+
+
+def test_two_events_with_the_same_topic_do_not_merge(db: Database, cfg: AppConfig) -> None:
+    engines = file(db, cfg, "a", *ENGINES, DAY0)
+    drones = file(db, cfg, "b", *DRONES, DAY0 + timedelta(hours=3))
+    assert drones.created
+    assert drones.story_id != engines.story_id
+
+
+def test_a_follow_up_is_a_new_story_linked_to_the_earlier_one(db: Database, cfg: AppConfig) -> None:
+    earlier = file(db, cfg, "a", *TARIFF_AUGUST, DAY0)
+    later = file(db, cfg, "b", *TARIFF_CUT, DAY0 + timedelta(days=40))
+    assert later.created
+    assert later.linked_story_id == earlier.story_id
+
+
+def test_a_report_after_the_window_opens_a_new_story(db: Database, cfg: AppConfig) -> None:
+    first = file(db, cfg, "a", *SIGNING, DAY0)
+    late = file(db, cfg, "b", *SIGNING_OTHER_OUTLET, DAY0 + timedelta(days=30))
+    assert late.created and late.story_id != first.story_id
+
+
+def test_grouping_survives_a_restart_through_the_stored_signature(
+    db: Database, cfg: AppConfig
+) -> None:
+    # file() builds a fresh grouper for every report: nothing is carried in memory.
+    first = file(db, cfg, "a", *SIGNING, DAY0)
+    db.transaction(lambda s: s.expire_all())
+    second = file(db, cfg, "b", *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=1))
+    assert second.story_id == first.story_id
+
+    def stored(session: Session) -> tuple[StoryRow, int]:
+        row = session.get(StoryRow, first.story_id)
+        assert row is not None
+        return row, len(story_items(session, first.story_id))
+
+    row, count = db.transaction(stored)
+    assert count == 2
+    assert row.signature["count"] == 2
+    assert "kuala" in row.signature["tokens"]
+
+
+def test_story_keys_are_short_unique_and_typable(db: Database, cfg: AppConfig) -> None:
+    keys = [
+        file(db, cfg, "a", *ENGINES, DAY0).story_key,
+        file(db, cfg, "b", *DRONES, DAY0 + timedelta(hours=1)).story_key,
+        file(db, cfg, "c", *TARIFF_AUGUST, DAY0 + timedelta(hours=2)).story_key,
+    ]
+    assert len(set(keys)) == 3
+    assert all(re.fullmatch(r"s-[0-9a-z]{2,8}", k) for k in keys)
+
+
+def test_assign_many_matches_one_at_a_time(db: Database, cfg: AppConfig) -> None:
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+    texts = [SIGNING, SIGNING_OTHER_OUTLET, ENGINES, DRONES]
+
+    def run(session: Session) -> list[Assignment]:
+        items = [report(session, f"k{n}", t, s, DAY0 + timedelta(hours=n))
+                 for n, (t, s) in enumerate(texts)]  # fmt: skip
+        return grouper.assign_many(session, [(i, matcher.match(i)) for i in items])
+
+    out = db.transaction(run)
+    assert [a.created for a in out] == [True, False, True, True]
+    assert out[0].story_id == out[1].story_id
+    assert len({a.story_id for a in out}) == 3
