@@ -54,7 +54,7 @@ class NewsBot:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
         from bot.core.digests import start_digests
 
-        self.scheduler = BotScheduler(self.pipeline.run_cycle, interval=self.cfg.poll.interval)
+        self.scheduler = BotScheduler(self.pipeline.tick, interval=self.cfg.poll.interval)
         self.scheduler.start()
         await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
         return self.scheduler

@@ -32,6 +32,11 @@ class CycleReport:
     flush: FlushReport = field(default_factory=FlushReport)
     seconds: float = 0.0
 
+    @property
+    def next_retry(self) -> datetime | None:
+        """When the first feed that failed this cycle is due again, if any failed."""
+        return min((o.next_fetch_at for o in self.outcomes if o.status == "failed"), default=None)
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -51,6 +56,10 @@ class Pipeline:
         self.db = db
         self.delivery = delivery
         self.clock = clock
+
+    async def tick(self) -> datetime | None:
+        """The scheduler's poll job: one cycle; returns when a failed feed should be retried."""
+        return (await self.run_cycle()).next_retry
 
     async def run_cycle(self, *, force: bool = False) -> CycleReport:
         started = time.perf_counter()

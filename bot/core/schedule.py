@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 logger = logging.getLogger(__name__)
 
 POLL_JOB = "poll"
+RETRY_JOB = "poll-retry"
 RELEASE_JOB = "release-held"
 DIGEST_JOB = "digest-{}"
 
@@ -29,8 +31,9 @@ def digest_trigger(digest: Mapping[str, Any]) -> CronTrigger:
     hour, minute = (int(part) for part in str(digest["at"]).split(":"))
     tz = ZoneInfo(str(digest.get("tz") or "UTC"))
     if digest.get("every") == "weekly":
-        return CronTrigger(day_of_week=str(digest.get("day", "mon")), hour=hour, minute=minute,
-                           timezone=tz)  # fmt: skip
+        return CronTrigger(
+            day_of_week=str(digest.get("day", "mon")), hour=hour, minute=minute, timezone=tz
+        )
     return CronTrigger(hour=hour, minute=minute, timezone=tz)
 
 
@@ -40,7 +43,7 @@ class BotScheduler:
 
     def __init__(
         self,
-        poll: Callable[[], Awaitable[object]],
+        poll: Callable[[], Awaitable[datetime | None]],
         *,
         interval: float,
         scheduler: AsyncIOScheduler | None = None,
@@ -49,6 +52,8 @@ class BotScheduler:
         self.interval = interval
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[object]] = set()
+        # The interval job and an early retry job must never poll at the same time.
+        self._cycle_lock = asyncio.Lock()
 
     def start(self, *, first_run: datetime | None = None) -> None:
         """Start polling at once (or at ``first_run``), then every ``interval`` seconds."""
@@ -101,22 +106,47 @@ class BotScheduler:
 
     def start_release(self, release: Callable[[], Awaitable[object]], *, every: float = 60) -> None:
         """Release alerts held by quiet hours or the hourly cap, checked every ``every`` s."""
-        self.scheduler.add_job(release, IntervalTrigger(seconds=every, timezone=UTC),
-                               id=RELEASE_JOB, name="release held alerts", max_instances=1,
-                               coalesce=True, replace_existing=True)  # fmt: skip
+        self.scheduler.add_job(
+            release,
+            IntervalTrigger(seconds=every, timezone=UTC),
+            id=RELEASE_JOB,
+            name="release held alerts",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
 
     async def _poll_job(self) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
         try:
-            await self._poll()
+            async with self._cycle_lock:
+                retry_at = await self._poll()
+            self._schedule_retry(retry_at)
         except Exception:
             # One bad cycle must not stop the schedule; the next tick tries again.
             logger.exception("poll cycle failed; the next one runs as scheduled")
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    def _schedule_retry(self, retry_at: datetime | None) -> None:
+        """A failed feed's backoff can end before the next tick: poll again when it does, so
+        "retrying in 60s" holds even with a 15-minute interval."""
+        job = self.scheduler.get_job(POLL_JOB)
+        if retry_at is None or job is None or job.next_run_time is None:
+            return
+        if retry_at >= job.next_run_time:
+            return
+        self.scheduler.add_job(
+            self._poll_job,
+            DateTrigger(retry_at, timezone=UTC),
+            id=RETRY_JOB,
+            name="poll feeds whose backoff ended",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     async def shutdown(self, *, grace: float = 30.0) -> None:
         """Stop scheduling and let a cycle in progress finish its transactions.

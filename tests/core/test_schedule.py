@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from bot.core.schedule import POLL_JOB, BotScheduler
 
@@ -75,3 +76,24 @@ async def test_rescheduling_changes_the_running_jobs_interval() -> None:
         assert job.trigger.interval.total_seconds() == 120
     finally:
         await scheduler.shutdown()
+
+
+async def test_a_failed_feeds_retry_time_brings_the_next_poll_forward() -> None:
+    calls = 0
+    retried = asyncio.Event()
+
+    async def poll() -> datetime | None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            retried.set()
+        # The first cycle had a failing feed due again in 50 ms; the interval is an hour.
+        return datetime.now(UTC) + timedelta(milliseconds=50) if calls == 1 else None
+
+    scheduler = BotScheduler(poll, interval=3600)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(retried.wait(), timeout=5)
+    finally:
+        await scheduler.shutdown()
+    assert calls == 2
