@@ -80,6 +80,14 @@ class GroupingSettings(_Strict):
     max_signature_tokens: int = Field(default=80, ge=10)
 
 
+class PairRule(_Strict):
+    """A topic that a named person on each side makes by themselves (leaders, ministers)."""
+
+    topic: str
+    us: list[str] = Field(min_length=1)
+    india: list[str] = Field(min_length=1)
+
+
 class MatchingSettings(_Strict):
     """The ``matching:`` section: gazetteers, neutral phrases and the rule parameters."""
 
@@ -100,6 +108,8 @@ class MatchingSettings(_Strict):
     topic_threshold: float = Field(default=2.0, gt=0)
     # Topic weight at which the topic evidence counts fully.
     full_topic: float = Field(default=3.0, gt=0)
+    # Both sides' office-holders named together add to a topic (the weaker mention's weight).
+    pair_rules: list[PairRule] = Field(default_factory=list)
     grouping: GroupingSettings = GroupingSettings()
 
 
@@ -261,6 +271,17 @@ class Matcher:
                     topic_id, threshold if threshold is not None else settings.topic_threshold
                 )
             )
+        known = {t[0] for t in topics}
+        self._pair_rules: list[tuple[str, frozenset[str], frozenset[str]]] = []
+        for n, rule in enumerate(settings.pair_rules):
+            if rule.topic not in known:
+                raise MatchingError(
+                    f"matching.pair_rules.{n}.topic: {rule.topic!r} is not a topic id; "
+                    f"use one of {', '.join(sorted(known))}"
+                )
+            us = frozenset(" ".join(_phrase_tokens(p)).lower() for p in rule.us)
+            india = frozenset(" ".join(_phrase_tokens(p)).lower() for p in rule.india)
+            self._pair_rules.append((rule.topic, us, india))
         self._actors = _Gazetteer(labelled)
         self._terms = _Gazetteer(term_labels)
 
@@ -308,6 +329,15 @@ class Matcher:
             for topic_id in label.split(","):
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + w
                 _add(topic_terms.setdefault(topic_id, []), phrase)
+        for topic_id, us_names, india_names in self._pair_rules if both_sides else ():
+            best = {US: 0.0, INDIA: 0.0}
+            for start, _end, phrase, label in actor_hits:
+                names = us_names if label == US else india_names if label == INDIA else None
+                if names is not None and start not in listed and phrase.lower() in names:
+                    best[label] = max(best[label], field_weight[seg.field(start)])
+            if min(best.values()) > 0:
+                topic_score[topic_id] = topic_score.get(topic_id, 0.0) + min(best.values())
+                _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
         for topic_id in anchor_topics:
             topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
         topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)

@@ -219,3 +219,17 @@ def test_misspelt_matching_setting_is_named(cfg: AppConfig) -> None:
 def test_missing_actor_lists_are_reported(cfg: AppConfig) -> None:
     with pytest.raises(MatchingError, match=r"matching\.us_actors: required setting is missing"):
         load_matching_settings({"india_actors": ["India"]})
+
+
+def test_pair_rule_naming_an_unknown_topic_is_an_error(cfg: AppConfig) -> None:
+    rules = [{"topic": "diplomcy", "us": ["Trump"], "india": ["Modi"]}]
+    bad = cfg.model_copy(update={"matching": {**cfg.matching, "pair_rules": rules}})
+    with pytest.raises(MatchingError, match=r"matching\.pair_rules\.0\.topic: 'diplomcy' is not"):
+        Matcher.from_config(bad)
+
+
+def test_leaders_of_both_sides_together_make_a_diplomacy_topic(matcher: Matcher) -> None:
+    m = judge(matcher, "Trump says Modi promised to cut Russian oil purchases")
+    assert m.relevant and "diplomacy" in m.topics
+    terms = m.evidence["topic_terms"]
+    assert isinstance(terms, dict) and "(officials of both sides)" in terms["diplomacy"]
