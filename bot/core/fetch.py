@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from yarl import URL
@@ -27,6 +28,7 @@ PERMANENT_REDIRECTS = frozenset({301, 308})
 # A Retry-After far in the future is honoured, but not beyond a week: sites mistype it.
 MAX_RETRY_AFTER = 7 * 86400.0
 _CHUNK = 64 * 1024
+_SECRET_WORDS = ("key", "token", "secret", "pass", "auth", "sig", "session", "sid")
 
 _HTTP_HINTS = {
     401: "the site wants a login; the feed is not public",
@@ -59,6 +61,30 @@ class FetchResult:
     error: str | None = None
     retry_after: float | None = None  # seconds, from a 429/503's Retry-After
     seconds: float = 0.0
+
+
+def safe_url(url: str) -> str:
+    """A feed address fit for logs and chat: no user:password, secret-looking values hidden.
+
+    Private feeds carry keys in their address (``?token=…``, ``user:pass@``); those must not
+    reach a log line or a channel.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an address that cannot be parsed)"
+    netloc = (f"[{host}]" if ":" in host else host) + port
+    query = "&".join(_redact(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _redact(pair: str) -> str:
+    name, sep, _ = pair.partition("=")
+    if sep and any(word in name.lower() for word in _SECRET_WORDS):
+        return f"{name}=…"
+    return pair
 
 
 def backoff_delay(failures: int, poll: PollConfig) -> float:
@@ -142,11 +168,13 @@ class Fetcher:
                     feed, f"no complete answer within {self.poll.timeout:g}s (timeout)"
                 )
             except aiohttp.ClientError as exc:
-                result = _failed(feed, describe_client_error(exc, feed.url))
-            except ValueError as exc:  # yarl/aiohttp reject some malformed URLs this way
-                result = _failed(feed, f"the feed address is not a valid URL ({exc})")
+                result = _failed(feed, describe_client_error(exc, safe_url(feed.url)))
+            except ValueError:  # yarl/aiohttp reject some malformed URLs this way
+                result = _failed(feed, "the feed address is not a valid URL; correct it")
             except Exception as exc:  # a surprise in one feed must not end the whole cycle
-                logger.exception("fetching feed %s (%s) failed unexpectedly", feed.id, feed.url)
+                logger.exception(
+                    "fetching feed %s (%s) failed unexpectedly", feed.id, safe_url(feed.url)
+                )
                 result = _failed(
                     feed, f"unexpected error while fetching ({exc.__class__.__name__})"
                 )

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.config import PollConfig
-from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay
+from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay, safe_url
 from bot.core.models import Feed, FeedHealth, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.storage.db import Database
@@ -321,9 +321,9 @@ class Poller:
     ) -> _Handled:
         next_at = now + timedelta(seconds=self.poll.interval)
         moved = result.moved_to if result.moved_to and result.moved_to != feed.url else None
-        note = f"; it moved permanently to {moved}, address updated" if moved else ""
+        note = f"; it moved permanently to {safe_url(moved)}, address updated" if moved else ""
         detail += note
-        message = f'feed "{feed.name}" ({feed.url}): {detail}; next check {_at(next_at)}'
+        message = f'feed "{feed.name}" ({safe_url(feed.url)}): {detail}; next check {_at(next_at)}'
         # Failures and the rest are the caller's to log (the pipeline does); an empty feed is
         # worth one line here because it is easy to miss otherwise.
         log = logger.info if status is FeedStatus.EMPTY else logger.debug
@@ -372,7 +372,7 @@ class Poller:
             delay = retry_after  # the site said when; asking sooner would only be refused
         next_at = now + timedelta(seconds=delay)
         message = (
-            f'feed "{feed.name}" ({feed.url}) failed: {error}; '
+            f'feed "{feed.name}" ({safe_url(feed.url)}) failed: {error}; '
             f"retrying in {_duration(delay)} ({_at(next_at)}), failure {failures} in a row"
         )
         logger.debug("%s", message)
@@ -401,7 +401,7 @@ def _with_count(h: _Handled, count: int) -> FeedOutcome:
     if o.status is not FeedStatus.OK or h.items is None:
         return o
     message = (
-        f'feed "{h.feed.name}" ({h.feed.url}): {count} new of {len(h.items.items)} items'
+        f'feed "{h.feed.name}" ({safe_url(h.feed.url)}): {count} new of {len(h.items.items)} items'
         f"{h.note}; next check {_at(o.next_fetch_at)}"
     )
     return replace(o, new_items=count, message=message)

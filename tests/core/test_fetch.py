@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import PollConfig
-from bot.core.fetch import Fetcher, FetchStatus, backoff_delay, parse_retry_after
+from bot.core.fetch import Fetcher, FetchStatus, backoff_delay, parse_retry_after, safe_url
 from bot.core.models import Feed
 from tests.feedserver import FeedServer
 
@@ -153,3 +153,17 @@ def test_backoff_doubles_from_the_base_up_to_the_maximum(failures: int, seconds:
 def test_retry_after_header_values(header: str | None, seconds: float | None) -> None:
     now = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
     assert parse_retry_after(header, now) == seconds
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://example.org/rss?page=2", "https://example.org/rss?page=2"),
+        ("https://user:hunter2@example.org/rss", "https://example.org/rss"),
+        ("https://example.org/rss?token=abc&page=2", "https://example.org/rss?token=…&page=2"),
+        ("https://example.org/rss?apikey=abc&Auth=x&sig=1", "https://example.org/rss?apikey=…&Auth=…&sig=…"),
+        ("http://127.0.0.1:8080/rss#frag", "http://127.0.0.1:8080/rss"),
+    ],
+)  # fmt: skip
+def test_addresses_are_shown_without_secrets(url: str, shown: str) -> None:
+    assert safe_url(url) == shown

@@ -331,3 +331,16 @@ async def test_parsing_in_a_process_pool_gives_the_same_items(
     [failed] = result.failed
     assert "not a well-formed RSS or Atom feed" in failed.message
     assert failed.message.endswith("failure 1 in a row")
+
+
+async def test_a_private_feeds_key_never_reaches_the_message(
+    db: Database, feed_server: FeedServer
+) -> None:
+    url = feed_server.set_response("/private", status=403) + "?token=s3cret"
+    feed = await new_feed(db, url.replace("http://", "http://reader:pa55@"))
+
+    result = await Poller(db, POLL).poll_due(NOW)
+
+    message = outcome_of(result, feed).message
+    assert "HTTP 403" in message and "token=…" in message
+    assert "s3cret" not in message and "pa55" not in message
