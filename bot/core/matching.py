@@ -7,7 +7,10 @@ topics' ``terms:``/``actors:``), so tuning is data. The rules follow the labelli
   a topic's ``actors:`` are bilateral programmes (Yudh Abhyas, iCET) that stand for both;
 * mentions weigh by where they are (title > lead sentence > rest), so the relationship must be
   the subject, not a passing mention;
-* a sentence naming many countries is a list: its country mentions do not count;
+* countries named in a row ("China, the US, Australia and India") are a list: those
+  mentions do not count;
+* phrases like "outside the US" or "Russian oil" hide the country names inside them;
+* a topic's ``pair_rules`` office-holders of both sides named together add to that topic;
 * a third country that outweighs the weaker of the two sides makes it another story;
 * at least one topic must reach its threshold.
 """
@@ -100,8 +103,8 @@ class MatchingSettings(_Strict):
     min_side: float = Field(default=1.0, ge=0)
     # Side weight at which the pair counts fully; a title mention on both sides reaches it.
     full_side: float = Field(default=3.0, gt=0)
-    # A sentence naming this many distinct countries is a list; its mentions do not count.
-    list_countries: int = Field(default=4, ge=2)
+    # This many distinct countries named in a row are a list; those mentions do not count.
+    list_countries: int = Field(default=3, ge=2)
     # A third country weighing more than dominance × the weaker side makes it another story.
     dominance: float = Field(default=1.0, gt=0)
     # A topic is hit when its weighted term hits reach this (a topic's threshold overrides).

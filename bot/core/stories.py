@@ -161,9 +161,18 @@ class StoryGrouper:
         for pos, story in enumerate(candidates):
             for tok in story.tokens:
                 index.setdefault(tok, set()).add(pos)
+        # A report grouped before (a re-run, a retried cycle) keeps its story.
+        done = {
+            item_id: Assignment(story_id, key, False, linked, sim)
+            for item_id, (story_id, key, linked, sim) in repo.grouped_items(
+                session, [item.id for item, _ in pairs]
+            ).items()
+        }
         decided: list[tuple[Item, _Open, bool, float]] = []
         links: list[tuple[StoryRow, StoryRow]] = []
         for item, match in pairs:
+            if item.id in done:
+                continue
             feats = self.features(item)
             story, created, sim, linked = self._place(
                 session, item, match, feats, candidates, index
@@ -182,10 +191,13 @@ class StoryGrouper:
             session,
             [(story.row.id, item.id, sim, item.first_seen) for item, story, _, sim in decided],
         )
-        return [
-            Assignment(story.row.id, story.row.key, created, story.row.linked_story_id, sim)
-            for _, story, created, sim in decided
-        ]
+        fresh = {
+            item.id: Assignment(
+                story.row.id, story.row.key, created, story.row.linked_story_id, sim
+            )
+            for item, story, created, sim in decided
+        }
+        return [done.get(item.id) or fresh[item.id] for item, _ in pairs]
 
     def _place(
         self,

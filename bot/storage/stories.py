@@ -124,6 +124,22 @@ def add_story_items(session: Session, rows: Sequence[tuple[int, int, float, date
         )  # fmt: skip
 
 
+def grouped_items(
+    session: Session, item_ids: Sequence[int]
+) -> dict[int, tuple[int, str, int | None, float]]:
+    """item id → (story id, story key, linked story id, similarity) for already grouped items."""
+    if not item_ids:
+        return {}
+    stmt = (
+        select(StoryItemRow.item_id, StoryRow.id, StoryRow.key, StoryRow.linked_story_id,
+               StoryItemRow.similarity)
+        .join(StoryRow, StoryRow.id == StoryItemRow.story_id)
+        .where(StoryItemRow.item_id.in_(list(item_ids)))
+    )  # fmt: skip
+    return {item: (story, key, linked, float(sim))
+            for item, story, key, linked, sim in session.execute(stmt)}  # fmt: skip
+
+
 def story_by_key(session: Session, key: str) -> StoryRow | None:
     return session.scalars(select(StoryRow).where(StoryRow.key == key)).first()
 

@@ -149,3 +149,16 @@ def test_assign_many_matches_one_at_a_time(db: Database, cfg: AppConfig) -> None
     assert [a.created for a in out] == [True, False, True, True]
     assert out[0].story_id == out[1].story_id
     assert len({a.story_id for a in out}) == 3
+
+
+def test_a_report_grouped_before_keeps_its_story(db: Database, cfg: AppConfig) -> None:
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+
+    def run(session: Session) -> tuple[Assignment, Assignment]:
+        item = report(session, "a", *SIGNING, DAY0)
+        match = matcher.match(item)
+        return grouper.assign(session, item, match), grouper.assign(session, item, match)
+
+    first, again = db.transaction(run)
+    assert first.created and not again.created
+    assert again.story_id == first.story_id and again.story_key == first.story_key
