@@ -77,6 +77,8 @@ class GroupingSettings(_Strict):
     word_weight: float = Field(default=1.0, ge=0)
     # Added to the token cosine: × the topics' Jaccard overlap, × closeness within the window.
     topic_weight: float = Field(default=0.15, ge=0, le=1)
+    # The token cosine a report needs before topic and date add anything.
+    min_cosine: float = Field(default=0.1, ge=0, le=1)
     date_weight: float = Field(default=0.1, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
@@ -398,7 +400,7 @@ class Matcher:
             "side_weight": {"us": side[US], "india": side[INDIA]},
             "third_weight": dict(sorted(third.items())),
             "topic_terms": topic_terms,
-            "topic_scores": {k: round(v, 2) for k, v in sorted(topic_score.items())},
+            "topic_scores": dict(sorted(topic_score.items())),
             "score": score,
             "threshold": self.relevance_threshold,
         }

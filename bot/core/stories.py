@@ -251,8 +251,14 @@ class StoryGrouper:
     def _similarity(
         self, feats: dict[str, float], match: Match, story: _Open, age: timedelta
     ) -> float:
-        """Distinctive-token cosine, plus a little for shared topics and for closeness in time."""
+        """Distinctive-token cosine, plus a little for shared topics and for closeness in time.
+
+        Below ``min_cosine`` the report shares too little with the story for topic and date
+        to count: two same-day announcements on one topic stay apart.
+        """
         sim = _cosine(feats, story)
+        if sim < self.settings.min_cosine:
+            return sim
         mine, theirs = set(match.topics), story.topics
         if mine and theirs:
             sim += self.settings.topic_weight * len(mine & theirs) / len(mine | theirs)

@@ -162,3 +162,11 @@ def test_a_report_grouped_before_keeps_its_story(db: Database, cfg: AppConfig) -
     first, again = db.transaction(run)
     assert first.created and not again.created
     assert again.story_id == first.story_id and again.story_key == first.story_key
+
+
+def test_same_day_announcements_sharing_one_name_stay_apart(db: Database, cfg: AppConfig) -> None:
+    engines = file(db, cfg, "a", *ENGINES, DAY0)
+    hub = file(db, cfg, "b", "HAL to set up repair hub for Boeing P-8 patrol aircraft",
+               "Boeing and HAL will service the US Navy's maritime patrol planes in Nashik "
+               "under a new co-production agreement.", DAY0 + timedelta(hours=2))  # fmt: skip
+    assert hub.created and hub.story_id != engines.story_id
