@@ -409,9 +409,14 @@ def run_eval(
         return 2
     preds = run_predictions(read.items, cfg)
     if predictions is not None:
-        with predictions.open("w", encoding="utf-8") as fh:
-            for p in preds:
-                fh.write(json.dumps(p.as_json(), ensure_ascii=False) + "\n")
+        try:
+            with predictions.open("w", encoding="utf-8") as fh:
+                for p in preds:
+                    fh.write(json.dumps(p.as_json(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            print(f"newsbot eval: cannot write {predictions} ({exc.strerror or exc}); "
+                  "give a path in an existing, writable folder", file=err)  # fmt: skip
+            return 2
     labelled = any(i.gold_relevant is not None for i in read.items)
     if not labelled:
         relevant = sum(p.relevant for p in preds)

@@ -112,3 +112,16 @@ def test_cli_eval_command_runs_and_reports_a_bad_matching_section(tmp_path: Path
     done = runner.invoke(main, ["--config", str(broken), "eval", str(DEV)])
     assert done.exit_code != 0
     assert "matching.dominance" in done.output and "number" in done.output
+
+
+def test_unwritable_predictions_path_is_a_clear_error(tmp_path: Path, cfg: AppConfig) -> None:
+    err = io.StringIO()
+    code = run_eval(DEV, tmp_path / "no" / "such" / "p.jsonl", False, cfg, io.StringIO(), err)
+    assert code == 2
+    assert "cannot write" in err.getvalue() and "existing, writable folder" in err.getvalue()
+
+
+def test_missing_items_file_is_a_clear_error(tmp_path: Path, cfg: AppConfig) -> None:
+    err = io.StringIO()
+    assert run_eval(tmp_path / "none.jsonl", None, False, cfg, io.StringIO(), err) == 2
+    assert "cannot read" in err.getvalue()
