@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -105,20 +106,43 @@ def claim_due_feeds(
     ]
     if not force:
         conditions.append(or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
-    query = select(FeedRow).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
+    # Plain columns, not ORM objects: a poll tick may claim thousands of feeds.
+    query = (
+        select(*_FEED_COLUMNS).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
+    )
     if limit is not None:
         query = query.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    if rows:
+    feeds = [_feed_from_columns(row) for row in session.execute(query)]
+    ids = [f.id for f in feeds]
+    for start in range(0, len(ids), 1000):
         session.execute(
-            update(FeedRow)
-            .where(FeedRow.id.in_([r.id for r in rows]))
+            update(FEEDS)
+            .where(FEEDS.c.id.in_(ids[start : start + 1000]))
             .values(lease_owner=owner, lease_until=now + lease)
-            .execution_options(synchronize_session=False)
         )
-    return [feed_from_row(r) for r in rows]
+    return feeds
+
+
+_FEED_COLUMNS = (FeedRow.id, FeedRow.url, FeedRow.name, FeedRow.etag, FeedRow.last_modified,
+                 FeedRow.first_polled_at, FeedRow.failures, FeedRow.next_fetch_at,
+                 FeedRow.health, FeedRow.alert_on_first_poll)  # fmt: skip
+
+
+def _feed_from_columns(row: Any) -> Feed:
+    return Feed(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        first_polled_at=row.first_polled_at,
+        failures=row.failures or 0,
+        next_fetch_at=row.next_fetch_at,
+        health=FeedHealth(row.health),
+        alert_on_first_poll=bool(row.alert_on_first_poll),
+    )
 
 
 def save_states(session: Session, states: Sequence[FeedState]) -> None:
