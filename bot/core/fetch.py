@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -265,7 +266,7 @@ def describe_client_error(exc: aiohttp.ClientError, url: str) -> str:
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"the host name {exc.host} does not resolve (DNS lookup failed)"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or exc.os_error.__class__.__name__
+        reason = _os_reason(exc.os_error)
         return (
             f"cannot connect to {exc.host}:{exc.port} ({reason.lower()}); the host is unreachable"
         )
@@ -278,6 +279,15 @@ def describe_client_error(exc: aiohttp.ClientError, url: str) -> str:
     if isinstance(exc, aiohttp.InvalidURL):
         return f"the feed address is not a valid URL ({url})"
     return f"the request failed ({exc.__class__.__name__}: {exc})"
+
+
+def _os_reason(err: OSError) -> str:
+    # asyncio puts "Connect call failed (addr)" in strerror; the errno says it plainly.
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    if err.errno:
+        return os.strerror(err.errno)
+    return err.__class__.__name__
 
 
 def _failed(feed: Feed, error: str) -> FetchResult:

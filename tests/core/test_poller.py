@@ -185,7 +185,8 @@ def _bad_inputs(server: FeedServer) -> dict[str, tuple[str, Sequence[str]]]:
     """Name → (feed URL, phrases the one-line message must contain)."""
     body = (FEEDS / "not_a_feed.html").read_bytes()
     return {
-        "unreachable": (f"http://127.0.0.1:{closed_port()}/rss", ["cannot connect", "unreachable"]),
+        "unreachable": (f"http://127.0.0.1:{closed_port()}/rss",
+                        ["cannot connect", "(connection refused)", "unreachable"]),
         "timeout": (server.set_response("/slow", body=b"<rss/>", delay=3), ["timeout", "0.5s"]),
         "404": (server.set_response("/gone", status=404), ["HTTP 404", "address is wrong"]),
         "500": (server.set_response("/err", status=500), ["HTTP 500", "server-side problem"]),
