@@ -10,8 +10,14 @@ process (so the server's CPU is not counted). A run measures three cycles:
 3. the 5% cycle again after ten times as many rows were added to the items table, to show
    the cycle's cost does not grow with the rows stored.
 
-What runs is ``Poller.poll_due`` (fetch → parse → store), the ingest stage the pipeline calls
-first; matching, grouping and delivery are not part of this benchmark.
+By default what runs is ``Poller.poll_due`` (fetch → parse → store), the ingest stage the
+lead's ``Pipeline.run_cycle`` calls first. ``--pipeline`` runs the whole ``run_cycle`` (poll,
+match, group, plan delivery; no chat adapter). ``--baseline`` runs bare aiohttp + feedparser
+with no storage, to read the figures against on the same machine. ``--parse-workers N``
+parses in a pool of N processes (their CPU and RSS are added to the bot's).
+
+CPU is the process's own (all threads), RSS is ``ru_maxrss``. The machine's load average is
+printed alongside: on a shared machine, other work inflates wall and CPU time.
 """
 
 from __future__ import annotations
@@ -315,6 +321,7 @@ def _insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 async def one_run(opts: Options) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     server, port = start_server(opts)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -348,7 +355,8 @@ async def one_run(opts: Options) -> dict[str, Any]:
         server.stdin.close()
         server.wait(timeout=10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"phases": phases, "peak_rss_mb": peak_mb + workers_rss, "bot_rss_mb": peak_mb}
+    return {"phases": phases, "peak_rss_mb": peak_mb + workers_rss, "bot_rss_mb": peak_mb,
+            "load": f"{load_before:.1f}→{os.getloadavg()[0]:.1f}"}  # fmt: skip
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -379,6 +387,7 @@ def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
     print(f"{what}: {opts.feeds} feeds × {opts.items} items, latency "
           f"{opts.latency[0] * 1000:.0f}–{opts.latency[1] * 1000:.0f} ms, concurrency "
           f"{opts.concurrency}, {len(runs)} runs (min / median / max)")  # fmt: skip
+    print("  load average before / after: " + " / ".join(r["load"] for r in runs))
     ok = True
     for i, name in enumerate(("first", "changed", "changed_big")):
         walls = [r["phases"][i]["wall"] for r in runs]
