@@ -8,7 +8,9 @@ relevance F1 + topic micro-F1; then the grouper, by story pairwise F1), and the 
 predicted with them against its own throw-away database. The pooled held-out predictions are
 scored with the same code as ``newsbot eval``; the whole-set figures use the config as is.
 A second cross-validated figure runs each fold's chosen settings over the whole stream (so the
-grouper faces every open story, as live) and scores only that fold's items.
+grouper faces every open story, as live) and scores only that fold's items; a held-out report
+wrongly joining a story of another fold is invisible to it (that pair spans two runs), so it
+measures splits under realistic load, while the whole-set figure shows such merges.
 
 What is *not* cross-validated: the gazetteers and term lists themselves, which were written
 from the labelling rules and the topic descriptions (the test set checks those).

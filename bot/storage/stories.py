@@ -47,7 +47,8 @@ def save_matches(session: Session, matches: Sequence[Match], now: datetime | Non
                       "topics": list(m.topics), "why": m.why, "evidence": dict(m.evidence),
                       "matched_at": at})  # fmt: skip
     if fresh:
-        session.execute(insert(MatchRow), fresh)
+        # Core insert: the ORM bulk path costs more than the rows for thousands of items.
+        session.execute(insert(MatchRow.metadata.tables[MatchRow.__tablename__]), fresh)
 
 
 def load_match(session: Session, item_id: int) -> MatchRow | None:
@@ -118,7 +119,7 @@ def add_story_items(session: Session, rows: Sequence[tuple[int, int, float, date
     """Bulk insert (story_id, item_id, similarity, added_at) rows."""
     if rows:
         session.execute(
-            insert(StoryItemRow),
+            insert(StoryItemRow.metadata.tables[StoryItemRow.__tablename__]),
             [{"story_id": s, "item_id": i, "similarity": sim, "added_at": at}
              for s, i, sim, at in rows],
         )  # fmt: skip
