@@ -233,3 +233,17 @@ def test_leaders_of_both_sides_together_make_a_diplomacy_topic(matcher: Matcher)
     assert m.relevant and "diplomacy" in m.topics
     terms = m.evidence["topic_terms"]
     assert isinstance(terms, dict) and "(officials of both sides)" in terms["diplomacy"]
+
+
+def test_immigration_enforcement_on_indian_students_is_relevant(matcher: Matcher) -> None:
+    m = judge(
+        matcher,
+        "ICE detains dozens of Indian students in Texas raids",
+        "Immigration and Customs Enforcement officers held students on F-1 visas.",
+    )
+    assert m.relevant and m.topics == ("visa-immigration",)
+
+
+def test_a_newspaper_name_is_not_an_actor(matcher: Matcher) -> None:
+    m = judge(matcher, "Washington Post: India's monsoon arrives early", "Rain hit Kerala.")
+    assert not m.relevant and m.evidence["rule"] == "no-us-actor"
