@@ -18,7 +18,7 @@ from bot.core.poller import FeedOutcome, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
 from bot.storage.runtime import load_runtime
-from bot.storage.stories import save_match
+from bot.storage.stories import save_matches
 
 logger = logging.getLogger(__name__)
 
@@ -98,22 +98,19 @@ def match_and_group(
 ) -> tuple[int, list[int]]:
     """Match new items and group the relevant ones; returns (relevant count, stories touched).
 
-    Items go in publication order so a story's first report is the earliest one.
+    Items go in publication order so a story's first report is the earliest one. Matches and
+    story items are written in bulk: a new feed's backlog can be thousands of items.
     """
     if not items:
         return 0, []
     matcher = Matcher.from_config(cfg)
-    grouper = StoryGrouper(cfg)
-    touched: dict[int, None] = {}
-    relevant = 0
-    for item in sorted(items, key=lambda i: (i.published or i.first_seen, i.id)):
-        match = matcher.match(item)
-        save_match(session, match)
-        if not match.relevant:
-            continue
-        relevant += 1
-        touched[grouper.assign(session, item, match).story_id] = None
-    return relevant, list(touched)
+    ordered = sorted(items, key=lambda i: (i.published or i.first_seen, i.id))
+    matches = [matcher.match(item) for item in ordered]
+    save_matches(session, matches)
+    pairs = [(item, m) for item, m in zip(ordered, matches, strict=True) if m.relevant]
+    assigned = StoryGrouper(cfg).assign_many(session, pairs)
+    touched = list(dict.fromkeys(a.story_id for a in assigned))
+    return len(pairs), touched
 
 
 def _log_outcome(outcome: FeedOutcome) -> None:
