@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,8 @@ from bot.storage.runtime import load_runtime
 from bot.storage.stories import save_matches
 
 logger = logging.getLogger(__name__)
+
+MATCH_CHUNK = 1000  # items matched and grouped per transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ class Pipeline:
         result = await poller.poll_due(self.clock(), force=force)
         for outcome in result.outcomes:
             _log_outcome(outcome)
-        relevant, story_ids = await self.db.run(lambda s: match_and_group(s, cfg, result.new_items))
+        relevant, story_ids = await self._match_and_group(cfg, result.new_items)
         await self.delivery.plan(story_ids)
         flushed = await self.delivery.flush()
         report = CycleReport(
@@ -92,23 +95,39 @@ class Pipeline:
         )
         return report
 
+    async def _match_and_group(
+        self, cfg: AppConfig, items: Sequence[Item]
+    ) -> tuple[int, list[int]]:
+        """Match and group in chunks: a new feed's backlog can be thousands of items, and one
+        transaction holding all their matches would hold all their memory too."""
+        ordered = sorted(items, key=lambda i: (i.published or i.first_seen, i.id))
+        matcher = Matcher.from_config(cfg)
+        grouper = StoryGrouper(cfg)
+        relevant = 0
+        touched: dict[int, None] = {}
+        for start in range(0, len(ordered), MATCH_CHUNK):
+            chunk = ordered[start : start + MATCH_CHUNK]
+            step = partial(match_and_group, matcher=matcher, grouper=grouper, items=chunk)
+            count, stories = await self.db.run(step)
+            relevant += count
+            touched.update(dict.fromkeys(stories))
+        return relevant, list(touched)
+
 
 def match_and_group(
-    session: Session, cfg: AppConfig, items: Sequence[Item]
+    session: Session, matcher: Matcher, grouper: StoryGrouper, items: Sequence[Item]
 ) -> tuple[int, list[int]]:
     """Match new items and group the relevant ones; returns (relevant count, stories touched).
 
-    Items go in publication order so a story's first report is the earliest one. Matches and
-    story items are written in bulk: a new feed's backlog can be thousands of items.
+    Items come in publication order so a story's first report is the earliest one. Matches and
+    story items are written in bulk.
     """
     if not items:
         return 0, []
-    matcher = Matcher.from_config(cfg)
-    ordered = sorted(items, key=lambda i: (i.published or i.first_seen, i.id))
-    matches = [matcher.match(item) for item in ordered]
+    matches = [matcher.match(item) for item in items]
     save_matches(session, matches)
-    pairs = [(item, m) for item, m in zip(ordered, matches, strict=True) if m.relevant]
-    assigned = StoryGrouper(cfg).assign_many(session, pairs)
+    pairs = [(item, m) for item, m in zip(items, matches, strict=True) if m.relevant]
+    assigned = grouper.assign_many(session, pairs)
     touched = list(dict.fromkeys(a.story_id for a in assigned))
     return len(pairs), touched
 
