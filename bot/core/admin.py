@@ -10,7 +10,6 @@ seven days of stored items with the real matcher and changes nothing.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from collections import Counter, defaultdict
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, parse_duration
 from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
+from bot.core.netguard import private_address_of
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
@@ -146,26 +146,14 @@ async def refuse_private_address(url: str, allow_private: bool) -> None:
         return
     host = parts.hostname
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
-        except OSError:
-            raise UsageError(f"cannot resolve `{host}`; check the address") from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    for address in addresses:
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
-            raise UsageError(
-                f"`{host}` resolves to {address}, a private/loopback/link-local address; "
-                "refused (set poll.allow_private_addresses to allow it)"
-            )
+        private = await private_address_of(host, parts.port or 443)
+    except OSError:
+        raise UsageError(f"cannot resolve `{host}`; check the address") from None
+    if private is not None:
+        raise UsageError(
+            f"`{host}` resolves to {private}, a private/loopback/link-local address; "
+            "refused (set poll.allow_private_addresses to allow it)"
+        )
 
 
 class Admin:

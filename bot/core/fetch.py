@@ -18,6 +18,7 @@ from yarl import URL
 
 from bot.config import PollConfig
 from bot.core.models import Feed
+from bot.core.netguard import private_address_of
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,36 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+class RedirectRefused(aiohttp.ClientError):
+    """A public site redirected us to a private address: never followed (SSRF)."""
+
+
+async def _refuse_private_redirect(
+    _session: aiohttp.ClientSession,
+    _ctx: object,
+    params: aiohttp.TraceRequestRedirectParams,
+) -> None:
+    """A feed on a public host must not bounce the bot onto an internal service. A feed that
+    is itself on a private host (configured so on purpose, as in tests) may redirect there."""
+    location = params.response.headers.get("Location")
+    if not location:
+        return
+    target = params.url.join(URL(location))
+    if not target.host or not params.url.host:
+        return
+    try:
+        private_target = await private_address_of(target.host, target.port or 443)
+        if private_target is None:
+            return
+        if await private_address_of(params.url.host, params.url.port or 443) is not None:
+            return
+    except OSError:
+        return  # the request itself will fail with a clear "does not resolve" message
+    raise RedirectRefused(
+        f"the site redirected to {target.host}, a private address ({private_target}); refused"
+    )
+
+
 class Fetcher:
     """One shared ClientSession; at most ``poll.concurrency`` requests in flight.
 
@@ -144,8 +175,14 @@ class Fetcher:
         connector = aiohttp.TCPConnector(
             limit=self.poll.concurrency, limit_per_host=0, ttl_dns_cache=300
         )
+        traces = []
+        if not self.poll.allow_private_addresses:
+            guard = aiohttp.TraceConfig()
+            guard.on_request_redirect.append(_refuse_private_redirect)
+            traces.append(guard)
         self._session = aiohttp.ClientSession(
             connector=connector,
+            trace_configs=traces,
             timeout=aiohttp.ClientTimeout(total=self.poll.timeout),
             headers={"User-Agent": self.poll.user_agent, "Accept": ACCEPT},
         )
@@ -168,6 +205,8 @@ class Fetcher:
                 result = _failed(
                     feed, f"no complete answer within {self.poll.timeout:g}s (timeout)"
                 )
+            except RedirectRefused as exc:
+                result = _failed(feed, str(exc))
             except aiohttp.ClientError as exc:
                 result = _failed(feed, describe_client_error(exc, safe_url(feed.url)))
             except ValueError:  # yarl/aiohttp reject some malformed URLs this way
