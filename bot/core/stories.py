@@ -83,6 +83,7 @@ class _Open:
     sq: float  # Σ weight², kept up to date so the norm costs nothing per comparison
     topics: set[str]
     last: datetime
+    first: datetime
 
     @property
     def norm(self) -> float:
@@ -220,6 +221,8 @@ class StoryGrouper:
             sim = self._similarity(feats, match, story, age)
             within = abs(age) <= self.window and sim >= self.join
             within = within or (abs(age) <= self.long_window and sim >= self.settings.strong)
+            # No event runs longer than long_window: a chain of reports cannot keep it open.
+            within = within and at - story.first <= self.long_window
             if within and (best_join is None or sim > best_join[0]):
                 best_join = (sim, pos)
             if best_link is None or sim > best_link[0]:
@@ -242,7 +245,7 @@ class StoryGrouper:
             linked_story_id=None,
             signature={},
         )
-        story = _Open(row, {}, 0, 0.0, set(), at)
+        story = _Open(row, {}, 0, 0.0, set(), at, at)
         candidates.append(story)
         self._absorb(story, item, match, feats, index, len(candidates) - 1)
         # The earlier story may itself be new in this call, without an id yet: linked later.
@@ -299,7 +302,8 @@ class StoryGrouper:
         tokens = {str(k): float(v) for k, v in dict(sig.get("tokens", {})).items()}
         sq = sum(v * v for v in tokens.values())
         count = int(sig.get("count", 1)) or 1
-        return _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at)
+        first = row.event_at or row.first_seen_at
+        return _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
 
     def _encode(self, story: _Open) -> dict[str, Any]:
         keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
