@@ -15,7 +15,7 @@ from bot.core.commands import Commands
 from bot.core.models import ChannelRef, SourceLink, StoryCard
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.tables import ItemRow, StoryItemRow, StoryRow, SubscriptionRow
+from bot.storage.tables import SubscriptionRow
 from tests.fakes.fake_discord import FakeDiscord
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -120,39 +120,6 @@ def sub(name: str, *options: dict[str, Any]) -> dict[str, Any]:
 def group(name: str, leaf: dict[str, Any]) -> dict[str, Any]:
     """A subcommand group (type 2) holding one subcommand."""
     return {"name": name, "type": 2, "options": [leaf]}
-
-
-def add_story(
-    db: Database,
-    *,
-    key: str = "s7",
-    headline: str = "India and US sign 10-year defence framework",
-    topics: tuple[str, ...] = ("framework-agreement",),
-    reports: tuple[tuple[str, str, str], ...] = (
-        ("The Hindu", "India, US sign defence framework", "https://www.thehindu.com/a"),
-    ),
-    at: datetime = NOW,
-) -> int:
-    """A stored story with one item per report; returns the story id."""
-
-    def write(s: Any) -> int:
-        story = StoryRow(key=key, headline=headline, topics=list(topics), first_seen_at=at,
-                         last_item_at=at, signature={})  # fmt: skip
-        s.add(story)
-        s.flush()
-        for i, (outlet, title, url) in enumerate(reports):
-            add_report(s, story.id, outlet, title, url, at + timedelta(minutes=i))
-        return int(story.id)
-
-    return db.transaction(write)
-
-
-def add_report(s: Any, story_id: int, outlet: str, title: str, url: str, at: datetime) -> None:
-    item = ItemRow(key=f"k{story_id}-{url}"[:64], url=url, title=title, summary=title,
-                   source=outlet, published_at=at, first_seen_at=at, alertable=True)  # fmt: skip
-    s.add(item)
-    s.flush()
-    s.add(StoryItemRow(item_id=item.id, story_id=story_id, similarity=1.0, added_at=at))
 
 
 def subscribe(db: Database, fake: FakeDiscord, **extra: Any) -> int:

@@ -27,8 +27,6 @@ from tests.adapters.discord_fixtures import (
     MANAGE_GUILD,
     NOW,
     TOPICS,
-    add_report,
-    add_story,
     card,
     channel,
     discord_cfg,
@@ -39,6 +37,7 @@ from tests.adapters.discord_fixtures import (
     sub,
     subscribe,
 )
+from tests.adapters.storydata import add_report, add_story
 from tests.fakes._loopback import wait_until
 from tests.fakes.fake_discord import FakeDiscord
 

@@ -28,8 +28,6 @@ from bot.storage.tables import FeedbackRow, SubscriptionRow
 from tests.adapters.slack_fixtures import (
     NOW,
     SECRET,
-    add_report,
-    add_story,
     block_action,
     card,
     channel,
@@ -39,6 +37,7 @@ from tests.adapters.slack_fixtures import (
     slash_body,
     subscribe,
 )
+from tests.adapters.storydata import add_report, add_story
 from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack
 
