@@ -161,10 +161,14 @@ class StoryGrouper:
         candidates = [
             self._decode(row) for row in repo.stories_since(session, earliest - self.link_window)
         ]
+        # Two token indexes: stories a report may still join, and older ones it may only link
+        # to; the second is searched only when a report opens a new story.
         index: dict[str, set[int]] = {}
+        older: dict[str, set[int]] = {}
         for pos, story in enumerate(candidates):
+            tier = index if story.last >= earliest - self.long_window else older
             for tok in story.tokens:
-                index.setdefault(tok, set()).add(pos)
+                tier.setdefault(tok, set()).add(pos)
         # A report grouped before (a re-run, a retried cycle) keeps its story.
         done = {
             item_id: Assignment(story_id, key, False, linked, sim)
@@ -179,7 +183,7 @@ class StoryGrouper:
                 continue
             feats = self.features(item)
             story, created, sim, linked = self._place(
-                session, item, match, feats, candidates, index
+                session, item, match, feats, candidates, (index, older)
             )
             decided.append((item, story, created, sim))
             if linked is not None:
@@ -210,9 +214,48 @@ class StoryGrouper:
         match: Match,
         feats: dict[str, float],
         candidates: list[_Open],
-        index: dict[str, set[int]],
+        indexes: tuple[dict[str, set[int]], dict[str, set[int]]],
     ) -> tuple[_Open, bool, float, _Open | None]:
         at = item_time(item)
+        index, older = indexes
+        best_join, best_link = self._scan(at, match, feats, candidates, index)
+        if best_join is None:
+            _, best_old = self._scan(at, match, feats, candidates, older)
+            if best_old is not None and (best_link is None or best_old[0] > best_link[0]):
+                best_link = best_old
+        if best_join is not None:
+            sim, pos = best_join
+            story = candidates[pos]
+            self._absorb(story, item, match, feats, index, pos)
+            return story, False, round(sim, 4), None
+        linked = None
+        if best_link is not None and best_link[0] >= self.settings.link:
+            linked = candidates[best_link[1]]
+        row = repo.new_story(
+            session,
+            headline=item.title,
+            topics=match.topics,
+            first_seen=item.first_seen,
+            item_at=at,
+            event_at=item.published,
+            linked_story_id=None,
+            signature={},
+        )
+        story = _Open(row, {}, 0, 0.0, set(), at, at)
+        candidates.append(story)
+        self._absorb(story, item, match, feats, index, len(candidates) - 1)
+        # The earlier story may itself be new in this call, without an id yet: linked later.
+        return story, True, 1.0, linked
+
+    def _scan(
+        self,
+        at: datetime,
+        match: Match,
+        feats: dict[str, float],
+        candidates: list[_Open],
+        index: dict[str, set[int]],
+    ) -> tuple[tuple[float, int] | None, tuple[float, int] | None]:
+        """The best story to join and the best to link to among those sharing a token."""
         best_join: tuple[float, int] | None = None
         best_link: tuple[float, int] | None = None
         # Dot products through the token index: only stories sharing a token are touched.
@@ -248,29 +291,7 @@ class StoryGrouper:
                 best_join = (sim, pos)
             if best_link is None or sim > best_link[0]:
                 best_link = (sim, pos)
-        if best_join is not None:
-            sim, pos = best_join
-            story = candidates[pos]
-            self._absorb(story, item, match, feats, index, pos)
-            return story, False, round(sim, 4), None
-        linked = None
-        if best_link is not None and best_link[0] >= self.settings.link:
-            linked = candidates[best_link[1]]
-        row = repo.new_story(
-            session,
-            headline=item.title,
-            topics=match.topics,
-            first_seen=item.first_seen,
-            item_at=at,
-            event_at=item.published,
-            linked_story_id=None,
-            signature={},
-        )
-        story = _Open(row, {}, 0, 0.0, set(), at, at)
-        candidates.append(story)
-        self._absorb(story, item, match, feats, index, len(candidates) - 1)
-        # The earlier story may itself be new in this call, without an id yet: linked later.
-        return story, True, 1.0, linked
+        return best_join, best_link
 
     def _similarity(
         self, cosine: float, topics: frozenset[str], story: _Open, age: timedelta
