@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,19 +41,8 @@ class FeedState:
 
 
 def feed_from_row(row: FeedRow) -> Feed:
-    health = FeedHealth.PAUSED if row.paused else FeedHealth(row.health)
-    return Feed(
-        id=row.id,
-        url=row.url,
-        name=row.name,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        first_polled_at=row.first_polled_at,
-        failures=row.failures or 0,
-        next_fetch_at=row.next_fetch_at,
-        health=health,
-        alert_on_first_poll=bool(row.alert_on_first_poll),
-    )
+    feed = _feed_from_columns(row)
+    return replace(feed, health=FeedHealth.PAUSED) if row.paused else feed
 
 
 def add_feed(
