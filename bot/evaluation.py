@@ -27,6 +27,7 @@ from bot.core.matching import Matcher
 from bot.core.models import Item, Match
 from bot.core.stories import Assignment, StoryGrouper
 from bot.storage.db import Database
+from bot.storage.items import item_from_row
 from bot.storage.stories import save_match
 from bot.storage.tables import ItemRow
 
@@ -197,17 +198,7 @@ def _store(session: Session, ev: EvalItem) -> Item:
     )
     session.add(row)
     session.flush()
-    return Item(
-        id=row.id,
-        key=row.key,
-        feed_id=None,
-        title=ev.title,
-        summary=ev.summary,
-        url=ev.url,
-        source=ev.source,
-        published=ev.published,
-        first_seen=ev.published,
-    )
+    return item_from_row(row)
 
 
 def _prediction(ev: EvalItem, match: Match, assignment: Assignment | None) -> Prediction:

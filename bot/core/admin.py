@@ -24,12 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, parse_duration
-from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
+from bot.core.models import Feed, Reply, ReplyField, UserRef
 from bot.core.netguard import private_address_of
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
 from bot.storage.db import Database
+from bot.storage.items import item_from_row
 from bot.storage.runtime import is_seeded, load_runtime
 from bot.storage.tables import AuditRow, ItemRow, StoryItemRow
 
@@ -591,7 +592,7 @@ def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) ->
     added: list[str] = []
     dropped: list[str] = []
     for row in rows:
-        item = _item(row)
+        item = item_from_row(row)
         day = row.first_seen_at.strftime("%Y-%m-%d")
         story: object = story_of.get(row.id, ("item", row.id))
         was, now = before.match(item).relevant, after.match(item).relevant
@@ -609,21 +610,6 @@ def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) ->
         (day, len(days_before[day]), len(days_after[day])) for day in sorted(days_before)
     )
     return Replay(len(rows), per_day, tuple(added), tuple(dropped))
-
-
-def _item(row: ItemRow) -> Item:
-    return Item(
-        id=row.id,
-        key=row.key,
-        feed_id=row.feed_id,
-        title=row.title,
-        summary=row.summary,
-        url=row.url,
-        source=row.source,
-        published=row.published_at,
-        first_seen=row.first_seen_at,
-        alertable=row.alertable,
-    )
 
 
 # -- track --------------------------------------------------------------------------------

@@ -136,3 +136,19 @@ def _published(p: ParsedItem, now: datetime) -> datetime | None:
 def _url(url: str | None) -> str | None:
     # Cutting a link short would make it point somewhere else; a monster URL is dropped.
     return url if url and len(url) <= MAX_URL else None
+
+
+def item_from_row(row: ItemRow) -> Item:
+    """The stored item as the pipeline's value type."""
+    return Item(
+        id=row.id,
+        key=row.key,
+        feed_id=row.feed_id,
+        title=row.title,
+        summary=row.summary,
+        url=row.url,
+        source=row.source,
+        published=row.published_at,
+        first_seen=row.first_seen_at,
+        alertable=row.alertable,
+    )
