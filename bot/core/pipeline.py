@@ -15,9 +15,10 @@ from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.matching import Matcher
 from bot.core.models import Item
-from bot.core.poller import FeedOutcome, Poller
+from bot.core.poller import FeedOutcome, NewItem, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
+from bot.storage.items import load_items
 from bot.storage.runtime import load_runtime
 from bot.storage.stories import save_matches
 
@@ -96,22 +97,30 @@ class Pipeline:
         return report
 
     async def _match_and_group(
-        self, cfg: AppConfig, items: Sequence[Item]
+        self, cfg: AppConfig, new_items: Sequence[NewItem]
     ) -> tuple[int, list[int]]:
-        """Match and group in chunks: a new feed's backlog can be thousands of items, and one
-        transaction holding all their matches would hold all their memory too."""
-        ordered = sorted(items, key=lambda i: (i.published or i.first_seen, i.id))
+        """Match and group in chunks, each read back from the database: a new feed's backlog
+        can be thousands of items, and holding them all at once would hold all their memory.
+        """
+        ordered = [n.id for n in sorted(new_items, key=lambda n: (n.at, n.id))]
         matcher = Matcher.from_config(cfg)
         grouper = StoryGrouper(cfg)
         relevant = 0
         touched: dict[int, None] = {}
         for start in range(0, len(ordered), MATCH_CHUNK):
             chunk = ordered[start : start + MATCH_CHUNK]
-            step = partial(match_and_group, matcher=matcher, grouper=grouper, items=chunk)
+            step = partial(match_and_group_stored, matcher=matcher, grouper=grouper, ids=chunk)
             count, stories = await self.db.run(step)
             relevant += count
             touched.update(dict.fromkeys(stories))
         return relevant, list(touched)
+
+
+def match_and_group_stored(
+    session: Session, matcher: Matcher, grouper: StoryGrouper, ids: Sequence[int]
+) -> tuple[int, list[int]]:
+    """``match_and_group`` for stored items, read in the order of ``ids``."""
+    return match_and_group(session, matcher, grouper, load_items(session, ids))
 
 
 def match_and_group(

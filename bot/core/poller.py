@@ -1,4 +1,4 @@
-"""One poll cycle's ingest: fetch the due feeds, parse them, store what is new, return only that."""
+"""One poll cycle's ingest: fetch the due feeds, parse them, store what is new, say which."""
 
 from __future__ import annotations
 
@@ -50,9 +50,22 @@ class FeedOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item this cycle stored for the first time: its row, and the time it is ordered by.
+
+    Only this much is kept per item: a new feed's backlog can be tens of thousands of items,
+    and holding their text until the cycle ends would hold all its memory too. The next
+    stage reads the items back from the database, a chunk at a time.
+    """
+
+    id: int
+    at: datetime  # published, else first seen
+
+
+@dataclass(frozen=True, slots=True)
 class PollResult:
     outcomes: list[FeedOutcome] = field(default_factory=list)
-    new_items: list[Item] = field(default_factory=list)  # only items never stored before
+    new_items: list[NewItem] = field(default_factory=list)  # only items never stored before
 
     @property
     def failed(self) -> list[FeedOutcome]:
@@ -119,7 +132,8 @@ class Poller:
         owner: str | None = None,
         batch_linger: float = 0.05,
         max_batch: int = 200,
-        max_pending_bytes: int = 4 * 10**6,
+        max_batch_bytes: int = 512 * 1024,
+        max_pending_bytes: int = 3 * 10**6,
         parse_pool: Executor | None = None,
         parse_workers: int = 1,
     ) -> None:
@@ -128,6 +142,9 @@ class Poller:
         # each batch costs a thread hop and a commit, and a few ms matter to no reader.
         self.batch_linger = batch_linger
         self.max_batch = max_batch
+        # A batch's parsed items and their rows are all in memory at once: cap it by body size
+        # (about 25 typical feeds), not count, so a burst of tiny 304s still shares one commit.
+        self.max_batch_bytes = max_batch_bytes
         # Feed bodies fetched but not parsed yet: when parsing falls behind (a first poll of
         # many feeds), new fetches wait rather than pile bodies up in memory.
         self.max_pending_bytes = max_pending_bytes
@@ -151,7 +168,7 @@ class Poller:
         if not feeds:
             return PollResult()
         outcomes: list[FeedOutcome] = []
-        new_items: list[Item] = []
+        new_items: list[NewItem] = []
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
         backlog = _Backlog(self.max_pending_bytes)
         async with Fetcher(self.poll) as fetcher:
@@ -178,7 +195,7 @@ class Poller:
         backlog: _Backlog,
         now: datetime,
         outcomes: list[FeedOutcome],
-        new_items: list[Item],
+        new_items: list[NewItem],
     ) -> None:
         try:
             await self._consume_batches(queue, backlog, now, outcomes, new_items)
@@ -191,30 +208,35 @@ class Poller:
         backlog: _Backlog,
         now: datetime,
         outcomes: list[FeedOutcome],
-        new_items: list[Item],
+        new_items: list[NewItem],
     ) -> None:
         done = False
         while not done:
-            batch: list[FetchResult] = []
             first = await queue.get()
             if first is None:
                 return
-            batch.append(first)
-            if self.batch_linger and queue.qsize() < self.max_batch:
+            batch = [first]
+            size = len(first.body)
+            if self.batch_linger and backlog.bytes < self.max_batch_bytes:
+                # A full batch is already waiting when parsing is behind; lingering then
+                # would only leave the storing thread idle.
                 await asyncio.sleep(self.batch_linger)
             while not queue.empty() and len(batch) < self.max_batch:
+                if size >= self.max_batch_bytes:
+                    break
                 nxt = queue.get_nowait()
                 if nxt is None:
                     done = True
                     break
                 batch.append(nxt)
+                size += len(nxt.body)
             parsed = await self._parse_in_pool(batch)
             got_outcomes, got_items = await asyncio.to_thread(
                 self._handle_batch, batch, now, parsed
             )
-            backlog.done(sum(len(r.body) for r in batch))
+            backlog.done(size)
             outcomes.extend(got_outcomes)
-            new_items.extend(got_items)
+            new_items.extend(NewItem(i.id, i.published or i.first_seen) for i in got_items)
 
     async def _parse_in_pool(self, batch: Sequence[FetchResult]) -> dict[int, ParsedFeed] | None:
         """With a parse pool, parse the batch's bodies there, spread over its workers."""

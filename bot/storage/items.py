@@ -138,6 +138,16 @@ def _url(url: str | None) -> str | None:
     return url if url and len(url) <= MAX_URL else None
 
 
+def load_items(session: Session, ids: Sequence[int]) -> list[Item]:
+    """The stored items with these ids, in the order given (ids not stored are left out)."""
+    found: dict[int, Item] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        rows = session.scalars(select(ItemRow).where(ItemRow.id.in_(chunk)))
+        found.update((row.id, item_from_row(row)) for row in rows)
+    return [found[i] for i in ids if i in found]
+
+
 def item_from_row(row: ItemRow) -> Item:
     """The stored item as the pipeline's value type."""
     return Item(

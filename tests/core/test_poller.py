@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.config import PollConfig
-from bot.core.models import Feed, FeedHealth
+from bot.core.models import Feed, FeedHealth, Item
 from bot.core.poller import FeedOutcome, FeedStatus, Poller, PollResult
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed, get_feed
+from bot.storage.items import load_items
 from bot.storage.tables import FeedRow, ItemRow
 from tests.feedserver import FeedServer
 
@@ -50,6 +51,11 @@ async def stored_items(db: Database) -> int:
     return await db.run(lambda s: s.scalar(select(func.count()).select_from(ItemRow)) or 0)
 
 
+async def items_of(db: Database, result: PollResult) -> list[Item]:
+    """The items a poll reported as new, read back from the database in its order."""
+    return await db.run(lambda s: load_items(s, [n.id for n in result.new_items]))
+
+
 def outcome_of(result: PollResult, feed: Feed) -> FeedOutcome:
     return next(o for o in result.outcomes if o.feed_id == feed.id)
 
@@ -67,14 +73,17 @@ async def test_first_poll_keeps_backlog_quiet_and_later_items_alert(
     poller = Poller(db, POLL)
 
     first = await poller.poll_due(NOW)
-    assert [i.title for i in first.new_items] == [story(1)["title"], story(2)["title"]]
-    assert not any(i.alertable for i in first.new_items)
+    backlog = await items_of(db, first)
+    assert [i.title for i in backlog] == [story(1)["title"], story(2)["title"]]
+    assert not any(i.alertable for i in backlog)
     assert outcome_of(first, feed).status is FeedStatus.OK
     assert outcome_of(first, feed).new_items == 2
 
     feed_server.add_feed("/rss", [story(3), story(1), story(2)])
     later = await poller.poll_due(NOW + timedelta(minutes=15))
-    assert [(i.title, i.alertable) for i in later.new_items] == [(story(3)["title"], True)]
+    assert [(i.title, i.alertable) for i in await items_of(db, later)] == [
+        (story(3)["title"], True)
+    ]
     assert "1 new of 3 items" in outcome_of(later, feed).message
 
 
@@ -83,7 +92,7 @@ async def test_alert_on_first_poll_makes_the_backlog_alertable(
 ) -> None:
     await new_feed(db, feed_server.add_feed("/rss", [story(1)]), alert_on_first_poll=True)
     result = await Poller(db, POLL).poll_due(NOW)
-    assert [i.alertable for i in result.new_items] == [True]
+    assert [i.alertable for i in await items_of(db, result)] == [True]
 
 
 async def test_second_poll_is_conditional_and_304_stores_nothing(
@@ -136,7 +145,7 @@ async def test_the_same_article_in_two_feeds_is_stored_once(
 
     result = await Poller(db, POLL).poll_due(NOW)
 
-    urls = sorted(i.url or "" for i in result.new_items)
+    urls = sorted(i.url or "" for i in await items_of(db, result))
     assert urls == [f"https://news.example.org/story/{n}" for n in (7, 8, 9)]
     assert await stored_items(db) == 3
 
@@ -151,7 +160,7 @@ async def test_an_item_seen_again_under_a_new_guid_is_not_new(
 
     result = await poller.poll_due(NOW, force=True)
 
-    assert [i.url for i in result.new_items] == ["https://news.example.org/story/2"]
+    assert [i.url for i in await items_of(db, result)] == ["https://news.example.org/story/2"]
 
 
 @pytest.mark.parametrize("status", [301, 308])
@@ -225,7 +234,7 @@ async def test_a_bad_feed_gets_one_clear_line_and_the_others_still_store(
         assert phrase in failed.message
     assert "retrying in 60s (at 2025-11-03 09:01 UTC), failure 1 in a row" in failed.message
     assert outcome_of(result, good).new_items == 2
-    assert {i.feed_id for i in result.new_items} == {good.id}
+    assert {i.feed_id for i in await items_of(db, result)} == {good.id}
     state = await feed_state(db, bad.id)
     assert state.health is FeedHealth.FAILING and state.failures == 1
 
@@ -252,12 +261,12 @@ async def test_items_without_link_or_date_are_stored(db: Database, feed_server: 
 
     result = await Poller(db, POLL).poll_due(NOW)
 
-    got = {i.title: (i.url, i.published) for i in result.new_items}
+    got = {i.title: (i.url, i.published) for i in await items_of(db, result)}
     assert got == {
         "No link here": (None, datetime(2025, 11, 1, tzinfo=UTC)),
         "No date here": ("https://news.example.org/undated", None),
     }
-    assert all(i.first_seen == NOW for i in result.new_items)
+    assert all(i.first_seen == NOW for i in await items_of(db, result))
 
 
 async def test_backoff_doubles_up_to_the_maximum_and_success_resets_it(
@@ -326,7 +335,7 @@ async def test_parsing_in_a_process_pool_gives_the_same_items(
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         result = await Poller(db, POLL, parse_pool=pool, parse_workers=2).poll_due(NOW)
 
-    assert sorted(i.title for i in result.new_items) == sorted(
+    assert sorted(i.title for i in await items_of(db, result)) == sorted(
         story(n * 10 + k)["title"] for n in range(4) for k in range(3)
     )
     [failed] = result.failed

@@ -1,14 +1,20 @@
-"""The schema migrates from nothing on each dialect and keeps UTC datetimes."""
+"""The schema migrates from nothing on each dialect, keeps UTC datetimes, and a database
+already at the newest migration opens without Alembic."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from bot.storage.db import Database
+from bot.storage.db import HEAD_REVISION, Database, schema_revision
 from bot.storage.tables import FeedRow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migration_creates_every_table(db: Database) -> None:
@@ -40,3 +46,29 @@ async def test_datetimes_come_back_as_utc(db: Database) -> None:
     assert got == added
     assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
     assert got.astimezone(UTC).hour == 9
+
+
+def test_head_revision_constant_matches_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.db import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config(None)).get_heads()  # type: ignore[arg-type]
+    assert heads == [HEAD_REVISION], "bump HEAD_REVISION in bot/storage/db.py"
+
+
+def test_a_database_at_head_opens_without_alembic(db: Database) -> None:
+    assert schema_revision(db.engine) == HEAD_REVISION
+
+
+def test_opening_a_current_sqlite_database_never_imports_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    Database.open(url).close()  # created and migrated here, with alembic
+    probe = (
+        "import sys; from bot.storage.db import Database; "
+        f"Database.open({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False"

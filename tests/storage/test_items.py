@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.core.models import ParsedItem
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed, claim_due_feeds
-from bot.storage.items import FeedItems, store_new_items
+from bot.storage.items import FeedItems, load_items, store_new_items
 from bot.storage.tables import FeedRow, ItemRow
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
@@ -61,6 +61,17 @@ def test_new_items_come_back_with_their_ids(db: Database) -> None:
     ]
     ids = db.transaction(lambda s: list(s.scalars(select(ItemRow.id).order_by(ItemRow.id))))
     assert sorted(i.id for i in items) == ids
+
+
+def test_stored_items_read_back_in_the_order_asked_and_unknown_ids_left_out(
+    db: Database,
+) -> None:
+    stored = store(db, FeedItems(None, [parsed(1), parsed(2), parsed(3)]))
+    ids = [stored[2].id, stored[0].id, 999_999]
+
+    loaded = db.transaction(lambda s: load_items(s, ids))
+
+    assert loaded == [stored[2], stored[0]]
 
 
 def test_known_keys_and_known_urls_are_skipped(db: Database) -> None:
