@@ -239,7 +239,7 @@ def _date_of(entry: dict[str, Any]) -> datetime | None:
 
 def _source_of(entry: Mapping[str, Any], feed: Feed) -> str:
     # Aggregators (Google News and the like) name the real outlet in <source>.
-    source = entry.get("source")
+    source = dict.get(entry, "source")
     if isinstance(source, Mapping):
         name = clean_text(str(source.get("title") or ""))
         if name:
