@@ -13,7 +13,9 @@ process (so the server's CPU is not counted). A run measures three cycles:
 By default what runs is ``Poller.poll_due`` (fetch → parse → store), the ingest stage the
 lead's ``Pipeline.run_cycle`` calls first. ``--pipeline`` runs the whole ``run_cycle`` (poll,
 match, group, plan delivery; no chat adapter). ``--baseline`` runs bare aiohttp + feedparser
-with no storage, to read the figures against on the same machine. ``--parse-workers N``
+(its default settings) with no storage, to read the figures against on the same machine;
+``--baseline lean`` the same with feedparser's sanitiser and URI rewriting off, as the bot
+runs it: the floor for any poller built on these two libraries. ``--parse-workers N``
 parses in a pool of N processes (their CPU and RSS are added to the bot's).
 
 CPU is the process's own (all threads), RSS is ``ru_maxrss``. The machine's load average is
@@ -78,7 +80,7 @@ class Options:
     concurrency: int
     latency: tuple[float, float]
     seed: int
-    baseline: bool = False
+    baseline: str = ""  # "", "defaults" or "lean"
     pipeline: bool = False
     parse_workers: int = 0
 
@@ -168,9 +170,11 @@ class BareBaseline:
     What this machine can do at best, to read the poller's figures against.
     """
 
-    def __init__(self, urls: Sequence[str], concurrency: int) -> None:
+    def __init__(self, urls: Sequence[str], concurrency: int, *, lean: bool = False) -> None:
         self.urls = urls
         self.concurrency = concurrency
+        # lean: feedparser as the bot calls it (no sanitiser, no relative-URI rewriting).
+        self.options = {"sanitize_html": False, "resolve_relative_uris": False} if lean else {}
         self.etags: dict[str, str] = {}
         self.seen: set[str] = set()
 
@@ -189,7 +193,7 @@ class BareBaseline:
                         return
                     body = await resp.read()
                     self.etags[url] = resp.headers.get("ETag", "")
-                parsed = await asyncio.to_thread(feedparser.parse, body)
+                parsed = await asyncio.to_thread(partial(feedparser.parse, body, **self.options))
                 for entry in parsed.entries:
                     if entry.id not in self.seen:
                         self.seen.add(entry.id)
@@ -366,7 +370,7 @@ async def one_run(opts: Options) -> dict[str, Any]:
             )
             if opts.baseline:
                 urls = [f"http://127.0.0.1:{port}/feed/{f}" for f in range(opts.feeds)]
-                poller = BareBaseline(urls, opts.concurrency)
+                poller = BareBaseline(urls, opts.concurrency, lean=opts.baseline == "lean")
             phases = [await measure("first", poller, START, workers)]
             await change(port, opts.changed)
             phases.append(await measure("changed", poller, START + timedelta(minutes=15), workers))
@@ -408,7 +412,7 @@ def run_child(opts: Options) -> dict[str, Any]:
 def report(opts: Options, runs: Sequence[dict[str, Any]]) -> bool:
     what = "Poller.poll_due"
     if opts.baseline:
-        what = "BASELINE bare aiohttp + feedparser"
+        what = f"BASELINE bare aiohttp + feedparser ({opts.baseline})"
     elif opts.pipeline:
         what = "Pipeline.run_cycle (poll + match + group + plan)"
     if opts.parse_workers:
@@ -455,8 +459,8 @@ def _option_args(opts: Options) -> list[str]:
             str(opts.changed), "--extra-rows", str(opts.extra_rows_factor), "--concurrency",
             str(opts.concurrency), "--latency", f"{opts.latency[0]},{opts.latency[1]}",
             "--seed", str(opts.seed), "--parse-workers", str(opts.parse_workers)]  # fmt: skip
-    flags = {"--baseline": opts.baseline, "--pipeline": opts.pipeline}
-    return args + [flag for flag, on in flags.items() if on]
+    baseline = ["--baseline", opts.baseline] if opts.baseline else []
+    return args + baseline + (["--pipeline"] if opts.pipeline else [])
 
 
 def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
@@ -471,8 +475,12 @@ def _args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Options]:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--baseline",
-        action="store_true",
-        help="measure bare aiohttp + feedparser (no storage) instead of the poller",
+        nargs="?",
+        const="defaults",
+        default="",
+        choices=["defaults", "lean"],
+        help="measure bare aiohttp + feedparser (no storage) instead of the poller; "
+        "lean: feedparser's sanitiser and URI rewriting off, as the bot runs it",
     )
     p.add_argument(
         "--parse-workers",

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -73,21 +73,37 @@ _HTML_START = re.compile(
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
+# Given the keys of a feed's entries, which of them are stored already.
+KnownKeys = Callable[[Sequence[str]], Collection[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """One fetched body after parsing. ``error`` is set when the body is not a usable feed."""
+    """One fetched body after parsing. ``error`` is set when the body is not a usable feed.
+
+    ``items`` leaves out the entries a ``known`` check said are stored already; ``listed``
+    counts every entry the feed lists.
+    """
 
     items: tuple[ParsedItem, ...]
     title: str = ""
     error: str | None = None
+    listed: int = 0
 
     @property
     def empty(self) -> bool:
-        return self.error is None and not self.items
+        return self.error is None and not self.listed
 
 
-def parse_feed(body: bytes, feed: Feed, *, content_type: str | None = None) -> ParsedFeed:
-    """Parse one feed body. CPU-bound: call it from a worker thread, never on the event loop."""
+def parse_feed(
+    body: bytes, feed: Feed, *, content_type: str | None = None, known: KnownKeys | None = None
+) -> ParsedFeed:
+    """Parse one feed body. CPU-bound: call it from a worker thread, never on the event loop.
+
+    With ``known``, entries already stored are left out before their text is cleaned: in a
+    routine poll most of a changed feed's entries were seen before, and cleaning is most of
+    the work after feedparser's.
+    """
     if not body.strip():
         return ParsedFeed((), error="the response body is empty (the site sent no feed)")
     if _looks_like_html(body, content_type):
@@ -114,14 +130,17 @@ def parse_feed(body: bytes, feed: Feed, *, content_type: str | None = None) -> P
         if not parsed.get("version"):
             return ParsedFeed((), error="the body is not an RSS or Atom feed")
     channel: dict[str, Any] = parsed.get("feed") or {}
-    items = tuple(_items(entries, feed, channel))
-    return ParsedFeed(items, title=clean_text(str(channel.get("title", ""))))
+    items = tuple(_items(entries, feed, channel, known))
+    title = clean_text(str(channel.get("title", "")))
+    return ParsedFeed(items, title=title, listed=len(entries))
 
 
-def parse_safely(body: bytes, feed: Feed, content_type: str | None = None) -> ParsedFeed:
+def parse_safely(
+    body: bytes, feed: Feed, content_type: str | None = None, known: KnownKeys | None = None
+) -> ParsedFeed:
     """``parse_feed`` that turns a parser crash on hostile input into this feed's error."""
     try:
-        return parse_feed(body, feed, content_type=content_type)
+        return parse_feed(body, feed, content_type=content_type, known=known)
     except Exception as exc:
         logger.exception("parsing feed %s failed", feed.id)
         return ParsedFeed((), error=f"the feed could not be parsed ({exc.__class__.__name__})")
@@ -152,14 +171,44 @@ def _bozo_reason(exc: object) -> str:
     return text[:160] or exc.__class__.__name__
 
 
-def _items(entries: list[Any], feed: Feed, channel: dict[str, Any]) -> Iterable[ParsedItem]:
+@dataclass(frozen=True, slots=True)
+class _Identified:
+    """An entry with what its key needs, before any of its text is cleaned."""
+
+    entry: dict[str, Any]
+    key: str
+    url: str | None
+    guid: str | None
+    published: datetime | None
+    title: str | None  # cleaned already only when the key needed it
+
+
+def _items(
+    entries: list[Any], feed: Feed, channel: dict[str, Any], known: KnownKeys | None
+) -> Iterable[ParsedItem]:
+    identified = list(_identify(entries, feed, channel))
+    stored = known([i.key for i in identified]) if known and identified else ()
+    for i in identified:
+        if i.key in stored:
+            continue
+        title = i.title if i.title is not None else _title_of(i.entry)
+        yield ParsedItem(
+            key=i.key,
+            title=title or (i.url or "(untitled)"),
+            summary=clean_text(_summary_of(i.entry))[:MAX_SUMMARY_CHARS],
+            url=i.url,
+            published=i.published,
+            source=_source_of(i.entry, feed),
+            guid=i.guid,
+        )
+
+
+def _identify(entries: list[Any], feed: Feed, channel: dict[str, Any]) -> Iterable[_Identified]:
     # dict.get, not FeedParserDict's aliasing __getitem__: this loop runs for every item.
     get = dict.get
     site = canonical_url(str(get(channel, "link") or ""))
     guids = Counter(str(get(e, "id") or "").strip() for e in entries)
     for entry in entries:
-        title = clean_text(str(get(entry, "title") or ""))[:MAX_TITLE_CHARS]
-        summary = clean_text(_summary_of(entry))[:MAX_SUMMARY_CHARS]
         url = canonical_url(str(get(entry, "link") or ""))
         published = _date_of(entry)
         guid = str(get(entry, "id") or "").strip() or None
@@ -167,16 +216,14 @@ def _items(entries: list[Any], feed: Feed, channel: dict[str, Any]) -> Iterable[
         # A GUID repeated within the feed, or the site's home page as every item's GUID,
         # identifies nothing.
         trusted = guid if guid and guids[guid] == 1 and (not site or guid_url != site) else None
-        key = item_key(feed, trusted, url, title, published, guid_is_url=guid_url is not None)
-        yield ParsedItem(
-            key=key,
-            title=title or (url or "(untitled)"),
-            summary=summary,
-            url=url,
-            published=published,
-            source=_source_of(entry, feed),
-            guid=guid,
-        )
+        # Only an entry with neither a usable GUID nor a link is identified by its title.
+        title = _title_of(entry) if not trusted and not url else None
+        key = item_key(feed, trusted, url, title or "", published, guid_is_url=guid_url is not None)
+        yield _Identified(entry, key, url, guid, published, title)
+
+
+def _title_of(entry: dict[str, Any]) -> str:
+    return clean_text(str(dict.get(entry, "title") or ""))[:MAX_TITLE_CHARS]
 
 
 def item_key(
@@ -237,7 +284,7 @@ def _date_of(entry: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _source_of(entry: Mapping[str, Any], feed: Feed) -> str:
+def _source_of(entry: dict[str, Any], feed: Feed) -> str:
     # Aggregators (Google News and the like) name the real outlet in <source>.
     source = dict.get(entry, "source")
     if isinstance(source, Mapping):

@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -23,7 +23,7 @@ from bot.core.models import Feed, FeedHealth, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.storage.db import Database
 from bot.storage.feeds import FeedState, claim_due_feeds, save_states
-from bot.storage.items import FeedItems, store_new_items
+from bot.storage.items import FeedItems, known_keys, store_new_items
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class _Handled:
     items: FeedItems | None
     outcome: FeedOutcome
     note: str = ""  # e.g. "it moved permanently to …", repeated in the final message
+    listed: int = 0  # entries in the feed, new or not
 
 
 class _Backlog:
@@ -288,6 +289,15 @@ class Poller:
         outcomes = [_with_count(h, per_feed.get(h.feed.id, 0)) for h in handled]
         return outcomes, items
 
+    def _known_keys(self, keys: Sequence[str]) -> Collection[str]:
+        """Which of these keys are stored; none, if the database cannot say right now (the
+        store step checks again, so a failure here costs only time)."""
+        try:
+            return self.db.transaction(lambda s: known_keys(s, keys))
+        except SQLAlchemyError as exc:
+            logger.warning("checking for known items failed (%s)", exc.__class__.__name__)
+            return ()
+
     def _store(self, session: Session, handled: Sequence[_Handled], now: datetime) -> list[Item]:
         batches = [h.items for h in handled if h.items is not None]
         items = store_new_items(session, batches, now=now)
@@ -321,7 +331,9 @@ class Poller:
                 "not modified since the last check (HTTP 304)",
             )
         if parsed is None:
-            parsed = parse_safely(result.body, feed, result.content_type)
+            # A feed polled before mostly repeats items we have: skip cleaning those.
+            known = self._known_keys if feed.first_polled_at is not None else None
+            parsed = parse_safely(result.body, feed, result.content_type, known)
         if parsed.error:
             return self._failure(feed, now, parsed.error, result.http_status, None)
         if parsed.empty:
@@ -329,7 +341,7 @@ class Poller:
                 feed, result, now, FeedStatus.EMPTY, parsed, "the feed is valid but lists no items"
             )
         return self._success(
-            feed, result, now, FeedStatus.OK, parsed, f"{len(parsed.items)} items in the feed"
+            feed, result, now, FeedStatus.OK, parsed, f"{parsed.listed} items in the feed"
         )
 
     def _success(
@@ -367,6 +379,7 @@ class Poller:
             != (feed.etag, feed.last_modified, feed.first_polled_at),
         )
         items = None
+        listed = parsed.listed if parsed is not None else 0
         if parsed is not None and parsed.items:
             # A new feed's backlog is stored and matched but never alerted.
             alertable = (
@@ -378,7 +391,7 @@ class Poller:
         outcome = FeedOutcome(
             feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
         )
-        return _Handled(feed, state, items, outcome, note)
+        return _Handled(feed, state, items, outcome, note, listed)
 
     def _failure(
         self,
@@ -420,10 +433,10 @@ class Poller:
 
 def _with_count(h: _Handled, count: int) -> FeedOutcome:
     o = h.outcome
-    if o.status is not FeedStatus.OK or h.items is None:
+    if o.status is not FeedStatus.OK:
         return o
     message = (
-        f'feed "{h.feed.name}" ({safe_url(h.feed.url)}): {count} new of {len(h.items.items)} items'
+        f'feed "{h.feed.name}" ({safe_url(h.feed.url)}): {count} new of {h.listed} items'
         f"{h.note}; next check {_at(o.next_fetch_at)}"
     )
     return replace(o, new_items=count, message=message)

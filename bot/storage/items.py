@@ -88,6 +88,11 @@ def _unique_within(batches: Iterable[FeedItems]) -> list[tuple[FeedItems, Parsed
     return out
 
 
+def known_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """The keys among these that are stored already."""
+    return _existing(session, ITEMS.c.key, list(keys))
+
+
 def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(values), IN_CHUNK):

@@ -185,6 +185,29 @@ def test_without_guid_or_link_the_title_and_date_identify_the_item() -> None:
     assert keys == _keys(items)  # stable across polls
 
 
+def test_entries_already_stored_are_left_out_but_still_counted() -> None:
+    items = [{"title": f"Report {n}", "url": f"https://x.example/{n}"} for n in range(3)]
+    body = rss_from_items(items).encode()
+    keys = _keys(items)
+    asked: list[list[str]] = []
+
+    def known(batch: Sequence[str]) -> set[str]:
+        asked.append(list(batch))
+        return {keys[0], keys[2]}
+
+    parsed = parse_feed(body, FEED, known=known)
+
+    assert asked == [keys]  # one question for the whole feed
+    assert [i.title for i in parsed.items] == ["Report 1"]
+    assert parsed.listed == 3 and not parsed.empty
+
+
+def test_a_feed_whose_entries_are_all_stored_is_not_empty() -> None:
+    body = rss_from_items([{"title": "Old", "url": "https://x.example/old"}]).encode()
+    parsed = parse_feed(body, FEED, known=lambda keys: set(keys))
+    assert parsed.items == () and parsed.listed == 1 and not parsed.empty
+
+
 def test_untitled_items_fall_back_to_their_link() -> None:
     items = parse_feed(rss_from_items([{"url": "https://x.example/a"}]).encode(), FEED).items
     assert items[0].title == "https://x.example/a"

@@ -87,6 +87,23 @@ async def test_first_poll_keeps_backlog_quiet_and_later_items_alert(
     assert "1 new of 3 items" in outcome_of(later, feed).message
 
 
+async def test_a_changed_feed_with_nothing_new_is_ok_not_empty(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # No ETag or Last-Modified: every poll is a full 200 and lists the same two items.
+    url = feed_server.add_feed("/rss", [story(1), story(2)], etag=False, last_modified=None)
+    feed = await new_feed(db, url)
+    poller = Poller(db, POLL)
+    await poller.poll_due(NOW)
+
+    again = await poller.poll_due(NOW + timedelta(minutes=15))
+
+    assert again.new_items == []
+    assert outcome_of(again, feed).status is FeedStatus.OK
+    assert "0 new of 2 items" in outcome_of(again, feed).message
+    assert await stored_items(db) == 2
+
+
 async def test_alert_on_first_poll_makes_the_backlog_alertable(
     db: Database, feed_server: FeedServer
 ) -> None:
