@@ -222,9 +222,7 @@ class Poller:
                 # A full batch is already waiting when parsing is behind; lingering then
                 # would only leave the storing thread idle.
                 await asyncio.sleep(self.batch_linger)
-            while not queue.empty() and len(batch) < self.max_batch:
-                if size >= self.max_batch_bytes:
-                    break
+            while not queue.empty() and len(batch) < self.max_batch and size < self.max_batch_bytes:
                 nxt = queue.get_nowait()
                 if nxt is None:
                     done = True

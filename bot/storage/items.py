@@ -44,12 +44,12 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
     candidates = _unique_within(batches)
     if not candidates:
         return []
-    known_keys = _existing(session, ITEMS.c.key, [p.key for _, p in candidates])
+    stored_keys = known_keys(session, [p.key for _, p in candidates])
     known_urls = _existing(session, ITEMS.c.url, [p.url for _, p in candidates if p.url])
     fresh = [
         (fi, p)
         for fi, p in candidates
-        if p.key not in known_keys and not (p.url and p.url in known_urls)
+        if p.key not in stored_keys and not (p.url and p.url in known_urls)
     ]
     if not fresh:
         return []
