@@ -64,6 +64,9 @@ _PLAIN_URL = re.compile(
     r"^([Hh][Tt][Tt][Pp][Ss]?)://([A-Za-z0-9.-]+(?::\d{1,5})?)(/[^?#\s]*)?"
     r"(?:\?([^#\s]*))?(?:#\S*)?$"
 )
+# Anything urllib could still read as an http(s) link starts like this; GUIDs such as
+# "urn:…" or "tag:…" and bare ids are turned away without taking them apart.
+_HTTP_LIKE = re.compile(r"\s*https?:", re.IGNORECASE)
 _INVISIBLE = ("script", "style", "noscript", "iframe", "template")
 _INVISIBLE_OPEN = tuple(f"<{tag}" for tag in _INVISIBLE)
 _HTML_START = re.compile(
@@ -317,7 +320,7 @@ def canonical_url(value: str) -> str | None:
     """
     m = _PLAIN_URL.match(value)
     if m is None:
-        return _canonical_slow(value)
+        return _canonical_slow(value) if _HTTP_LIKE.match(value) else None
     scheme, host, path, query = m.group(1).lower(), m.group(2).lower(), m.group(3), m.group(4)
     if host.endswith(_DEFAULT_PORTS[scheme]):
         host = host[: -len(_DEFAULT_PORTS[scheme])]

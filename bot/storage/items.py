@@ -1,4 +1,4 @@
-"""Stored items: "which are new?" as batched queries, and one bulk insert of the new ones."""
+"""Stored items: one bulk insert that keeps only what is new, and reads by key or id."""
 
 from __future__ import annotations
 
@@ -40,21 +40,15 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
     An item is already known when its key or its canonical URL is in the table, so the same
     article under two feeds' GUIDs, or seen again in a later poll, is stored once. Within the
     batch the first occurrence wins.
+
+    Both are unique in the schema, so the insert itself is the "is it new?" check: it skips
+    what is stored already (or what another process stores at the same moment) and returns
+    the rows it added, with no query beforehand.
     """
     candidates = _unique_within(batches)
     if not candidates:
         return []
-    stored_keys = known_keys(session, [p.key for _, p in candidates])
-    known_urls = _existing(session, ITEMS.c.url, [p.url for _, p in candidates if p.url])
-    fresh = [
-        (fi, p)
-        for fi, p in candidates
-        if p.key not in stored_keys and not (p.url and p.url in known_urls)
-    ]
-    if not fresh:
-        return []
-    rows = [_row(fi, p, now) for fi, p in fresh]
-    ids = _insert(session, rows)
+    ids = _insert(session, [_row(fi, p, now) for fi, p in candidates])
     return [
         Item(
             id=ids[p.key],
@@ -68,8 +62,8 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
             first_seen=now,
             alertable=fi.alertable,
         )
-        for fi, p in fresh
-        if p.key in ids  # absent: another process stored it a moment ago
+        for fi, p in candidates
+        if p.key in ids
     ]
 
 
@@ -90,25 +84,21 @@ def _unique_within(batches: Iterable[FeedItems]) -> list[tuple[FeedItems, Parsed
 
 def known_keys(session: Session, keys: Sequence[str]) -> set[str]:
     """The keys among these that are stored already."""
-    return _existing(session, ITEMS.c.key, list(keys))
-
-
-def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(values), IN_CHUNK):
-        chunk = values[start : start + IN_CHUNK]
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = keys[start : start + IN_CHUNK]
+        found.update(session.scalars(select(ITEMS.c.key).where(ITEMS.c.key.in_(chunk))))
     return found
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Bulk insert (one executemany with RETURNING); a key stored concurrently is skipped."""
+    """Bulk insert (executemany with RETURNING) that skips rows whose key or link is stored."""
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(ITEMS).on_conflict_do_nothing(index_elements=["key"])
+        stmt = postgresql.insert(ITEMS).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        stmt = sqlite.insert(ITEMS).on_conflict_do_nothing(index_elements=["key"])
+        stmt = sqlite.insert(ITEMS).on_conflict_do_nothing()
     else:
         stmt = insert(ITEMS)
     result = session.execute(stmt.returning(ITEMS.c.id, ITEMS.c.key), rows)

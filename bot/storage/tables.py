@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -42,15 +42,11 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UtcDateTime column")
-        from datetime import UTC
-
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        from datetime import UTC
-
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -101,8 +97,9 @@ class ItemRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    # The canonical link, kept separately so the same article under two feeds' GUIDs is one item.
-    url: Mapped[str | None] = mapped_column(String(2048), index=True)
+    # The canonical link, unique like the key: the same article under two feeds' GUIDs is one
+    # item. (NULL, for an item without a usable link, may repeat.)
+    url: Mapped[str | None] = mapped_column(String(2048), index=True, unique=True)
     guid: Mapped[str | None] = mapped_column(String(2048))
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(Text)

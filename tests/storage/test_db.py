@@ -8,11 +8,11 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
 
-from bot.storage.db import HEAD_REVISION, Database, schema_revision
-from bot.storage.tables import FeedRow
+from bot.storage.db import HEAD_REVISION, Database, alembic_config, migrate, schema_revision
+from bot.storage.tables import Base, FeedRow, ItemRow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +51,6 @@ async def test_datetimes_come_back_as_utc(db: Database) -> None:
 def test_head_revision_constant_matches_the_newest_migration() -> None:
     from alembic.script import ScriptDirectory
 
-    from bot.storage.db import alembic_config
-
     heads = ScriptDirectory.from_config(alembic_config(None)).get_heads()  # type: ignore[arg-type]
     assert heads == [HEAD_REVISION], "bump HEAD_REVISION in bot/storage/db.py"
 
@@ -72,3 +70,31 @@ def test_opening_a_current_sqlite_database_never_imports_alembic(tmp_path: Path)
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_declare(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_making_links_unique_keeps_the_oldest_rows_link(db: Database) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(db.engine), "0001")
+    seen = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
+    rows = [
+        {"key": key, "url": "https://news.example.org/a", "title": key, "summary": "",
+         "source": "", "first_seen_at": seen, "alertable": True}
+        for key in ("older", "newer")
+    ]  # fmt: skip
+    db.transaction(lambda s: s.execute(insert(ItemRow), rows))
+
+    migrate(db.engine)
+
+    stored = db.transaction(lambda s: s.execute(select(ItemRow.key, ItemRow.url)).all())
+    assert sorted(stored) == [("newer", None), ("older", "https://news.example.org/a")]
+    assert schema_revision(db.engine) == HEAD_REVISION

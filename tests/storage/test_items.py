@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core.models import ParsedItem
@@ -102,17 +103,33 @@ def test_items_without_links_are_told_apart_by_key(db: Database) -> None:
     assert store(db, FeedItems(None, [parsed(1, url=None)])) == []
 
 
-def test_the_is_it_new_check_is_batched(db: Database, statements: list[str]) -> None:
+def test_the_insert_itself_is_the_is_it_new_check(db: Database, statements: list[str]) -> None:
     store(db, FeedItems(None, [parsed(n) for n in range(500)]))
     statements.clear()
 
-    store(db, FeedItems(None, [parsed(n) for n in range(1500)]))
+    again = store(db, FeedItems(None, [parsed(n) for n in range(1500)]))
 
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == []
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(selects) == 2  # one for keys, one for URLs, however many items
-    assert 1 <= len(inserts) <= 2  # multi-row INSERT … RETURNING batches
+    assert 1 <= len(inserts) <= 2  # multi-row INSERT … RETURNING batches, however many items
+    assert len(again) == 1000
     assert count(db) == 1500
+
+
+def test_the_database_refuses_a_second_row_for_a_link(db: Database) -> None:
+    """The rule holds even for a writer that skips the bot's insert (another process, say)."""
+    store(db, FeedItems(None, [parsed(1)]))
+
+    with pytest.raises(IntegrityError):
+        db.transaction(
+            lambda s: s.execute(
+                insert(ItemRow).values(
+                    key="d" * 64, url="https://news.example.org/1", title="Copy", summary="",
+                    source="", first_seen_at=NOW, alertable=True,
+                )
+            )
+        )  # fmt: skip
+    assert count(db) == 1
 
 
 def test_a_monster_url_is_dropped_not_cut(db: Database) -> None:
