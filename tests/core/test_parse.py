@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.models import Feed
-from bot.core.parse import canonical_url, clean_text, item_key, parse_feed
+from bot.core.parse import TextCleaner, canonical_url, clean_text, item_key, parse_feed
 from tests.feedserver import rss_from_items
 
 FEEDS = Path(__file__).resolve().parents[1] / "testdata" / "feeds"
@@ -62,6 +62,19 @@ def test_links_are_canonicalised(link: str, canonical: str | None) -> None:
 )
 def test_html_becomes_one_line_of_plain_text(raw: str, text: str) -> None:
     assert clean_text(raw) == text
+
+
+def test_one_summarys_broken_markup_cannot_spill_into_the_next() -> None:
+    clean = TextCleaner()  # one shared document for a whole feed's items
+
+    texts = [
+        clean("<p>first</div></div><b>unclosed <script>hidden"),
+        clean("<textarea>raw <p>text"),
+        clean("<frameset>swallowing<frame>"),
+        clean("<b>fourth</b> &amp; last"),
+    ]
+
+    assert texts == ["first unclosed", "raw <p>text", "swallowing", "fourth & last"]
 
 
 def test_rss_fixture_gives_clean_items() -> None:
