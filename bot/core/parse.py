@@ -17,9 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 import feedparser
 from selectolax.lexbor import LexborNode, create_tag
 
+from bot.core import saxdriver
 from bot.core.models import Feed, ParsedItem
 
 logger = logging.getLogger(__name__)
+
+saxdriver.use()
 
 # Long summaries add nothing to matching or a story card and bloat the items table.
 MAX_SUMMARY_CHARS = 4000
