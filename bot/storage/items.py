@@ -130,7 +130,13 @@ def _published(p: ParsedItem, now: datetime) -> datetime | None:
 
 def _url(url: str | None) -> str | None:
     # Cutting a link short would make it point somewhere else; a monster URL is dropped.
-    return url if url and len(url) <= MAX_URL else None
+    # The limit is in bytes too: PostgreSQL cannot index a longer value (2,704 bytes at
+    # most) and would refuse the whole batch.
+    if not url or len(url) > MAX_URL:
+        return None
+    if not url.isascii() and len(url.encode("utf-8", "surrogatepass")) > MAX_URL:
+        return None
+    return url
 
 
 def load_items(session: Session, ids: Sequence[int]) -> list[Item]:

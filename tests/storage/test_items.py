@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,6 +137,19 @@ def test_a_monster_url_is_dropped_not_cut(db: Database) -> None:
     long_url = "https://news.example.org/" + "a" * 3000
     items = store(db, FeedItems(None, [parsed(1, url=long_url)]))
     assert items[0].url is None
+
+
+def test_a_link_too_long_for_the_index_in_bytes_is_dropped_not_a_failed_batch(
+    db: Database,
+) -> None:
+    # 2,000 characters, 6,000 bytes that hardly compress: over what a PostgreSQL index
+    # entry can hold.
+    rng = random.Random(7)
+    wide = "https://news.example.org/" + "".join(
+        chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(2000)
+    )
+    items = store(db, FeedItems(None, [parsed(1, url=wide), parsed(2)]))
+    assert [i.url for i in items] == [None, "https://news.example.org/2"]
 
 
 def _add(s: Session, n: int, **row: Any) -> int:
