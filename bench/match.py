@@ -49,7 +49,8 @@ def synthesise(n: int) -> list[Item]:
                 break
             at = ev.published + shift
             out.append(Item(id=0, key=f"{ev.id}-{copy}", feed_id=None,
-                            title=f"{ev.title} (Zeta{copy})", summary=ev.summary, url=ev.url,
+                            title=f"{ev.title} (Zeta{copy})", summary=ev.summary,
+                            url=f"{ev.url}?copy={copy}" if ev.url else None,
                             source=ev.source, published=at, first_seen=at))  # fmt: skip
         copy += 1
     out.sort(key=lambda i: (i.published or i.first_seen, i.key))

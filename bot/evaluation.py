@@ -171,8 +171,9 @@ def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Predict
 
     def run(session: Session) -> dict[str, Prediction]:
         out: dict[str, Prediction] = {}
+        links: set[str] = set()
         for ev in ordered:
-            item = _store(session, ev)
+            item = _store(session, ev, links)
             match = matcher.match(item)
             save_match(session, match, now=ev.published)
             assignment: Assignment | None = None
@@ -185,10 +186,15 @@ def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Predict
     return [by_id[i.id] for i in items]
 
 
-def _store(session: Session, ev: EvalItem) -> Item:
+def _store(session: Session, ev: EvalItem, links: set[str]) -> Item:
+    # A link is unique in the items table, but a labelled set may list one article twice;
+    # each copy is still judged on its own, the later one stored without its link.
+    url = ev.url if ev.url and ev.url not in links else None
+    if url:
+        links.add(url)
     row = ItemRow(
         key=ev.id[:64],
-        url=ev.url,
+        url=url,
         title=ev.title,
         summary=ev.summary,
         source=ev.source,

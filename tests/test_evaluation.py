@@ -94,6 +94,20 @@ def test_unlabelled_items_are_predicted_without_scores(tmp_path: Path, cfg: AppC
     assert json.loads(preds.read_text())["story"].startswith("s-")
 
 
+def test_one_article_listed_twice_gets_two_predictions(tmp_path: Path, cfg: AppConfig) -> None:
+    line = {"title": "US and India hold Malabar drills", "summary": "Navies trained off Guam.",
+            "url": "https://news.example.org/malabar", "published": "2025-11-10"}  # fmt: skip
+    items = tmp_path / "twice.jsonl"
+    items.write_text("".join(json.dumps(line | {"id": i}) + "\n" for i in ("a", "b")))
+    preds = tmp_path / "p.jsonl"
+
+    assert run_eval(items, preds, False, cfg, out=io.StringIO(), err=io.StringIO()) == 0
+
+    got = [json.loads(row) for row in preds.read_text().splitlines()]
+    assert [p["id"] for p in got] == ["a", "b"]
+    assert got[0]["relevant"] == got[1]["relevant"] is True
+
+
 def test_read_items_keeps_gold_labels() -> None:
     read = read_items(DEV.read_text(encoding="utf-8").splitlines(), "dev")
     assert not read.problems and len(read.items) == 125
