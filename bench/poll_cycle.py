@@ -177,6 +177,15 @@ class BareBaseline:
         self.options = {"sanitize_html": False, "resolve_relative_uris": False} if lean else {}
         self.etags: dict[str, str] = {}
         self.seen: set[str] = set()
+        # Importing the bot's parser put its buffering SAX driver first in feedparser's list;
+        # the baseline is bare feedparser, so it parses with the stock driver. (Each run is
+        # its own process, so the bot's runs are unaffected.)
+        import feedparser.api
+
+        from bot.core import saxdriver
+
+        while saxdriver.__name__ in feedparser.api.PREFERRED_XML_PARSERS:
+            feedparser.api.PREFERRED_XML_PARSERS.remove(saxdriver.__name__)
 
     async def poll_due(self, now: datetime, *, force: bool = True) -> BareResult:
         import aiohttp
