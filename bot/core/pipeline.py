@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.orm import Session
@@ -18,13 +18,20 @@ from bot.core.models import Item
 from bot.core.poller import FeedOutcome, NewItem, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
-from bot.storage.items import load_items
+from bot.storage.items import load_items, unmatched_items
 from bot.storage.runtime import load_runtime
 from bot.storage.stories import save_matches
 
 logger = logging.getLogger(__name__)
 
 MATCH_CHUNK = 1000  # items matched and grouped per transaction
+# A cycle that dies between storing items and matching them (a crash, a database error)
+# leaves them unmatched, and no later poll reports them as new. Each cycle takes up what is
+# older than SETTLE (far longer than any cycle takes from storing to matching, so never items
+# another process is still working on) and younger than WINDOW (so the query stays a short
+# index range scan, and a day-old item is not news worth a late alert).
+RECOVER_SETTLE = timedelta(minutes=10)
+RECOVER_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,7 @@ class CycleReport:
     stories: tuple[int, ...]
     flush: FlushReport = field(default_factory=FlushReport)
     seconds: float = 0.0
+    recovered: int = 0  # items an earlier cycle stored but never matched, matched now
 
     @property
     def next_retry(self) -> datetime | None:
@@ -67,12 +75,16 @@ class Pipeline:
 
     async def run_cycle(self, *, force: bool = False) -> CycleReport:
         started = time.perf_counter()
+        now = self.clock()
         cfg = await self.db.run(load_runtime)
         poller = Poller(self.db, cfg.poll, clock=self.clock)
-        result = await poller.poll_due(self.clock(), force=force)
+        result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:
             _log_outcome(outcome)
         relevant, story_ids = await self._match_and_group(cfg, result.new_items)
+        recovered, more_relevant, more_stories = await self._recover_unmatched(cfg, now)
+        relevant += more_relevant
+        story_ids = list(dict.fromkeys([*story_ids, *more_stories]))
         await self.delivery.plan(story_ids)
         flushed = await self.delivery.flush()
         report = CycleReport(
@@ -82,6 +94,7 @@ class Pipeline:
             stories=tuple(story_ids),
             flush=flushed,
             seconds=time.perf_counter() - started,
+            recovered=recovered,
         )
         logger.info(
             "cycle: %d feeds, %d new items, %d relevant, %d stories touched, %d posted, "
@@ -95,6 +108,28 @@ class Pipeline:
             report.seconds,
         )
         return report
+
+    async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, int, list[int]]:
+        """Match and group what earlier cycles stored but never matched: (items, relevant,
+        stories). A failure here is logged and left for the next cycle; it must not cost this
+        cycle's alerts."""
+        find = partial(unmatched_items, since=now - RECOVER_WINDOW, before=now - RECOVER_SETTLE)
+        try:
+            left = await self.db.run(find)
+            if not left:
+                return 0, 0, []
+            logger.warning(
+                "matching %d item(s) an earlier cycle stored but did not match "
+                "(it was cut short); their alerts come late",
+                len(left),
+            )
+            relevant, stories = await self._match_and_group(
+                cfg, [NewItem(row_id, at) for row_id, at in left]
+            )
+        except Exception:
+            logger.exception("matching the items earlier cycles left unmatched failed")
+            return 0, 0, []
+        return len(left), relevant, stories
 
     async def _match_and_group(
         self, cfg: AppConfig, new_items: Sequence[NewItem]

@@ -5,16 +5,19 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.poller import Poller
 from bot.settings import DEFAULT_CONFIG, Settings
-from bot.storage.tables import DeliveryRow, ItemRow
+from bot.storage.runtime import load_runtime
+from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, SubscriptionRow
 from tests.conftest import TESTDATA
 from tests.feedserver import FeedServer
 
@@ -45,6 +48,12 @@ class Harness:
         printed = self.out.read()
         self.out.seek(0, io.SEEK_END)
         return printed
+
+    async def store_only(self, ago: timedelta) -> int:
+        """A cycle cut short after storing its items, ``ago``: it never matched them."""
+        cfg = await self.bot.db.run(load_runtime)
+        result = await Poller(self.bot.db, cfg.poll).poll_due(datetime.now(UTC) - ago, force=True)
+        return len(result.new_items)
 
     async def count(self, table: type[Any]) -> int:
         return await self.bot.db.run(
@@ -121,3 +130,36 @@ async def test_an_unchanged_feed_is_asked_conditionally_and_stores_nothing(
     assert again.headers.get("If-None-Match") or again.headers.get("If-Modified-Since")
     assert "[ALERT]" not in printed
     assert await harness.count(ItemRow) == 1
+
+
+async def test_items_a_cut_short_cycle_stored_but_never_matched_still_alert(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    # The console's subscription is older than the items, as it would be after a restart.
+    await harness.bot.db.run(
+        lambda s: s.execute(update(SubscriptionRow).values(since=datetime(2020, 1, 1, tzinfo=UTC)))
+    )
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    assert await harness.store_only(ago=timedelta(minutes=11)) == 1
+
+    late = await harness.cycle()
+    again = await harness.cycle()
+
+    assert late.count("[ALERT]") == 1 and "Tiger Triumph" in late
+    assert "[ALERT]" not in again
+    assert await harness.count(MatchRow) == 2
+
+
+async def test_items_stored_moments_ago_are_left_to_the_cycle_that_stored_them(
+    harness: Harness,
+) -> None:
+    """Another process may be matching them right now; matching them twice would race it."""
+    await harness.cycle()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    assert await harness.store_only(ago=timedelta(minutes=1)) == 1
+
+    printed = await harness.cycle()
+
+    assert "[ALERT]" not in printed
+    assert await harness.count(MatchRow) == 1  # the backlog item's only
