@@ -124,7 +124,7 @@ class Pipeline:
                 len(left),
             )
             relevant, stories = await self._match_and_group(
-                cfg, [NewItem(row_id, at) for row_id, at in left]
+                cfg, [NewItem(row_id, at) for row_id, at in left], isolate_failures=True
             )
         except Exception:
             logger.exception("matching the items earlier cycles left unmatched failed")
@@ -132,20 +132,33 @@ class Pipeline:
         return len(left), relevant, stories
 
     async def _match_and_group(
-        self, cfg: AppConfig, new_items: Sequence[NewItem]
+        self, cfg: AppConfig, new_items: Sequence[NewItem], *, isolate_failures: bool = False
     ) -> tuple[int, list[int]]:
         """Match and group in chunks, each read back from the database: a new feed's backlog
         can be thousands of items, and holding them all at once would hold all their memory.
+
+        With ``isolate_failures``, a chunk that fails is tried again one item at a time, so
+        one item the matcher cannot handle holds back only itself (until the next cycle).
         """
         ordered = [n.id for n in sorted(new_items, key=lambda n: (n.at, n.id))]
         matcher = Matcher.from_config(cfg)
         grouper = StoryGrouper(cfg)
         relevant = 0
         touched: dict[int, None] = {}
-        for start in range(0, len(ordered), MATCH_CHUNK):
-            chunk = ordered[start : start + MATCH_CHUNK]
+        chunks = [ordered[i : i + MATCH_CHUNK] for i in range(0, len(ordered), MATCH_CHUNK)]
+        while chunks:
+            chunk = chunks.pop(0)
             step = partial(match_and_group_stored, matcher=matcher, grouper=grouper, ids=chunk)
-            count, stories = await self.db.run(step)
+            try:
+                count, stories = await self.db.run(step)
+            except Exception:
+                if not isolate_failures:
+                    raise
+                if len(chunk) > 1:
+                    chunks[:0] = [[row_id] for row_id in chunk]
+                else:
+                    logger.exception("item %d could not be matched; next cycle tries again", *chunk)
+                continue
             relevant += count
             touched.update(dict.fromkeys(stories))
         return relevant, list(touched)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
@@ -27,6 +27,7 @@ DEV = {
 }
 TIGER_ASIANET = DEV["dev-001"]  # Tiger Triumph 2024, first outlet
 TIGER_HINDU = DEV["dev-002"]  # the same exercise, a second outlet
+COCHIN = DEV["dev-003"]  # a US Navy repair yard in India: relevant, another story
 SENSEX = DEV["dev-010"]  # markets: not relevant
 OLD_RANA = DEV["dev-025"]  # not relevant; serves as a feed's backlog
 
@@ -54,6 +55,11 @@ class Harness:
         cfg = await self.bot.db.run(load_runtime)
         result = await Poller(self.bot.db, cfg.poll).poll_due(datetime.now(UTC) - ago, force=True)
         return len(result.new_items)
+
+    async def subscribed_long_ago(self) -> None:
+        """The console's subscription predates the items, as it would after a restart."""
+        since = datetime(2020, 1, 1, tzinfo=UTC)
+        await self.bot.db.run(lambda s: s.execute(update(SubscriptionRow).values(since=since)))
 
     async def count(self, table: type[Any]) -> int:
         return await self.bot.db.run(
@@ -136,10 +142,7 @@ async def test_items_a_cut_short_cycle_stored_but_never_matched_still_alert(
     harness: Harness,
 ) -> None:
     await harness.cycle()
-    # The console's subscription is older than the items, as it would be after a restart.
-    await harness.bot.db.run(
-        lambda s: s.execute(update(SubscriptionRow).values(since=datetime(2020, 1, 1, tzinfo=UTC)))
-    )
+    await harness.subscribed_long_ago()
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
     assert await harness.store_only(ago=timedelta(minutes=11)) == 1
 
@@ -163,3 +166,29 @@ async def test_items_stored_moments_ago_are_left_to_the_cycle_that_stored_them(
 
     assert "[ALERT]" not in printed
     assert await harness.count(MatchRow) == 1  # the backlog item's only
+
+
+async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.cycle()
+    await harness.subscribed_long_ago()
+    items = (OLD_RANA, TIGER_ASIANET, COCHIN)
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in items])
+    assert await harness.store_only(ago=timedelta(minutes=11)) == 2
+
+    def refuse_tiger(s: Any) -> int:
+        # The database refuses this one item's match, as it might on a constraint a bug
+        # breaks; the trigger stands in for any error that fails one item's transaction.
+        tiger = int(s.scalar(select(ItemRow.id).where(ItemRow.url == TIGER_ASIANET["url"])))
+        s.execute(text(f"CREATE TRIGGER refuse BEFORE INSERT ON matches WHEN NEW.item_id = "
+                       f"{tiger} BEGIN SELECT RAISE(ABORT, 'refused'); END"))  # fmt: skip
+        return tiger
+
+    tiger = await harness.bot.db.run(refuse_tiger)
+
+    printed = await harness.cycle()
+
+    assert printed.count("[ALERT]") == 1 and "Cochin" in printed
+    assert f"item {tiger} could not be matched" in caplog.text
+    assert await harness.count(MatchRow) == 2  # the backlog item's and Cochin's
