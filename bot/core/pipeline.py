@@ -42,7 +42,6 @@ class CycleReport:
     stories: tuple[int, ...]
     flush: FlushReport = field(default_factory=FlushReport)
     seconds: float = 0.0
-    recovered: int = 0  # items an earlier cycle stored but never matched, matched now
 
     @property
     def next_retry(self) -> datetime | None:
@@ -82,7 +81,7 @@ class Pipeline:
         for outcome in result.outcomes:
             _log_outcome(outcome)
         relevant, story_ids = await self._match_and_group(cfg, result.new_items)
-        recovered, more_relevant, more_stories = await self._recover_unmatched(cfg, now)
+        more_relevant, more_stories = await self._recover_unmatched(cfg, now)
         relevant += more_relevant
         story_ids = list(dict.fromkeys([*story_ids, *more_stories]))
         await self.delivery.plan(story_ids)
@@ -94,7 +93,6 @@ class Pipeline:
             stories=tuple(story_ids),
             flush=flushed,
             seconds=time.perf_counter() - started,
-            recovered=recovered,
         )
         logger.info(
             "cycle: %d feeds, %d new items, %d relevant, %d stories touched, %d posted, "
@@ -109,27 +107,26 @@ class Pipeline:
         )
         return report
 
-    async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, int, list[int]]:
-        """Match and group what earlier cycles stored but never matched: (items, relevant,
-        stories). A failure here is logged and left for the next cycle; it must not cost this
-        cycle's alerts."""
+    async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, list[int]]:
+        """Match and group what earlier cycles stored but never matched, as ``_match_and_group``.
+        A failure here is logged and left for the next cycle; it must not cost this cycle's
+        alerts."""
         find = partial(unmatched_items, since=now - RECOVER_WINDOW, before=now - RECOVER_SETTLE)
         try:
             left = await self.db.run(find)
             if not left:
-                return 0, 0, []
+                return 0, []
             logger.warning(
                 "matching %d item(s) an earlier cycle stored but did not match "
                 "(it was cut short); their alerts come late",
                 len(left),
             )
-            relevant, stories = await self._match_and_group(
+            return await self._match_and_group(
                 cfg, [NewItem(row_id, at) for row_id, at in left], isolate_failures=True
             )
         except Exception:
             logger.exception("matching the items earlier cycles left unmatched failed")
-            return 0, 0, []
-        return len(left), relevant, stories
+            return 0, []
 
     async def _match_and_group(
         self, cfg: AppConfig, new_items: Sequence[NewItem], *, isolate_failures: bool = False

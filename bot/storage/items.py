@@ -48,22 +48,23 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
     candidates = _unique_within(batches)
     if not candidates:
         return []
-    ids = _insert(session, [_row(fi, p, now) for fi, p in candidates])
+    rows = [_row(fi, p, now) for fi, p in candidates]
+    ids = _insert(session, rows)
     return [
         Item(
-            id=ids[p.key],
-            key=p.key,
-            feed_id=fi.feed_id,
-            title=p.title,
-            summary=p.summary,
-            url=_url(p.url),
-            source=p.source,
-            published=_published(p, now),
+            id=ids[row["key"]],
+            key=row["key"],
+            feed_id=row["feed_id"],
+            title=row["title"],
+            summary=row["summary"],
+            url=row["url"],
+            source=row["source"],
+            published=row["published_at"],
             first_seen=now,
-            alertable=fi.alertable,
+            alertable=row["alertable"],
         )
-        for fi, p in candidates
-        if p.key in ids
+        for row in rows
+        if row["key"] in ids
     ]
 
 
