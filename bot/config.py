@@ -56,6 +56,8 @@ class FeedConfig(_Strict):
     name: str = Field(min_length=1)
     comment: str = ""
     alert_on_first_poll: bool | None = None  # None: the poll section's default
+    # Poll this feed although its host is on a private network (intranet, loopback).
+    allow_private: bool = False
 
 
 class PollConfig(_Strict):

@@ -29,6 +29,8 @@ class Feed:
     next_fetch_at: datetime | None = None
     health: FeedHealth = FeedHealth.NEW
     alert_on_first_poll: bool = False
+    # Its own host may be a private or loopback address; redirects elsewhere stay guarded.
+    allow_private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

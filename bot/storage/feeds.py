@@ -52,6 +52,7 @@ def add_feed(
     *,
     now: datetime,
     alert_on_first_poll: bool = False,
+    allow_private: bool = False,
     added_by: str = "config",
 ) -> Feed:
     row = FeedRow(
@@ -60,6 +61,7 @@ def add_feed(
         added_at=now,
         added_by=added_by,
         alert_on_first_poll=alert_on_first_poll,
+        allow_private=allow_private,
         failures=0,
         health=FeedHealth.NEW.value,
     )
@@ -116,7 +118,8 @@ def claim_due_feeds(
 
 _FEED_COLUMNS = (FeedRow.id, FeedRow.url, FeedRow.name, FeedRow.etag, FeedRow.last_modified,
                  FeedRow.first_polled_at, FeedRow.failures, FeedRow.next_fetch_at,
-                 FeedRow.health, FeedRow.alert_on_first_poll)  # fmt: skip
+                 FeedRow.health, FeedRow.alert_on_first_poll,
+                 FeedRow.allow_private)  # fmt: skip
 
 
 def _feed_from_columns(row: Any) -> Feed:
@@ -131,6 +134,7 @@ def _feed_from_columns(row: Any) -> Feed:
         next_fetch_at=row.next_fetch_at,
         health=FeedHealth(row.health),
         alert_on_first_poll=bool(row.alert_on_first_poll),
+        allow_private=bool(row.allow_private),
     )
 
 

@@ -63,6 +63,7 @@ def _feed_row(feed: FeedConfig, now: datetime) -> FeedRow:
         name=feed.name,
         comment=feed.comment,
         alert_on_first_poll=bool(feed.alert_on_first_poll),
+        allow_private=feed.allow_private,
         added_at=now,
         added_by="config",
         health="new",
@@ -93,6 +94,7 @@ def load_runtime(session: Session) -> AppConfig:
             "name": f.name,
             "comment": f.comment,
             "alert_on_first_poll": f.alert_on_first_poll or None,
+            "allow_private": bool(f.allow_private),
         }
         for f in session.scalars(select(FeedRow).order_by(FeedRow.id))
     ]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +73,8 @@ class FeedRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     alert_on_first_poll: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A feed on a private network (an intranet, a test server), allowed one feed at a time.
+    allow_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     added_at: Mapped[datetime]
     added_by: Mapped[str] = mapped_column(String(200), default="config")
     # fetch state
