@@ -38,17 +38,18 @@ class RawServer:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        # A stalled script would otherwise keep its connection open past the test.
+        # A stalled script would otherwise keep its connection open past the test; it ends
+        # its pause and returns (a cancelled handler task only makes asyncio log noise).
+        self._closing.set()
         for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(Exception):
                 await task
         if self._server is not None:
             self._server.close()
@@ -71,8 +72,11 @@ class RawServer:
             path = parts[1] if len(parts) > 1 else "/"
             self.requests.append(path)
             for step in self.scripts.get(path, (_NOT_FOUND,)):
+                if self._closing.is_set():
+                    break
                 if isinstance(step, float):
-                    await asyncio.sleep(step)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), step)
                 else:
                     writer.write(step)
                     await writer.drain()

@@ -9,6 +9,9 @@ import pytest
 from tests.faults.harness import COCHIN, SOSA, Fault, Outcome, Sites, fresh, params, run
 
 FETCHGUARD = "every fetch failure one clear line that says what to do (branch fetchguard)"
+# Checked against the fetchguard branch as of this suite: its 400 and 401 lines still say only
+# what was wrong, so these stay expected failures after it lands, until a hint is added.
+NO_HINT = "400/401 lines say what to do (not yet on any branch; fetchguard keeps the bare line)"
 CHALLENGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
     '<div id="cf-browser-verification">Checking your browser</div>'
@@ -73,8 +76,8 @@ FAULTS = [
     Fault("redirect-308", chain(308), stored=1, check=stored_cochin),
     Fault("redirect-mixed-301-302-307-308", chain(301, 302, 307, 308), stored=1),
     Fault("status-304-without-validators", status(304), stored=0),
-    Fault("status-400", status(400), fails=("400",), stored=0, xfail=FETCHGUARD),
-    Fault("status-401", status(401), fails=("401", "login"), stored=0, xfail=FETCHGUARD),
+    Fault("status-400", status(400), fails=("400",), stored=0, xfail=NO_HINT),
+    Fault("status-401", status(401), fails=("401", "login"), stored=0, xfail=NO_HINT),
     Fault("status-403-plain", status(403), fails=("403",), stored=0),
     Fault(
         "status-403-cloudflare-challenge",
