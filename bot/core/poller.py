@@ -21,6 +21,7 @@ from bot.config import PollConfig
 from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay, safe_url
 from bot.core.models import Feed, FeedHealth, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
+from bot.core.schedule import due_tolerance
 from bot.storage.db import Database
 from bot.storage.feeds import FeedState, claim_due_feeds, save_states
 from bot.storage.items import FeedItems, known_keys, store_new_items
@@ -163,8 +164,11 @@ class Poller:
     async def poll_due(self, now: datetime | None = None, *, force: bool = False) -> PollResult:
         """Poll the due feeds (``force``: every unpaused feed) and return the new items."""
         now = now or self.clock()
+        tolerance = due_tolerance(self.poll.interval)
         feeds = await self.db.run(
-            lambda s: claim_due_feeds(s, now, owner=self.owner, lease=self.lease, force=force)
+            lambda s: claim_due_feeds(
+                s, now, owner=self.owner, lease=self.lease, force=force, tolerance=tolerance
+            )
         )
         if not feeds:
             return PollResult()

@@ -83,10 +83,15 @@ def claim_due_feeds(
     lease: timedelta,
     force: bool = False,
     limit: int | None = None,
+    tolerance: timedelta = timedelta(0),
 ) -> list[Feed]:
     """The feeds to poll now, leased to ``owner`` so another process skips them.
 
     Due: not paused, next_fetch_at unset or past (``force`` ignores it), and no live lease.
+    A healthy feed due within ``tolerance`` of ``now`` is due too: its next time was set from
+    the previous cycle's clock, which a tick can run a few ms ahead of, and waiting for the
+    next tick would double its interval. A failing feed waits its full backoff (a site's
+    Retry-After is not to be undercut).
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written,
     so several pollers sharing the database never claim the same feed; SQLite has one writer
     at a time, which gives the same guarantee.
@@ -96,7 +101,13 @@ def claim_due_feeds(
         or_(FeedRow.lease_until.is_(None), FeedRow.lease_until <= now),
     ]
     if not force:
-        conditions.append(or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
+        conditions.append(
+            or_(
+                FeedRow.next_fetch_at.is_(None),
+                FeedRow.next_fetch_at <= now,
+                and_(FeedRow.failures == 0, FeedRow.next_fetch_at <= now + tolerance),
+            )
+        )
     # Plain columns, not ORM objects: a poll tick may claim thousands of feeds.
     query = (
         select(*_FEED_COLUMNS).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
