@@ -12,6 +12,7 @@ class FeedHealth(StrEnum):
     OK = "ok"
     FAILING = "failing"  # last fetch failed; backing off
     PAUSED = "paused"  # an admin paused it
+    GONE = "gone"  # the site answered 410 Gone: paused until an admin resumes it
 
 
 @dataclass(frozen=True, slots=True)

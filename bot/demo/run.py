@@ -41,7 +41,10 @@ async def _two_cycles(
     cfg: AppConfig, out: TextIO, server: DemoFeedServer, folder: Path, started: float
 ) -> DemoReport:
     feeds = [
-        FeedConfig.model_validate({"url": server.url(n), "name": f"Demo outlet {n + 1}"})
+        # The demo's outlets are on loopback: each feed is allowed onto it.
+        FeedConfig.model_validate(
+            {"url": server.url(n), "name": f"Demo outlet {n + 1}", "allow_private": True}
+        )
         for n in range(FEEDS)
     ]
     demo_cfg = cfg.model_copy(update={"feeds": feeds})

@@ -38,6 +38,7 @@ class FeedState:
     moved_to: str | None = None  # a permanent redirect's target: the feed's new address
     # False when etag, last_modified and first_polled_at are what the row already holds.
     validators_changed: bool = True
+    stop: bool = False  # the feed is gone (410): pause it until an admin resumes it
 
 
 def feed_from_row(row: FeedRow) -> Feed:
@@ -181,6 +182,9 @@ def save_states(session: Session, states: Sequence[FeedState]) -> None:
             ),
             changed,
         )
+    stopped = [s.feed_id for s in states if s.stop]
+    if stopped:
+        session.execute(update(FEEDS).where(FEEDS.c.id.in_(stopped)).values(paused=True))
     for state in states:
         if state.moved_to:
             move_feed(session, state.feed_id, state.moved_to)

@@ -73,7 +73,9 @@ async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harn
         feed_server.add_feed(path, [_feed_item(OLD_RANA)])
     base = load_config(DEFAULT_CONFIG)
     feeds = [
-        FeedConfig.model_validate({"url": feed_server.url(p), "name": f"Outlet {p[0].upper()}"})
+        FeedConfig.model_validate(
+            {"url": feed_server.url(p), "name": f"Outlet {p[0].upper()}", "allow_private": True}
+        )
         for p in ("a.xml", "b.xml")
     ]
     cfg: AppConfig = base.model_copy(update={"feeds": feeds})
