@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text, update
 
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.poller import Poller
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.runtime import load_runtime
@@ -194,3 +195,25 @@ async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
     assert printed.count("[ALERT]") == 1 and "Cochin" in printed
     assert f"item {tiger} could not be matched" in caplog.text
     assert await harness.count(MatchRow) == 2  # the backlog item's and Cochin's
+
+
+async def test_a_gone_feed_stops_polling_and_the_admins_are_told_once(harness: Harness) -> None:
+    harness.server.set_response("a.xml", status=410, body="gone")
+
+    printed = await harness.cycle()
+    again = await harness.cycle()
+
+    [told] = [line for line in printed.splitlines() if line.startswith("[ADMIN]")]
+    assert 'feed "Outlet A"' in told and "is gone (HTTP 410): polling stopped" in told
+    assert "/news admin feeds resume 1" in told
+    assert "[ADMIN]" not in again
+    assert len(harness.server.requests_for("a.xml")) == 1  # not asked again, even when forced
+    admin = UserRef("console", "local", "ops", "ops", is_admin=True)
+    here = ChannelRef("console", "local", "console", "console")
+    listing = await harness.bot.commands.handle(Command("admin feeds list", admin, here))
+    [shown] = [f.value for f in listing.fields if "a.xml" in f.value]
+    assert "stopped: HTTP 410 Gone: the site says the feed is gone for good" in shown
+    resumed = await harness.bot.commands.handle(Command("admin feeds resume 1", admin, here))
+    assert resumed.ok
+    await harness.cycle()
+    assert len(harness.server.requests_for("a.xml")) == 2
