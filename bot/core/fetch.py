@@ -202,9 +202,11 @@ class Fetcher:
             return _failed(feed, self._timeout_problem(exc, dial))
         except FetchProblem as exc:
             return _failed(feed, str(exc))
-        except aiohttp.ClientError as exc:
-            # A refusal may come back wrapped in a combined OSError (several addresses).
+        except aiohttp.ClientConnectorError as exc:
+            # With several addresses the refusal can come back inside a combined OSError.
             return _failed(feed, dial.refused or describe_client_error(exc, safe_url(feed.url)))
+        except aiohttp.ClientError as exc:
+            return _failed(feed, describe_client_error(exc, safe_url(feed.url)))
         except ValueError:  # yarl/aiohttp reject some malformed URLs this way
             return _failed(feed, "the feed address is not a valid URL; correct it")
         except Exception as exc:  # a surprise in one feed must not end the whole cycle
@@ -231,8 +233,7 @@ class Fetcher:
         seen = {str(url)}
         permanent: bool | None = None  # None: no redirect yet
         for _ in range(MAX_REDIRECTS + 1):
-            dial.host = url.host
-            dial.reading = False
+            dial.host, dial.reading, dial.refused = url.host, False, None
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 target = _redirect_target(resp)
                 if target is None:
