@@ -153,6 +153,18 @@ async def test_paused_feeds_are_never_polled(db: Database, feed_server: FeedServ
     assert result.outcomes == [] and feed_server.requests == []
 
 
+async def test_a_configured_feed_on_loopback_is_refused_unless_allowed(
+    db: Database, feed_server: FeedServer
+) -> None:
+    feed = await new_feed(db, feed_server.add_feed("/rss", [story(1)]), allow_private=False)
+    result = await Poller(db, POLL).poll_due(NOW)
+    assert outcome_of(result, feed).status is FeedStatus.FAILED
+    assert "127.0.0.1 resolves to 127.0.0.1, a private address; refused" in (
+        outcome_of(result, feed).message
+    )
+    assert feed_server.requests == []
+
+
 async def test_the_same_article_in_two_feeds_is_stored_once(
     db: Database, feed_server: FeedServer
 ) -> None:
