@@ -326,8 +326,9 @@ class Fetcher:
 
 
 def _host_of(url: str) -> str | None:
+    # As yarl spells it, the form each hop's host is compared in.
     try:
-        return urlsplit(url).hostname
+        return URL(url, encoded=False).host
     except ValueError:
         return None
 

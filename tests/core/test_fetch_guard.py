@@ -107,3 +107,14 @@ async def test_a_pooled_connection_of_an_allowed_feed_is_not_reused_by_another(
         other.error or ""
     )
     assert len(feed_server.requests_for("/rss")) == 1
+
+
+async def test_an_allowed_feed_on_an_international_name_reaches_its_own_host() -> None:
+    # The feed's host (as written) and each hop's (as aiohttp sends it) are the same host.
+    dns = MapResolver({"xn--bcher-kva.example": "127.0.0.1"})
+    async with RawServer() as server:
+        url = server.answer("/rss", ok(), host="bücher.example")
+        async with Fetcher(POLL, resolver=dns) as fetcher:
+            result = await fetcher.fetch(feed(url, allow_private=True))
+        assert server.connections == 1
+    assert result.status is FetchStatus.OK
