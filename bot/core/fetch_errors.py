@@ -20,8 +20,7 @@ _HTTP_HINTS = {
     401: "the site wants a login; the feed is not public",
     403: "the site refuses our requests; check the address or ask the site",
     404: "the feed address is wrong or the feed was removed; check it",
-    410: "the site says the feed is gone for good; polling stopped. Find its new address, "
-    "or remove it",
+    410: "the site says the feed is gone for good; find its new address",
     429: "the site asks us to slow down",
 }
 
