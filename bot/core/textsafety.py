@@ -39,6 +39,14 @@ def untrusted_text(value: str) -> str:
     """``value`` as one line of plain, visible text in NFC: see the module's docstring."""
     if not value:
         return ""
+    if value.isprintable():
+        # Fast path, most feed text: no control, format, separator or unassigned character
+        # (str.isprintable is false for all of them), so only entities and NFC remain.
+        if "&" in value:
+            value = _UNRESOLVED_ENTITY.sub(_entity_or_nothing, value)
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        return " ".join(value.split())
     if "\x1b" in value or any("\x90" <= ch <= "\x9f" for ch in value):
         value = _TERMINAL_ESCAPE.sub("", value)
     if "&" in value:
