@@ -175,3 +175,12 @@ def is_via_google(outlet: str) -> bool:
 def outlet_name(label: str) -> str:
     """The outlet a label names, without the "(via Google News)" mark."""
     return label[: -len(f" ({VIA})")] if is_via_google(label) else label
+
+
+def twin_key(outlet: str, title: str) -> str:
+    """What an undecoded Google News item shares with the outlet's own copy of the article.
+
+    Without the article link, the outlet and the exact headline are the best identity:
+    Google shows the outlet's own headline under the outlet's own name.
+    """
+    return f"{outlet_name(outlet).casefold()}\n{' '.join(title.split()).casefold()}"

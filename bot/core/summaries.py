@@ -178,6 +178,5 @@ def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
 def _article_ids(link: SourceLink) -> list[str]:
     ids = [f"url\n{link.url}"] if link.url else []
     if link.title:
-        outlet = googlenews.outlet_name(link.outlet).casefold()
-        ids.append(f"title\n{outlet}\n{link.title.casefold()}")
+        ids.append("title\n" + googlenews.twin_key(link.outlet, link.title))
     return ids

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig, PollConfig, load_config
 from bot.core.googlenews import decode_token
 from bot.core.matching import Matcher
-from bot.core.models import Feed, Item
+from bot.core.models import Feed, Item, ParsedItem
 from bot.core.parse import parse_feed
 from bot.core.poller import Poller
 from bot.core.stories import StoryGrouper
 from bot.core.summaries import load_card
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed
+from bot.storage.items import FeedItems, store_new_items
 from bot.storage.tables import ItemRow
 from tests.feedserver import FeedServer, rss_from_items
 
@@ -34,6 +35,7 @@ FEED = Feed(id=3, url="https://news.google.com/rss/search?q=india+us", name="Goo
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 POLL = PollConfig(interval=900, timeout=5, backoff_base=60, backoff_max=480, concurrency=10)
 ARTICLE = "https://www.thehindu.com/news/national/india-us-pact/article70230001.ece"
+EXPLAINER = "https://www.thehindu.com/news/national/defence-deal-explained/article70230003.ece"
 LONG_ARTICLE = "https://www.hindustantimes.com/india-news/" + "long-slug-" * 15 + "101730.html"
 
 
@@ -149,28 +151,62 @@ def test_a_google_description_with_real_text_keeps_the_text_only() -> None:
 async def test_one_item_per_article_across_a_google_feed_and_the_outlets_own(
     db: Database, feed_server: FeedServer
 ) -> None:
-    own = {"title": "India, US sign pact", "url": ARTICLE + "?utm_source=rss&utm_medium=feed",
-           "summary": "The ten-year framework covers engines.", "guid": "th-70230001",
-           "published": "2025-11-02T08:00:00+00:00"}  # fmt: skip
+    own = [
+        {"title": "India, US sign pact", "url": ARTICLE + "?utm_source=rss&utm_medium=feed",
+         "summary": "The ten-year framework covers engines.", "guid": "th-70230001",
+         "published": "2025-11-02T08:00:00+00:00"},
+        {"title": "Defence deal explained", "url": EXPLAINER, "guid": "th-70230003",
+         "summary": "What the framework covers.", "published": "2025-11-02T09:00:00+00:00"},
+    ]  # fmt: skip
     via_google = google_item(token(ARTICLE), "India, US sign pact - The Hindu", "The Hindu")
     opaque = google_item(NEW_STYLE, "Defence deal explained - The Hindu", "The Hindu")
-    google_url = feed_server.add_feed("/google", [via_google, opaque])
-    own_url = feed_server.add_feed("/hindu", [own])
+    # The outlet's copy of the explainer comes first; Google lists it a cycle later.
+    google_url = feed_server.add_feed("/google", [via_google])
+    own_url = feed_server.add_feed("/hindu", own)
     for url, name in ((google_url, "Google News"), (own_url, "The Hindu")):
         await db.run(lambda s, u=url, n=name: add_feed(s, u, n, now=NOW, allow_private=True))
     poller = Poller(db, POLL)
 
     first = await poller.poll_due(NOW)
+    feed_server.add_feed("/google", [opaque, via_google])
     again = await poller.poll_due(NOW + timedelta(minutes=15), force=True)
 
     rows = await db.run(lambda s: list(s.scalars(select(ItemRow).order_by(ItemRow.id))))
-    assert sorted(r.url or "" for r in rows) == sorted(
-        [ARTICLE, f"https://news.google.com/rss/articles/{NEW_STYLE}?oc=5"]
-    )
+    assert sorted((r.url, r.source, r.title) for r in rows) == sorted([
+        (ARTICLE, "The Hindu", "India, US sign pact"),
+        (EXPLAINER, "The Hindu", "Defence deal explained"),
+    ])  # fmt: skip
     assert len(first.new_items) == 2 and again.new_items == []
-    by_url = {r.url: r for r in rows}
-    assert by_url[ARTICLE].title == "India, US sign pact"
-    assert by_url[ARTICLE].source == "The Hindu"
+
+
+def test_an_undecoded_google_item_is_not_stored_beside_the_outlets_own_copy(
+    db: Database,
+) -> None:
+    google_body = rss_from_items(
+        [google_item(NEW_STYLE, "Defence deal explained - The Hindu", "The Hindu")]
+    ).encode()
+    google = parse_feed(google_body, FEED, now=NOW).items
+    own_feed = Feed(id=4, url="https://www.thehindu.com/feeder/default.rss", name="The Hindu")
+    own_body = rss_from_items([{"title": "Defence deal  explained", "url": EXPLAINER}]).encode()
+    own = parse_feed(own_body, own_feed, now=NOW).items
+    other = parse_feed(
+        rss_from_items([google_item(NEW_STYLE + "x", "Another story - WION", "WION")]).encode(),
+        FEED,
+        now=NOW,
+    ).items
+
+    def store(*batches: tuple[ParsedItem, ...]) -> list[Item]:
+        return db.transaction(
+            lambda s: store_new_items(s, [FeedItems(None, b) for b in batches], now=NOW)
+        )
+
+    together = store(google, own)  # one batch: the direct copy wins
+    later = store(google + other)  # a later batch: the stored direct copy stands for it
+
+    assert [(i.url, i.source) for i in together] == [(EXPLAINER, "The Hindu")]
+    assert [i.source for i in later] == ["WION (via Google News)"]
+    rows = db.transaction(lambda s: sorted(r.url or "" for r in s.scalars(select(ItemRow))))
+    assert rows == sorted([EXPLAINER, f"https://news.google.com/rss/articles/{NEW_STYLE}x?oc=5"])
 
 
 def test_a_card_lists_an_article_once_even_when_google_could_not_name_its_link(
