@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.config import PollConfig
 from bot.core.models import Feed
 from bot.core.parse import item_key, parse_feed
+from bot.core.poller import FeedStatus, Poller
+from bot.storage.db import Database
+from bot.storage.feeds import add_feed
+from bot.storage.tables import ItemRow
+from tests.feedserver import FeedServer
 
 FEED = Feed(id=7, url="https://blog.example.org/feed.json", name="Example Blog")
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 V11 = "https://jsonfeed.org/version/1.1"
+POLL = PollConfig(interval=900, timeout=5, backoff_base=60, backoff_max=480, concurrency=10)
 
 
 def body(items: Sequence[Any], version: str = V11, **feed: Any) -> bytes:
@@ -115,3 +123,25 @@ def test_rss_served_with_a_json_content_type_is_still_read_as_rss() -> None:
     )
     parsed = parse_feed(rss, FEED, content_type="application/json")
     assert parsed.error is None and [i.title for i in parsed.items] == ["A"]
+
+
+async def test_the_poller_stores_a_json_feed_once_like_any_feed(
+    db: Database, feed_server: FeedServer
+) -> None:
+    items = [{"id": f"p{n}", "url": f"https://blog.example.org/p/{n}", "title": f"Post {n}",
+              "content_text": f"Body {n}", "date_published": "2025-11-02T08:00:00Z"}
+             for n in range(3)]  # fmt: skip
+    url = feed_server.set_feed(
+        "/feed.json", body(items), content_type="application/feed+json", etag=False,
+        last_modified=None,
+    )  # fmt: skip
+    await db.run(lambda s: add_feed(s, url, "Example Blog", now=NOW, allow_private=True))
+    poller = Poller(db, POLL)
+
+    first = await poller.poll_due(NOW)
+    again = await poller.poll_due(NOW + timedelta(minutes=15), force=True)
+
+    assert len(first.new_items) == 3 and again.new_items == []
+    assert [o.status for o in again.outcomes] == [FeedStatus.OK]
+    titles = await db.run(lambda s: sorted(s.scalars(select(ItemRow.title))))
+    assert titles == ["Post 0", "Post 1", "Post 2"]
