@@ -55,6 +55,11 @@ _HTML_START = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 
+# A whole body that is one short line naming a file or an address: what feedparser would
+# have opened had it been handed the bytes. Said so plainly instead of "not well-formed".
+_PATH_OR_ADDRESS = re.compile(
+    rb"\A\s*(?:/|~/|\\\\|[A-Za-z]:[\\/]|(?:file|https?|ftp|feed):)[^\s<>]{0,2000}\s*\Z"
+)
 
 # Given the keys of a feed's entries, which of them are stored already.
 KnownKeys = Callable[[Sequence[str]], Collection[str]]
@@ -103,6 +108,12 @@ def parse_feed(
             return ParsedFeed((), error=str(exc))
         if document is not None:
             return _parsed(document[1], document[0], feed, known, now)
+    if _PATH_OR_ADDRESS.match(body):
+        return ParsedFeed(
+            (),
+            error="the body is only a file path or web address, not a feed; nothing was "
+            "opened or fetched from it (check the feed's address with the site)",
+        )
     if _looks_like_html(body, content_type):
         return ParsedFeed(
             (),
