@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core.models import Item, ParsedItem
+from bot.storage import twins
 from bot.storage.tables import ItemRow, MatchRow
 
 logger = logging.getLogger(__name__)
@@ -39,13 +40,14 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
 
     An item is already known when its key or its canonical URL is in the table, so the same
     article under two feeds' GUIDs, or seen again in a later poll, is stored once. Within the
-    batch the first occurrence wins.
+    batch the first occurrence wins. An article Google News linked to without its address
+    is matched to the outlet's own item by outlet and headline (``twins``).
 
     Both are unique in the schema, so the insert itself is the "is it new?" check: it skips
     what is stored already (or what another process stores at the same moment) and returns
     the rows it added, with no query beforehand.
     """
-    candidates = _unique_within(batches)
+    candidates = twins.drop_twins(session, _unique_within(batches), now)
     if not candidates:
         return []
     rows = [_row(fi, p, now) for fi, p in candidates]
