@@ -397,7 +397,9 @@ async def test_a_story_is_posted_as_an_embed_with_buttons_and_a_nonce(
     assert embed["title"] == "India and US sign 10-year defence framework"
     assert embed["url"] == "https://www.thehindu.com/a"
     assert embed["footer"]["text"] == "story s7"
-    assert [f["name"] for f in embed["fields"]] == ["Topics", "Reported by 1 outlet"]
+    assert [f["name"] for f in embed["fields"]] == ["Topics", "Reported by 1 outlet", "When"]
+    stamp = int(NOW.timestamp())  # the fixture card has no publication time
+    assert embed["fields"][2]["value"] == f"publication time unknown · first seen <t:{stamp}:f>"
     assert embed["fields"][1]["value"] == "[The Hindu](https://www.thehindu.com/a)"
     buttons = body["components"][0]["components"]
     assert [(b["label"], b["custom_id"]) for b in buttons] == [
