@@ -284,7 +284,7 @@ def reply_blocks(reply: Reply) -> list[Block]:
     if reply.text.strip():
         for chunk in _chunks(escape_linking(reply.text), SECTION_MAX):
             blocks.append({"type": "section", "text": mrkdwn(chunk)})
-    fields = [mrkdwn(f"*{safe(f.name, 200, escape_core)}*\n{safe(f.value, 1800, escape_linking)}")
+    fields = [mrkdwn(f"*{safe(f.name, 200, escape_core)}*\n{safe(f.value, 1790, escape_linking)}")
               for f in reply.fields]  # fmt: skip
     for i in range(0, len(fields), 10):  # a section holds at most 10 fields
         blocks.append({"type": "section", "fields": fields[i : i + 10]})
