@@ -1,8 +1,8 @@
 """Discord rendering: story cards as embeds, command replies, escaping of untrusted feed text.
 
 Feed text goes through ``untrusted_text`` (bidi, controls, zero-width), then has every markdown
-character backslash-escaped (``* _ ~ ` | \\``, ``[`` of a masked link, ``#``/``>``/``-`` that
-open a line), its mentions broken (``@everyone``, ``<@id>``, ``<@&id>``) and a word joiner
+character backslash-escaped (``* _ ~ ` | \\ [ ]``, and ``#``/``>``/``-``/``1.`` that open a
+line), its mentions broken (``@everyone``, ``<@id>``, ``<@&id>``) and a word joiner
 after each ``<`` (no ``<#channel>``, ``<t:…>``, ``</cmd:id>`` or custom-emoji syntax). The
 ``://`` of a URL in feed text is split by a word joiner, so Discord does not auto-link it:
 only the links built here (http(s), percent-encoded, in ``[label](url)`` or ``<url>``) are
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_mentions
 
 from bot.core.models import Reply, SourceLink, StoryCard
 from bot.core.textsafety import untrusted_text
@@ -45,6 +45,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 
 _WORD_JOINER = "\u2060"
+_MARKDOWN = re.compile(r"[\\*_~|`\[\]]")
 _SCHEME = re.compile(r"(?<=[A-Za-z0-9+.-]):(?=//)")
 _LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
 _LIST_START = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
@@ -65,7 +66,9 @@ def _no_blocks(text: str) -> str:
 
 def safe_text(text: str) -> str:
     """Feed text made inert: one clean line, markdown escaped, no ping, no link."""
-    text = escape_markdown(_inert(untrusted_text(text)), ignore_links=False)
+    # Not discord.utils.escape_markdown: its masked-link pattern is greedy and leaves whatever
+    # lies between a "[" and the last ")" of the text unescaped.
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(0), _inert(untrusted_text(text)))
     return escape_mentions(_no_blocks(text))
 
 
@@ -90,8 +93,8 @@ def _core_part(text: str) -> str:
 
 
 def _label(text: str) -> str:
-    """Text inside ``[...]`` of a masked link: brackets would end the label early."""
-    return safe_text(text).replace("[", "\\[").replace("]", "\\]")
+    """Text inside ``[...]`` of a masked link: ``safe_text`` escapes its brackets too."""
+    return safe_text(text)
 
 
 def safe_url(url: str | None) -> str | None:

@@ -50,7 +50,7 @@ def _card(headline: str = "Deal signed", sources: int = 1, extract: str = "Text.
         ),
         ("# Heading", "\\# Heading"),
         ("> quote", "\\> quote"),
-        ("[click](https://evil.example)", "\\[click](https:\u2060//evil.example)"),
+        ("[click](https://evil.example)", "\\[click\\](https:\u2060//evil.example)"),
     ],
 )
 def test_feed_text_is_escaped_and_cannot_ping(text: str, inert: str) -> None:
