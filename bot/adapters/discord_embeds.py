@@ -72,13 +72,13 @@ def safe_text(text: str) -> str:
     return escape_mentions(_no_blocks(text))
 
 
-def core_text(text: str) -> str:
+def core_text(text: str, *, links: bool = True) -> str:
     """The core's own text made safe to send; its ``**bold**`` and `code` stay, its bare
     http(s) URLs become ``<url>`` links built here (percent-encoded, no preview card)."""
     text = "\n".join(untrusted_text(line) for line in text.split("\n"))
     out: list[str] = []
     last = 0
-    for m in _WEB_URL.finditer(text):
+    for m in _WEB_URL.finditer(text) if links else ():
         url = safe_url(m.group(0))
         out.append(_core_part(text[last : m.start()]))
         out.append(f"<{url}>" if url else _core_part(m.group(0)))
@@ -190,8 +190,9 @@ def thread_reply_content(source: SourceLink) -> str:
 
 
 def admin_note(where: str, text: str) -> str:
-    """A direct message to an admin: the server's name, then the core's note."""
-    return clip(f"newsbot in {safe_text(where)}: {core_text(text)}", CONTENT_MAX)
+    """A direct message to an admin: the server's name, then the core's note (no links made:
+    a note can quote a failing feed's own text)."""
+    return clip(f"newsbot in {safe_text(where)}: {core_text(text, links=False)}", CONTENT_MAX)
 
 
 def _digest_line(card: StoryCard, names: dict[str, str]) -> str:

@@ -306,9 +306,12 @@ def reply_text(reply: Reply) -> str:
 
 
 def admin_note(text: str) -> dict[str, Any]:
-    """A note to an admin (a paused subscription, a feed gone) as chat.postMessage arguments."""
-    return {"text": safe(text, 2000, escape_core), "blocks": [{"type": "section", "text": mrkdwn(
-        escape_linking(text))}]}  # fmt: skip
+    """A note to an admin (a paused subscription, a feed gone) as chat.postMessage arguments.
+
+    Unlike a reply it makes no link: a note can quote a failing feed's own text.
+    """
+    section = {"type": "section", "text": mrkdwn(safe(text, SECTION_MAX, escape_core))}
+    return {"text": safe(text, 2000, escape_core), "blocks": [section]}
 
 
 def _chunks(text: str, size: int) -> list[str]:
