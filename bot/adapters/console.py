@@ -174,14 +174,15 @@ async def command_loop(
         try:
             parsed = parse_line(line, user, channel)
         except ValueError as exc:
-            print(f"! {exc}", file=out, flush=True)
+            print(f"! {_clean(str(exc))}", file=out, flush=True)
             failures += 1
             continue
         if parsed is None:
             continue
         reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
         who = f"{parsed.user.user}@{parsed.channel.channel}"
-        print(f"> {who}: /news {parsed.text}", file=out, flush=True)
+        # What was typed is echoed: pasted text can carry terminal escapes too.
+        print(_clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
         print(render_reply(reply), file=out, flush=True)
         failures += 0 if reply.ok else 1
 
