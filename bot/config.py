@@ -69,8 +69,11 @@ class PollConfig(_Strict):
     backoff_max: float = 6 * 3600.0
     alert_on_first_poll: bool = False
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+    # An item published longer than this before it is first seen is stored, never alerted
+    # (0 switches the guard off).
+    max_age: float = Field(default=3 * 86400.0, ge=0)
 
-    @field_validator("interval", "timeout", "backoff_base", "backoff_max", mode="before")
+    @field_validator("interval", "timeout", "backoff_base", "backoff_max", "max_age", mode="before")
     @classmethod
     def _duration(cls, v: object) -> float:
         return parse_duration(v)

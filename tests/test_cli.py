@@ -62,10 +62,12 @@ def test_config_check_says_the_global_private_switch_is_now_per_feed(tmp_path: P
     data["poll"]["allow_private_addresses"] = True
     old = tmp_path / "old.yaml"
     old.write_text(yaml.safe_dump(data, sort_keys=False))
+    lines = old.read_text().splitlines()
+    at = next(n for n, text in enumerate(lines, 1) if "allow_private_addresses" in text)
     result = CliRunner().invoke(main, ["--config", str(old), "config", "check"])
     assert result.exit_code == 1
     [line] = [x for x in result.output.splitlines() if x.strip()]
-    assert f"{old}:9: poll.allow_private_addresses: this setting was removed" in line
+    assert f"{old}:{at}: poll.allow_private_addresses: this setting was removed" in line
     assert "put allow_private: true on each feed that is on your own network" in line
 
 

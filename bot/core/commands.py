@@ -592,8 +592,8 @@ class Commands:
             raise UsageError(str(exc)) from None
         if not 60 <= seconds <= 30 * 86400:
             raise UsageError("the window must be between 1m and 30d")
-        since = self.clock() - timedelta(seconds=seconds)
-        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since))
+        since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
+        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since, max_age))
         if not missed:
             return Reply(text=f"Nothing missed in the last {window_text}.")
         counts = Counter(m.reason.split(":")[0] for m in missed)

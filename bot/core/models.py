@@ -105,6 +105,8 @@ class StoryCard:
     sources: tuple[SourceLink, ...]
     first_seen: datetime
     linked_story_key: str | None = None
+    # When its first report says it was published; None when the feed gave no date.
+    published: datetime | None = None
 
     @property
     def url(self) -> str | None:

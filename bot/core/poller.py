@@ -365,7 +365,7 @@ class Poller:
                 or feed.alert_on_first_poll
                 or self.poll.alert_on_first_poll
             )
-            items = FeedItems(feed.id, parsed.items, alertable)
+            items = FeedItems(feed.id, parsed.items, alertable, self.poll.max_age)
         outcome = FeedOutcome(
             feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
         )

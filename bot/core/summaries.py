@@ -71,6 +71,7 @@ def load_card(session: Session, story_id: int) -> StoryCard:
         sources=_sources(items),
         first_seen=story.first_seen_at,
         linked_story_key=linked_key,
+        published=items[0].published_at if items else None,
     )
 
 

@@ -47,7 +47,9 @@ async def _two_cycles(
         )
         for n in range(FEEDS)
     ]
-    demo_cfg = cfg.model_copy(update={"feeds": feeds})
+    # The demo replays recorded articles as if live: their real dates would trip poll.max_age.
+    replay = cfg.poll.model_copy(update={"max_age": 0.0})
+    demo_cfg = cfg.model_copy(update={"feeds": feeds, "poll": replay})
     settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}")
     bot = await open_bot(settings, demo_cfg, out=out, platforms=["console"])
     try:

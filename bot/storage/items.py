@@ -12,6 +12,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
 from bot.storage import twins
 from bot.storage.tables import ItemRow, MatchRow
@@ -33,6 +34,8 @@ class FeedItems:
     feed_id: int | None
     items: Sequence[ParsedItem]
     alertable: bool = True
+    # Seconds: an item published longer before it is stored is kept but not alertable.
+    max_age: float | None = None
 
 
 def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: datetime) -> list[Item]:
@@ -109,6 +112,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
+    published = _published(p, now)
     return {
         "key": p.key,
         "url": _url(p.url),
@@ -117,9 +121,9 @@ def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
         "title": p.title,
         "summary": p.summary,
         "source": p.source[:200],
-        "published_at": _published(p, now),
+        "published_at": published,
         "first_seen_at": now,
-        "alertable": fi.alertable,
+        "alertable": fi.alertable and not too_old(published, now, fi.max_age),
     }
 
 
