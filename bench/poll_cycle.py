@@ -308,7 +308,8 @@ async def change(port: int, fraction: float) -> None:
 def add_feeds(db: Database, port: int, count: int) -> None:
     rows = [{"url": f"http://127.0.0.1:{port}/feed/{f}", "name": f"Bench feed {f}",
              "added_at": START, "failures": 0, "health": "new", "paused": False,
-             "alert_on_first_poll": False, "comment": "", "added_by": "bench"}
+             "alert_on_first_poll": False, "comment": "", "added_by": "bench",
+             "allow_private": True}
             for f in range(count)]  # fmt: skip
     db.transaction(lambda s: s.execute(insert(FeedRow), rows))
 

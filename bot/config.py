@@ -69,10 +69,11 @@ class PollConfig(_Strict):
     backoff_max: float = 6 * 3600.0
     alert_on_first_poll: bool = False
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
-    # Admin-added feeds resolving to these are refused unless allowed (SSRF guard).
-    allow_private_addresses: bool = False
+    # An item published longer than this before it is first seen is stored, never alerted
+    # (0 switches the guard off).
+    max_age: float = Field(default=3 * 86400.0, ge=0)
 
-    @field_validator("interval", "timeout", "backoff_base", "backoff_max", mode="before")
+    @field_validator("interval", "timeout", "backoff_base", "backoff_max", "max_age", mode="before")
     @classmethod
     def _duration(cls, v: object) -> float:
         return parse_duration(v)
@@ -202,8 +203,19 @@ def parse_config(text: str, path: Path) -> AppConfig:
         raise ConfigError(path, line, f"{dotted}: {_problem(err)}", _fix(err, loc)) from None
 
 
+# Settings that were removed, and what replaces them: a config still carrying one says so.
+REMOVED = {
+    "allow_private_addresses": (
+        "this setting was removed: it opened private addresses to every feed and redirect",
+        "delete it, and put allow_private: true on each feed that is on your own network",
+    ),
+}
+
+
 def _problem(err: Any) -> str:
     msg = str(err["msg"])
+    if err["type"] == "extra_forbidden" and err["loc"] and err["loc"][-1] in REMOVED:
+        return REMOVED[err["loc"][-1]][0]
     if err["type"] == "extra_forbidden":
         return "unknown setting"
     if err["type"] == "missing":
@@ -212,6 +224,8 @@ def _problem(err: Any) -> str:
 
 
 def _fix(err: Any, loc: tuple[Any, ...]) -> str:
+    if err["type"] == "extra_forbidden" and loc and loc[-1] in REMOVED:
+        return REMOVED[loc[-1]][1]
     if err["type"] == "extra_forbidden":
         return "remove it or correct its spelling (see config/newsbot.yaml for the known settings)"
     if err["type"] == "missing":

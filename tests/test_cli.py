@@ -19,7 +19,10 @@ from tests.feedserver import FeedServer
 
 def _config_with_feeds(tmp_path: Path, urls: dict[str, str], **poll: object) -> Path:
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["feeds"] = [{"name": name, "url": url} for name, url in urls.items()]
+    # Loopback fixture sites: each feed is allowed onto a private address.
+    data["feeds"] = [
+        {"name": name, "url": url, "allow_private": True} for name, url in urls.items()
+    ]
     data["poll"].update(poll)
     path = tmp_path / "newsbot.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -52,6 +55,20 @@ def test_config_check_names_the_line_of_a_broken_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{bad}:3: poll.concurrency" in result.output
     assert "Traceback" not in result.output
+
+
+def test_config_check_says_the_global_private_switch_is_now_per_feed(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["poll"]["allow_private_addresses"] = True
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(data, sort_keys=False))
+    lines = old.read_text().splitlines()
+    at = next(n for n, text in enumerate(lines, 1) if "allow_private_addresses" in text)
+    result = CliRunner().invoke(main, ["--config", str(old), "config", "check"])
+    assert result.exit_code == 1
+    [line] = [x for x in result.output.splitlines() if x.strip()]
+    assert f"{old}:{at}: poll.allow_private_addresses: this setting was removed" in line
+    assert "put allow_private: true on each feed that is on your own network" in line
 
 
 def test_demo_prints_alerts_for_relevant_items_only() -> None:

@@ -25,6 +25,7 @@ def test_the_shipped_config_is_valid_and_has_the_nine_topics() -> None:
     ]
     assert cfg.feeds and all(f.comment for f in cfg.feeds)
     assert cfg.poll.interval == 900
+    assert cfg.poll.max_age == 3 * 86400  # "3d", documented next to the other poll settings
 
 
 BROKEN = [

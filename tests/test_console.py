@@ -96,3 +96,13 @@ def test_newsbot_console_in_a_subprocess(env: dict[str, str]) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "9 topics." in proc.stdout
     assert "unknown topic `framwork`; did you mean `framework-agreement`?" in proc.stdout
+
+
+def test_typed_escapes_and_bidi_are_not_echoed_to_the_terminal(env: dict[str, str]) -> None:
+    lines = ("/news topic \x1b]0;pwned\x07diplo\u202emacy\x1b[2J\n"
+             "--bogus\x1b[31m /news help\n")  # fmt: skip
+    code, out = console(env, lines)
+    assert code == 1  # failed lines make a failed run
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "> console-user@console: /news topic diplomacy" in out
+    assert "! unknown flag --bogus; use --as user@channel or --admin" in out

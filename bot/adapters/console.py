@@ -19,6 +19,7 @@ from bot.core.models import (
     StoryCard,
     UserRef,
 )
+from bot.core.textsafety import untrusted_text
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
@@ -34,8 +35,9 @@ def console_channel(name: str = "console") -> ChannelRef:
 
 
 def _clean(text: str) -> str:
-    # Feed text is untrusted: no terminal escape sequences or stray control characters.
-    return "".join(ch for ch in text if ch.isprintable() or ch == " ")
+    # Feed text is untrusted: no terminal escapes, controls, bidi or zero-width characters,
+    # and one line (a line break could fake a second alert).
+    return untrusted_text(text)
 
 
 def render_card(card: StoryCard, *, update: bool = False) -> str:
@@ -44,20 +46,37 @@ def render_card(card: StoryCard, *, update: bool = False) -> str:
     lines = [f"[{label}] {_clean(card.headline)}  ({card.story_key})"]
     if card.extract:
         lines.append(f"  {_clean(card.extract)}")
-    lines.append(f"  topics: {', '.join(card.topics)}")
+    lines.append(f"  topics: {_clean(', '.join(card.topics))}")
     first = card.first_seen.strftime("%Y-%m-%d %H:%M UTC")
+    published = (
+        card.published.strftime("published %Y-%m-%d %H:%M UTC")
+        if card.published
+        else "publication time unknown"
+    )
     if card.linked_story_key:
-        lines.append(f"  follows story {card.linked_story_key}")
+        lines.append(f"  follows story {_clean(card.linked_story_key)}")
     outlets = "; ".join(_clean(s.outlet) for s in card.sources)
-    lines.append(f"  reported by: {outlets}  (first seen {first})")
-    lines.extend(f"    - {_clean(s.outlet)}: {s.url or '(no link)'}" for s in card.sources)
+    lines.append(f"  reported by: {outlets}  ({published} · first seen {first})")
+    lines.extend(f"    - {_clean(s.outlet)}: {_clean(s.url or '(no link)')}" for s in card.sources)
     return "\n".join(lines)
+
+
+def render_thread_reply(source: SourceLink) -> str:
+    return f"  ↳ also: {_clean(source.outlet)}: {_clean(source.title)} {_clean(source.url or '')}"
+
+
+def render_digest(title: str, cards: Sequence[StoryCard]) -> str:
+    return "\n".join([f"[DIGEST] {_clean(title)}", *(render_card(card) for card in cards)])
+
+
+def render_admin_note(text: str) -> str:
+    return f"[ADMIN] {_clean(text)}"
 
 
 def render_reply(reply: Reply) -> str:
     lines = [_clean(line) for line in reply.text.splitlines()] or [""]
     lines.extend(f"  {_clean(f.name)}: {_clean(f.value)}" for f in reply.fields)
-    lines.extend(f"  - {_clean(link.title)}: {link.url or ''}" for link in reply.links)
+    lines.extend(f"  - {_clean(link.title)}: {_clean(link.url or '')}" for link in reply.links)
     lines.extend(render_card(card) for card in reply.cards)
     return "\n".join(lines)
 
@@ -88,19 +107,17 @@ class ConsoleAdapter:
         self._print(render_card(card, update=True))
 
     async def reply_in_thread(self, ref: MessageRef, source: SourceLink) -> MessageRef:
-        self._print(f"  ↳ also: {_clean(source.outlet)}: {_clean(source.title)} {source.url or ''}")
+        self._print(render_thread_reply(source))
         return MessageRef(ref.channel, str(next(self._ids)), ref.message_id)
 
     async def post_digest(
         self, channel: ChannelRef, title: str, cards: Sequence[StoryCard], *, delivery_id: int
     ) -> MessageRef:
-        self._print(f"[DIGEST] {_clean(title)}")
-        for card in cards:
-            self._print(render_card(card))
+        self._print(render_digest(title, cards))
         return MessageRef(channel, str(next(self._ids)))
 
     async def notify_admins(self, workspace: str, text: str) -> None:
-        self._print(f"[ADMIN] {_clean(text)}")
+        self._print(render_admin_note(text))
 
     async def send_reply(self, reply: Reply) -> None:
         self._print(render_reply(reply))
@@ -157,14 +174,15 @@ async def command_loop(
         try:
             parsed = parse_line(line, user, channel)
         except ValueError as exc:
-            print(f"! {exc}", file=out, flush=True)
+            print(f"! {_clean(str(exc))}", file=out, flush=True)
             failures += 1
             continue
         if parsed is None:
             continue
         reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
         who = f"{parsed.user.user}@{parsed.channel.channel}"
-        print(f"> {who}: /news {parsed.text}", file=out, flush=True)
+        # What was typed is echoed: pasted text can carry terminal escapes too.
+        print(_clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
         print(render_reply(reply), file=out, flush=True)
         failures += 0 if reply.ok else 1
 

@@ -27,12 +27,12 @@ from discord import app_commands
 from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.adapters.discord_embeds import (
     NO_MENTIONS,
+    admin_note,
     card_embed,
     clip,
     digest_embeds,
     render_reply,
-    safe_text,
-    safe_url,
+    thread_reply_content,
 )
 from bot.config import AppConfig
 from bot.core.commands import ArgSpec, Commands, CommandSpec
@@ -556,15 +556,10 @@ class DiscordAdapter:
         if thread_id == ref.message_id and thread_id not in self._threads:
             await self._open_thread(client, ref)
             self._threads.add(thread_id)
-        url = safe_url(source.url)
-        title = safe_text(source.title or source.outlet)
-        outlet = safe_text(source.outlet)
-        # <url> keeps Discord from unfurling a second preview card under the reply.
-        line = f"{outlet}: [{title}](<{url}>)" if url else f"{outlet}: {title}"
         try:
             message = await _call(
                 client.get_partial_messageable(int(thread_id)).send(
-                    content=clip(line, 2000), allowed_mentions=NO_MENTIONS
+                    content=thread_reply_content(source), allowed_mentions=NO_MENTIONS
                 ),
                 ref.channel,
             )
@@ -612,7 +607,7 @@ class DiscordAdapter:
         if guild is not None and guild.owner_id:
             ids.add(guild.owner_id)
         where = guild.name if guild is not None else workspace
-        body = clip(f"newsbot in {safe_text(where)}: {escape(text)}", 2000)
+        body = admin_note(where, text)
         if not ids:
             logger.warning("Discord: no admin to tell in server %s: %s", workspace, text)
         for user_id in sorted(ids):
@@ -737,11 +732,6 @@ class DiscordAdapter:
             if len(full) <= 100:
                 out.append(app_commands.Choice(name=full, value=full))
         return out
-
-
-def escape(text: str) -> str:
-    """Disarm mentions in the core's own text (it may quote feed text) and keep its markdown."""
-    return discord.utils.escape_mentions(text)
 
 
 def _time_zones(prefix: str) -> list[str]:

@@ -1,15 +1,28 @@
-"""Discord rendering: story cards as embeds, command replies, escaping of untrusted feed text."""
+"""Discord rendering: story cards as embeds, command replies, escaping of untrusted feed text.
+
+Feed text goes through ``untrusted_text`` (bidi, controls, zero-width), then has every markdown
+character backslash-escaped (``* _ ~ ` | \\ [ ]``, and ``#``/``>``/``-``/``1.`` that open a
+line), its mentions broken (``@everyone``, ``<@id>``, ``<@&id>``) and a word joiner
+after each ``<`` (no ``<#channel>``, ``<t:…>``, ``</cmd:id>`` or custom-emoji syntax). The
+``://`` of a URL in feed text is split by a word joiner, so Discord does not auto-link it:
+only the links built here (http(s), percent-encoded, in ``[label](url)`` or ``<url>``) are
+clickable. The core's own text (replies, admin notes) keeps its ``**bold**`` and `code`; the
+rest of it is treated the same way, and its bare http(s) URLs become links built here.
+Every message is sent with ``AllowedMentions.none()`` as well.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_mentions
 
 from bot.core.models import Reply, SourceLink, StoryCard
+from bot.core.textsafety import untrusted_text
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -31,14 +44,57 @@ INFO_COLOUR = discord.Colour(0x6E7781)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
+_WORD_JOINER = "\u2060"
+_MARKDOWN = re.compile(r"[\\*_~|`\[\]]")
+_SCHEME = re.compile(r"(?<=[A-Za-z0-9+.-]):(?=//)")
+_LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
+_LIST_START = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+_CORE_MARKDOWN = re.compile(r"[_~|\[\]\\]")
+_WEB_URL = re.compile(r"https?://[^\s<>\"'`|\[\]()]+[^\s<>\"'`|\[\]().,;:!?]")
+
+
+def _inert(text: str) -> str:
+    # Shared by feed and core text: no channel/emoji/timestamp syntax, no auto-linked URL.
+    text = text.replace("<", "<" + _WORD_JOINER)
+    return _SCHEME.sub(":" + _WORD_JOINER, text)
+
+
+def _no_blocks(text: str) -> str:
+    # Headings, quotes, subtext and lists only start a line; an escaped first character ends it.
+    return _LIST_START.sub(r"\1\\.", _LINE_START.sub(r"\1\\\2", text))
+
+
 def safe_text(text: str) -> str:
-    """Feed text made inert: markdown escaped, @everyone/@here/user/role pings broken."""
-    return escape_mentions(escape_markdown(text))
+    """Feed text made inert: one clean line, markdown escaped, no ping, no link."""
+    # Not discord.utils.escape_markdown: its masked-link pattern is greedy and leaves whatever
+    # lies between a "[" and the last ")" of the text unescaped.
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(0), _inert(untrusted_text(text)))
+    return escape_mentions(_no_blocks(text))
+
+
+def core_text(text: str, *, links: bool = True) -> str:
+    """The core's own text made safe to send; its ``**bold**`` and `code` stay, its bare
+    http(s) URLs become ``<url>`` links built here (percent-encoded, no preview card)."""
+    text = "\n".join(untrusted_text(line) for line in text.split("\n"))
+    out: list[str] = []
+    last = 0
+    for m in _WEB_URL.finditer(text) if links else ():
+        url = safe_url(m.group(0))
+        out.append(_core_part(text[last : m.start()]))
+        out.append(f"<{url}>" if url else _core_part(m.group(0)))
+        last = m.end()
+    out.append(_core_part(text[last:]))
+    return "".join(out)
+
+
+def _core_part(text: str) -> str:
+    text = _CORE_MARKDOWN.sub(lambda m: "\\" + m.group(0), _inert(text))
+    return escape_mentions(_no_blocks(text))
 
 
 def _label(text: str) -> str:
-    """Text inside ``[...]`` of a masked link: brackets would end the label early."""
-    return safe_text(text).replace("[", "\\[").replace("]", "\\]")
+    """Text inside ``[...]`` of a masked link: ``safe_text`` escapes its brackets too."""
+    return safe_text(text)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -108,8 +164,35 @@ def card_embed(card: StoryCard, topic_names: dict[str, str] | None = None) -> di
         embed.add_field(
             name="Follows", value=f"story {safe_text(card.linked_story_key)}", inline=False
         )
+    embed.add_field(name="When", value=when_line(card), inline=False)
     embed.set_footer(text=clip(f"story {card.story_key}", FOOTER_MAX))
     return embed
+
+
+def when_line(card: StoryCard) -> str:
+    """ "published … · first seen …" in Discord timestamps (each reader's own time zone)."""
+    published = (
+        f"published <t:{int(card.published.timestamp())}:f>"
+        if card.published
+        else "publication time unknown"
+    )
+    return f"{published} · first seen <t:{int(card.first_seen.timestamp())}:f>"
+
+
+def thread_reply_content(source: SourceLink) -> str:
+    """A later report under its story's alert: ``Outlet: [title](<url>)``."""
+    url = safe_url(source.url)
+    title = _label(source.title or source.outlet)
+    outlet = safe_text(source.outlet)
+    # <url> keeps Discord from unfurling a second preview card under the reply.
+    line = f"{outlet}: [{title}](<{url}>)" if url else f"{outlet}: {title}"
+    return clip(line, CONTENT_MAX)
+
+
+def admin_note(where: str, text: str) -> str:
+    """A direct message to an admin: the server's name, then the core's note (no links made:
+    a note can quote a failing feed's own text)."""
+    return clip(f"newsbot in {safe_text(where)}: {core_text(text, links=False)}", CONTENT_MAX)
 
 
 def _digest_line(card: StoryCard, names: dict[str, str]) -> str:
@@ -170,8 +253,8 @@ def render_reply(reply: Reply, topic_names: dict[str, str] | None = None) -> Ren
         embed = discord.Embed(colour=INFO_COLOUR if reply.ok else ERROR_COLOUR)
         for f in reply.fields[:FIELDS_MAX]:
             embed.add_field(
-                name=clip(escape_mentions(f.name), FIELD_NAME_MAX) or "\u200b",
-                value=clip(escape_mentions(f.value), FIELD_VALUE_MAX) or "\u200b",
+                name=clip(core_text(f.name), FIELD_NAME_MAX) or "\u200b",
+                value=clip(core_text(f.value), FIELD_VALUE_MAX) or "\u200b",
                 inline=False,
             )
         if reply.links:
@@ -186,8 +269,8 @@ def render_reply(reply: Reply, topic_names: dict[str, str] | None = None) -> Ren
         embeds.append(card_embed(card, topic_names))
     while embeds and sum(len(e) for e in embeds) > EMBED_TOTAL_MAX:
         embeds.pop()
-    # The core's text may quote feed text; mentions are disarmed, its own markdown kept.
-    content = clip(escape_mentions(reply.text), CONTENT_MAX) if reply.text else None
+    # The core's text may quote feed text and user input: see core_text.
+    content = clip(core_text(reply.text), CONTENT_MAX) if reply.text else None
     if content is None and not embeds:
         content = "Done." if reply.ok else "That did not work."
     return RenderedReply(content=content, embeds=embeds, ephemeral=reply.ephemeral)

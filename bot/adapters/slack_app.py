@@ -290,7 +290,7 @@ class SlackAdapter:
             return
         for user in sorted(admins):
             try:
-                await self._call(self.client.chat_postMessage, channel=user, text=kit.escape(text))
+                await self._call(self.client.chat_postMessage, channel=user, **kit.admin_note(text))
             except ChannelUnavailable as exc:
                 logger.warning("could not message Slack admin %s: %s", user, exc.reason)
 

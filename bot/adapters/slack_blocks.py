@@ -7,6 +7,15 @@ three entities for display. The bare words ``@here``, ``@channel`` and ``@everyo
 when a message is sent with ``link_names``; we never send it, and still break those words with a
 word joiner so no future flag or client can turn feed text into a broadcast.
 
+mrkdwn has no backslash escape, so each of ``* _ ~ ` `` from untrusted text is fenced by word
+joiners (U+2060, invisible): Slack pairs a formatting character only at a word boundary, and a
+word joiner next to it is neither space nor punctuation, so ``*bold*`` stays literal. A ``>``
+that opens a line (a block quote) gets one in front. Every mrkdwn object is sent
+``verbatim``, so Slack does not turn bare URLs, domains or #channel names into links, and the
+``://`` of a URL in untrusted text is split by a word joiner so no client (notifications, the
+plain-text fallback) links it either: only the ``<url|label>`` links built here are clickable.
+Text goes through ``untrusted_text`` first (bidi, controls, zero-width), line by line.
+
 Slack's limits (as of 2026): 50 blocks per message, header text 150 characters, section text
 3000, context elements 10, button text 75, top-level ``text`` ~40000 (we keep it short: it is
 the notification and screen-reader fallback).
@@ -15,11 +24,13 @@ the notification and screen-reader fallback).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from bot.core.models import Reply, SourceLink, StoryCard
+from bot.core.textsafety import untrusted_text
 
 Block = dict[str, Any]
 
@@ -32,16 +43,66 @@ HEADER_MAX = 150
 SECTION_MAX = 3000
 EXTRACT_MAX = 600
 LINKS_MAX = 10
+PUBLISHED_UNKNOWN = "publication time unknown"
 
 _BROADCAST = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
 _SPACE = re.compile(r"\s+")
 
 
-def escape(text: str) -> str:
-    """Make untrusted text inert in any Slack text field: entities for & < >, broken broadcasts."""
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+_FORMATTING = re.compile(r"[*_~`]")
+_EMPHASIS = re.compile(r"[*_~]")
+_SCHEME = re.compile(r"(?<=[A-Za-z0-9+.-]):(?=//)")
+_QUOTE_START = re.compile(r"^(?=&gt;)", re.MULTILINE)
+_WEB_URL = re.compile(r"https?://[^\s<>\"'`|]+[^\s<>\"'`|.,;:!?)\]]")
+
+
+def _clean(text: str) -> str:
+    return "\n".join(untrusted_text(line) for line in text.split("\n"))
+
+
+def escape_plain(text: str, *, cleaned: bool = False) -> str:
+    """Make untrusted text inert in a plain_text object: no ping, no control syntax, no link."""
+    text = text if cleaned else _clean(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub(lambda m: "@" + _WORD_JOINER + m.group(1), text)
+    text = _BROADCAST.sub(lambda m: "@" + _WORD_JOINER + m.group(1), text)
+    return _SCHEME.sub(":" + _WORD_JOINER, text)
+
+
+def escape(text: str, formatting: re.Pattern[str] = _FORMATTING, *, cleaned: bool = False) -> str:
+    """Make untrusted text inert in any Slack text field: no ping, no link, no formatting."""
+    text = escape_plain(text, cleaned=cleaned)
+    text = formatting.sub(lambda m: _WORD_JOINER + m.group(0) + _WORD_JOINER, text)
+    return _QUOTE_START.sub(_WORD_JOINER, text)
+
+
+def escape_core(text: str, *, cleaned: bool = False) -> str:
+    """The core's own text (a reply, an admin note), which may quote feed text and user input:
+    like ``escape``, but its `code spans` stay (nothing inside one pings, links or formats)."""
+    return escape(text, _EMPHASIS, cleaned=cleaned)
+
+
+def slack_len(text: str) -> int:
+    """Length as Slack counts it against its limits: an entity is one character."""
+    return len(_ENTITY.sub("&", text))
+
+
+def escape_linking(text: str) -> str:
+    """Like ``escape_core``, but each http(s) URL in the text becomes a link built by ``link``.
+
+    For the core's own replies, which name a story's link as a bare URL: the bot makes the
+    link (percent-encoded, http(s) only) instead of leaving it to Slack's auto-linking.
+    """
+    text = _clean(text)
+    out: list[str] = []
+    last = 0
+    for m in _WEB_URL.finditer(text):
+        out.append(escape_core(text[last : m.start()], cleaned=True))
+        out.append(link(m.group(0), m.group(0)))
+        last = m.end()
+    out.append(escape_core(text[last:], cleaned=True))
+    return "".join(out)
 
 
 def clip(text: str, limit: int) -> str:
@@ -50,10 +111,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def safe(text: str, limit: int) -> str:
-    """Clip first, then escape, so an entity is never cut in half; the result may exceed limit
-    by the entities' extra characters, which Slack counts as one character each."""
-    return escape(clip(text, limit))
+def safe(text: str, limit: int, esc: Callable[[str], str] = escape) -> str:
+    """Clip first, then escape, so an entity is never cut in half; clipped further while the
+    escaping (word joiners) makes it longer than ``limit`` as Slack counts it."""
+    room = limit
+    while True:
+        out = esc(clip(text, room))
+        over = slack_len(out) - limit
+        if over <= 0 or room <= 1:
+            return out
+        room = max(1, room - over)
 
 
 def link(url: str | None, label: str) -> str:
@@ -68,12 +135,15 @@ def link(url: str | None, label: str) -> str:
 
 
 def plain(text: str, limit: int) -> Block:
-    return {"type": "plain_text", "text": safe(text, limit) or "-", "emoji": False}
+    return {"type": "plain_text", "text": safe(text, limit, escape_plain) or "-", "emoji": False}
 
 
 def mrkdwn(text: str) -> Block:
-    """A mrkdwn text object; the caller has escaped every untrusted part already."""
-    return {"type": "mrkdwn", "text": text[:SECTION_MAX] or "-"}
+    """A mrkdwn text object; the caller has escaped every untrusted part already.
+
+    ``verbatim``: Slack leaves the text as written (no auto-linked URLs or channel names).
+    """
+    return {"type": "mrkdwn", "text": text[:SECTION_MAX] or "-", "verbatim": True}
 
 
 def outlets_line(card: StoryCard) -> str:
@@ -92,13 +162,18 @@ def outlets_line(card: StoryCard) -> str:
     return line
 
 
+def _date(when: datetime, label: str) -> str:
+    # Slack shows the date in each reader's own time zone; the fallback is UTC.
+    stamp = int(when.timestamp())
+    fallback = f"{label} {when:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{stamp}^{label} {{date_short_pretty}} {{time}}|{fallback}>"
+
+
 def context_line(card: StoryCard) -> str:
     topics = ", ".join(card.topics) or "no topic"
-    stamp = int(card.first_seen.timestamp())
-    fallback = f"{card.first_seen:%Y-%m-%d %H:%M} UTC"
-    # Slack shows the date in each reader's own time zone; the fallback is UTC.
-    when = f"<!date^{stamp}^first seen {{date_short_pretty}} {{time}}|first seen {fallback}>"
-    parts = [f"Topics: {escape(topics)}", when, f"story `{escape(card.story_key)}`"]
+    published = _date(card.published, "published") if card.published else PUBLISHED_UNKNOWN
+    parts = [f"Topics: {escape(topics)}", published, _date(card.first_seen, "first seen"),
+             f"story `{escape(card.story_key)}`"]  # fmt: skip
     if card.linked_story_key:
         parts.append(f"follow-up to `{escape(card.linked_story_key)}`")
     return " · ".join(parts)
@@ -207,9 +282,10 @@ def reply_blocks(reply: Reply) -> list[Block]:
     """
     blocks: list[Block] = []
     if reply.text.strip():
-        for chunk in _chunks(escape(reply.text), SECTION_MAX):
+        for chunk in _chunks(escape_linking(reply.text), SECTION_MAX):
             blocks.append({"type": "section", "text": mrkdwn(chunk)})
-    fields = [mrkdwn(f"*{safe(f.name, 200)}*\n{safe(f.value, 1800)}") for f in reply.fields]
+    fields = [mrkdwn(f"*{safe(f.name, 200, escape_core)}*\n{safe(f.value, 1790, escape_linking)}")
+              for f in reply.fields]  # fmt: skip
     for i in range(0, len(fields), 10):  # a section holds at most 10 fields
         blocks.append({"type": "section", "fields": fields[i : i + 10]})
     if reply.links:
@@ -226,7 +302,16 @@ def reply_blocks(reply: Reply) -> list[Block]:
 
 
 def reply_text(reply: Reply) -> str:
-    return safe(reply.text, 2000) or "newsbot"
+    return safe(reply.text, 2000, escape_core) or "newsbot"
+
+
+def admin_note(text: str) -> dict[str, Any]:
+    """A note to an admin (a paused subscription, a feed gone) as chat.postMessage arguments.
+
+    Unlike a reply it makes no link: a note can quote a failing feed's own text.
+    """
+    section = {"type": "section", "text": mrkdwn(safe(text, SECTION_MAX, escape_core))}
+    return {"text": safe(text, 2000, escape_core), "blocks": [section]}
 
 
 def _chunks(text: str, size: int) -> list[str]:

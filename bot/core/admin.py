@@ -17,15 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, parse_duration
+from bot.core import feed_admin
 from bot.core.models import Feed, Reply, ReplyField, UserRef
-from bot.core.netguard import private_address_of
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
@@ -55,8 +54,10 @@ class FeedProbe:
 class CommandHooks(Protocol):
     """What commands need from outside the core's storage (network, the running scheduler)."""
 
-    async def probe_feed(self, url: str, poll: PollConfig) -> FeedProbe:
-        """Fetch ``url`` once and check it parses as a feed."""
+    async def probe_feed(
+        self, url: str, poll: PollConfig, *, allow_private: bool = False
+    ) -> FeedProbe:
+        """Fetch ``url`` once (through the same address guard as polls) and parse it."""
         ...
 
     async def fetch_article(self, url: str, poll: PollConfig) -> str:
@@ -84,11 +85,13 @@ class DefaultHooks:
         self.on_poll_interval = on_poll_interval
         self.on_digest = on_digest
 
-    async def probe_feed(self, url: str, poll: PollConfig) -> FeedProbe:
+    async def probe_feed(
+        self, url: str, poll: PollConfig, *, allow_private: bool = False
+    ) -> FeedProbe:
         from bot.core.fetch import Fetcher, FetchStatus
         from bot.core.parse import parse_feed
 
-        feed = Feed(id=0, url=url, name=url)
+        feed = Feed(id=0, url=url, name=url, allow_private=allow_private)
         async with Fetcher(poll) as fetcher:
             result = await fetcher.fetch(feed)
         if result.status is FetchStatus.FAILED:
@@ -132,29 +135,6 @@ def who(user: UserRef) -> str:
     return f"{user.platform}:{user.workspace}:{user.user}" + (
         f" ({user.name})" if user.name else ""
     )
-
-
-async def refuse_private_address(url: str, allow_private: bool) -> None:
-    """Refuse a URL whose host is, or resolves to, a private, loopback or link-local address.
-
-    Feeds added from chat are fetched by the server: without this an admin command could make
-    the bot read internal services (SSRF).
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"`{url}` is not an http:// or https:// address")
-    if allow_private:
-        return
-    host = parts.hostname
-    try:
-        private = await private_address_of(host, parts.port or 443)
-    except OSError:
-        raise UsageError(f"cannot resolve `{host}`; check the address") from None
-    if private is not None:
-        raise UsageError(
-            f"`{host}` resolves to {private}, a private/loopback/link-local address; "
-            "refused (set poll.allow_private_addresses to allow it)"
-        )
 
 
 class Admin:
@@ -219,48 +199,13 @@ class Admin:
     # -- feeds ----------------------------------------------------------------------------
 
     async def feeds_list(self) -> Reply:
-        rows = await self.db.run(store.feeds)
-        fields = []
-        for row in rows:
-            last = (
-                row.last_success_at.strftime("%Y-%m-%d %H:%M UTC")
-                if row.last_success_at
-                else "never"
-            )
-            state = "paused" if row.paused else row.health
-            error = f"; last error: {row.last_error}" if row.last_error and not row.paused else ""
-            fields.append(
-                ReplyField(
-                    f"{row.id}. {row.name}", f"{row.url}\n{state}, last fetched {last}{error}"
-                )
-            )
-        return Reply(text=f"{len(rows)} feeds.", fields=tuple(fields))
+        return await feed_admin.feeds_list(self)
 
     async def feeds_add(self, user: UserRef, url: str, name: str) -> Reply:
-        poll = await self.db.run(lambda s: self.live(s).poll)
-        await refuse_private_address(url, poll.allow_private_addresses)
-        if await self.db.run(lambda s: store.feed_by_url(s, url)) is not None:
-            raise UsageError(f"`{url}` is already a feed")
-        probe = await self.hooks.probe_feed(url, poll)
-        if not probe.ok:
-            raise UsageError(f"not added: {probe.problem}")
-        title = (name or probe.title or urlsplit(url).hostname or url)[:200]
-        state = {
-            "url": url,
-            "name": title,
-            "comment": f"added from chat by {user.name or user.user}",
-            "paused": False,
-            "alert_on_first_poll": False,
-        }
-        entry = await self.db.run(
-            lambda s: self.change(s, user, "feeds.add", store.feed_key(url), state)
-        )
-        assert entry is not None
-        return Reply(
-            text=f"Added feed **{title}** ({probe.items} items now; its backlog is stored "
-            f"without alerting). Audit #{entry.id}.",
-            ephemeral=False,
-        )
+        return await feed_admin.feeds_add(self, user, url, name)
+
+    async def feeds_allow_private(self, user: UserRef, ref: str, state: str) -> Reply:
+        return await feed_admin.feeds_allow_private(self, user, ref, state)
 
     async def feeds_set(self, user: UserRef, ref: str, action: str) -> Reply:
         def write(s: Session) -> tuple[str, AuditRow | None]:
@@ -413,7 +358,7 @@ class Admin:
         text = article.strip()
         if re.match(r"^https?://\S+$", text):
             poll = await self.db.run(lambda s: self.live(s).poll)
-            await refuse_private_address(text, poll.allow_private_addresses)
+            await feed_admin.refuse_private_address(text, allow_private=False)
             text = await self.hooks.fetch_article(text, poll)
         if len(text.split()) < 5:
             raise UsageError("give the article's text (a paragraph or more) or its URL")

@@ -26,6 +26,7 @@ from bot.core.admin import ADMINS_ONLY, Admin, CommandHooks, DefaultHooks
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.news import StoryView
 from bot.core.usage import UsageError, closest, unknown
+from bot.core.walkthrough import WALKTHROUGH
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow, StoryRow, SubscriptionRow, TopicRow
@@ -157,9 +158,13 @@ SPECS: tuple[CommandSpec, ...] = (
     # admin
     CommandSpec("admin feeds list", "admin feeds list", "Feeds, their health and last fetch.",
                 True, ()),
-    CommandSpec("admin feeds add", "admin feeds add <url> [name]",
-                "Fetch a feed once, check it, and poll it from now on.", True,
+    CommandSpec("admin feeds add", "admin feeds add <url> [name] [--allow-private]",
+                "Fetch a feed once, check it, and poll it from now on; --allow-private lets "
+                "it be on your own network.", True,
                 (_a("url", "url"), _a("name", "text", required=False))),
+    CommandSpec("admin feeds allow-private", "admin feeds allow-private <feed> on|off",
+                "Let a feed reach its own host on a private network (or stop it).", True,
+                (_a("feed", "source"), _a("state", "choice", choices=("on", "off")))),
     CommandSpec("admin feeds remove", "admin feeds remove <feed>", "Stop polling a feed.", True,
                 (_a("feed", "source"),)),
     CommandSpec("admin feeds pause", "admin feeds pause <feed>", "Pause polling a feed.", True,
@@ -260,6 +265,8 @@ class Commands:
             "admin feeds list": lambda c: self.admin.feeds_list(),
             "admin feeds add": lambda c: self.admin.feeds_add(c.user, c.text("url"),
                                                               c.text("name")),
+            "admin feeds allow-private": lambda c: self.admin.feeds_allow_private(
+                c.user, c.text("feed"), c.text("state")),
             "admin feeds remove": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "remove"),
             "admin feeds pause": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "pause"),
             "admin feeds resume": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "resume"),
@@ -378,7 +385,12 @@ class Commands:
                 if arg.required:
                     raise UsageError(f"missing <{arg.name}>")
                 continue
-            if arg.repeat:
+            rest = positional[index + 1 :]
+            if arg.kind == "source" and rest and all(a.kind == "choice" for a in rest):
+                # A feed name may have spaces: it is all but the trailing choices.
+                cut = max(1, len(tokens) - len(rest))
+                args[arg.name], tokens = " ".join(tokens[:cut]), tokens[cut:]
+            elif arg.repeat:
                 args[arg.name], tokens = list(tokens), []
             elif last and arg.kind in ("text", "source", "words"):
                 args[arg.name], tokens = " ".join(tokens), []
@@ -580,8 +592,8 @@ class Commands:
             raise UsageError(str(exc)) from None
         if not 60 <= seconds <= 30 * 86400:
             raise UsageError("the window must be between 1m and 30d")
-        since = self.clock() - timedelta(seconds=seconds)
-        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since))
+        since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
+        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since, max_age))
         if not missed:
             return Reply(text=f"Nothing missed in the last {window_text}.")
         counts = Counter(m.reason.split(":")[0] for m in missed)
@@ -809,28 +821,6 @@ def _split_words(text: str) -> list[str]:
 
 # -- the generated command reference (docs/commands.md) -----------------------------------
 
-_WALKTHROUGH = """\
-## Console walkthrough
-
-`newsbot console` reads `/news …` lines from standard input and prints the replies; with
-`--poll` it also polls the feeds on schedule and prints alerts as they come. `--user`,
-`--channel` and `--admin` set who is typing where; a line may start with
-`--as user@channel` and/or `--admin` to speak as someone else.
-
-```console
-$ newsbot console --user asha --channel newsroom
-/news subscribe framework-agreement military-exercises
-/news digest daily 08:00 Asia/Kolkata
-/news quiet 22:00-07:00 Asia/Kolkata
-/news subscribe framwork
-unknown topic `framwork`; did you mean `framework-agreement`?
-Usage: `/news subscribe <topic…>`
---as ops@newsroom --admin /news admin threshold relevance 0.6 --dry-run
---as ops@newsroom --admin /news admin schedule poll 10m
---as ops@newsroom --admin /news admin audit
-```
-"""
-
 
 def command_table(specs: Sequence[CommandSpec] = SPECS) -> str:
     """The Markdown table of every command; the README and docs/commands.md both carry it."""
@@ -854,7 +844,7 @@ def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
         "",
         command_table(specs),
         "",
-        _WALKTHROUGH,
+        WALKTHROUGH,
     ]
     return "\n".join(lines)
 

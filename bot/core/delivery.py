@@ -147,6 +147,22 @@ class Delivery:
         await self._tell_admins(adapter, job, reason)
         return "paused"
 
+    async def notify_all_admins(self, text: str) -> int:
+        """Tell the admins of every workspace with a subscription (a feed concerns them all);
+        returns how many workspaces were told."""
+        places = await self.db.run(_workspaces)
+        told = 0
+        for platform, workspace in places:
+            adapter = self.adapters.get(platform)
+            if adapter is None:
+                continue
+            try:
+                await adapter.notify_admins(workspace, text)
+                told += 1
+            except DeliveryError as exc:
+                logger.warning("could not notify admins of %s: %s", workspace, exc)
+        return told
+
     async def _tell_admins(self, adapter: ChatAdapter, job: _Job, reason: str) -> None:
         text = (
             f"newsbot paused alerts to {job.channel.name or job.channel.channel}: {reason}. "
@@ -156,6 +172,11 @@ class Delivery:
             await adapter.notify_admins(job.channel.workspace, text)
         except DeliveryError as exc:
             logger.warning("could not notify admins of %s: %s", job.channel.workspace, exc)
+
+
+def _workspaces(session: Session) -> list[tuple[str, str]]:
+    rows = session.execute(select(SubscriptionRow.platform, SubscriptionRow.workspace).distinct())
+    return sorted((str(p), str(w)) for p, w in rows)
 
 
 def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> int:

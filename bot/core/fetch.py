@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -14,11 +13,20 @@ from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from bot.config import PollConfig
+from bot.core.fetch_errors import (
+    CHALLENGE_READ,
+    RETRIED,
+    bot_check,
+    describe_bot_check,
+    describe_client_error,
+    describe_http_status,
+)
 from bot.core.models import Feed
-from bot.core.netguard import private_address_of
+from bot.core.netguard import Dial, dialling, guarded_socket
 
 logger = logging.getLogger(__name__)
 
@@ -27,18 +35,12 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 PERMANENT_REDIRECTS = frozenset({301, 308})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 # A Retry-After far in the future is honoured, but not beyond a week: sites mistype it.
 MAX_RETRY_AFTER = 7 * 86400.0
 _CHUNK = 64 * 1024
 _SECRET_WORDS = ("key", "token", "secret", "pass", "auth", "sig", "session", "sid")
-
-_HTTP_HINTS = {
-    401: "the site wants a login; the feed is not public",
-    403: "the site refuses our requests; check the address or ask the site",
-    404: "the feed address is wrong or the feed was removed; check it",
-    410: "the site says the feed is gone for good; remove it or find its new address",
-    429: "the site asks us to slow down",
-}
 
 
 class FetchStatus(StrEnum):
@@ -114,45 +116,27 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-class RedirectRefused(aiohttp.ClientError):
-    """A public site redirected us to a private address: never followed (SSRF)."""
-
-
-async def _refuse_private_redirect(
-    _session: aiohttp.ClientSession,
-    _ctx: object,
-    params: aiohttp.TraceRequestRedirectParams,
-) -> None:
-    """A feed on a public host must not bounce the bot onto an internal service. A feed that
-    is itself on a private host (configured so on purpose, as in tests) may redirect there."""
-    location = params.response.headers.get("Location")
-    if not location:
-        return
-    target = params.url.join(URL(location))
-    if not target.host or not params.url.host:
-        return
-    try:
-        private_target = await private_address_of(target.host, target.port or 443)
-        if private_target is None:
-            return
-        if await private_address_of(params.url.host, params.url.port or 443) is not None:
-            return
-    except OSError:
-        return  # the request itself will fail with a clear "does not resolve" message
-    raise RedirectRefused(
-        f"the site redirected to {target.host}, a private address ({private_target}); refused"
-    )
+class FetchProblem(Exception):
+    """A fetch that cannot go on; its text is the one line the user sees."""
 
 
 class Fetcher:
-    """One shared ClientSession; at most ``poll.concurrency`` requests in flight.
+    """Two ClientSessions; at most ``poll.concurrency`` requests in flight.
+
+    Every connection passes the private-address guard (:mod:`bot.core.netguard`) on the
+    address actually dialled. Feeds allowed onto a private network get a session of their
+    own that never keeps a connection open, so no pooled connection one of them opened to a
+    private host is ever reused for another feed. ``resolver`` (aiohttp's) is the DNS the
+    connectors use; None means the system's.
 
     Use as ``async with Fetcher(poll) as fetcher: await fetcher.fetch(feed)``.
     """
 
-    def __init__(self, poll: PollConfig) -> None:
+    def __init__(self, poll: PollConfig, *, resolver: AbstractResolver | None = None) -> None:
         self.poll = poll
+        self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._private_session: aiohttp.ClientSession | None = None
         # The connector limit alone would let queued requests eat their own timeout while
         # waiting for a free connection; the semaphore starts the clock only once admitted.
         self._slots = asyncio.Semaphore(poll.concurrency)
@@ -172,103 +156,159 @@ class Fetcher:
     async def start(self) -> None:
         if self._session is not None:
             return
+        self._session = self._new_session(force_close=False)
+        self._private_session = self._new_session(force_close=True)
+
+    def _new_session(self, *, force_close: bool) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self.poll.concurrency, limit_per_host=0, ttl_dns_cache=300
+            limit=self.poll.concurrency,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            force_close=force_close,
+            resolver=self.resolver,
+            socket_factory=guarded_socket,
         )
-        traces = []
-        if not self.poll.allow_private_addresses:
-            guard = aiohttp.TraceConfig()
-            guard.on_request_redirect.append(_refuse_private_redirect)
-            traces.append(guard)
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector,
-            trace_configs=traces,
             timeout=aiohttp.ClientTimeout(total=self.poll.timeout),
             headers={"User-Agent": self.poll.user_agent, "Accept": ACCEPT},
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._private_session):
+            if session is not None:
+                await session.close()
+        self._session = self._private_session = None
 
     async def fetch(self, feed: Feed) -> FetchResult:
         """GET one feed. Never raises for network or HTTP trouble: the result says what failed."""
         if self._session is None:
             await self.start()
-        assert self._session is not None
+        session = self._private_session if feed.allow_private else self._session
+        assert session is not None
+        dial = Dial(feed.name, _host_of(feed.url), feed.allow_private)
         async with self._slots:
             started = time.perf_counter()
-            try:
-                result = await self._get(self._session, feed)
-            except TimeoutError:
-                result = _failed(
-                    feed, f"no complete answer within {self.poll.timeout:g}s (timeout)"
-                )
-            except RedirectRefused as exc:
-                result = _failed(feed, str(exc))
-            except aiohttp.ClientError as exc:
-                result = _failed(feed, describe_client_error(exc, safe_url(feed.url)))
-            except ValueError:  # yarl/aiohttp reject some malformed URLs this way
-                result = _failed(feed, "the feed address is not a valid URL; correct it")
-            except Exception as exc:  # a surprise in one feed must not end the whole cycle
-                logger.exception(
-                    "fetching feed %s (%s) failed unexpectedly", feed.id, safe_url(feed.url)
-                )
-                result = _failed(
-                    feed, f"unexpected error while fetching ({exc.__class__.__name__})"
-                )
+            with dialling(dial):
+                result = await self._fetch_guarded(session, feed, dial)
             return _with_seconds(result, time.perf_counter() - started)
 
-    async def _get(self, session: aiohttp.ClientSession, feed: Feed) -> FetchResult:
+    async def _fetch_guarded(
+        self, session: aiohttp.ClientSession, feed: Feed, dial: Dial
+    ) -> FetchResult:
+        try:
+            return await self._get(session, feed, dial)
+        except TimeoutError as exc:
+            return _failed(feed, self._timeout_problem(exc, dial))
+        except FetchProblem as exc:
+            return _failed(feed, str(exc))
+        except aiohttp.ClientConnectorError as exc:
+            # With several addresses the refusal can come back inside a combined OSError.
+            return _failed(feed, dial.refused or describe_client_error(exc, safe_url(feed.url)))
+        except aiohttp.ClientError as exc:
+            return _failed(feed, describe_client_error(exc, safe_url(feed.url)))
+        except ValueError:  # yarl/aiohttp reject some malformed URLs this way
+            return _failed(feed, "the feed address is not a valid URL; correct it")
+        except Exception as exc:  # a surprise in one feed must not end the whole cycle
+            logger.exception("fetching feed %s (%s) failed", feed.id, safe_url(feed.url))
+            return _failed(feed, f"unexpected error while fetching ({exc.__class__.__name__})")
+
+    def _timeout_problem(self, exc: TimeoutError, dial: Dial) -> str:
+        limit = f"{self.poll.timeout:g}s"
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return f"no connection to {dial.host} within {limit} (timeout); {RETRIED}"
+        if dial.reading:
+            return (
+                f"the site stalled: its response did not finish within {limit} (timeout); {RETRIED}"
+            )
+        return f"the site sent no answer within {limit} (timeout); {RETRIED}"
+
+    async def _get(self, session: aiohttp.ClientSession, feed: Feed, dial: Dial) -> FetchResult:
         headers: dict[str, str] = {}
         if feed.etag:
             headers["If-None-Match"] = feed.etag
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
-        async with session.get(URL(feed.url, encoded=False), headers=headers) as resp:
-            moved_to = _permanent_target(resp)
-            if resp.status == 304:
-                return FetchResult(
-                    feed,
-                    FetchStatus.NOT_MODIFIED,
-                    304,
-                    etag=resp.headers.get("ETag") or feed.etag,
-                    last_modified=resp.headers.get("Last-Modified") or feed.last_modified,
-                    moved_to=moved_to,
+        url = URL(feed.url, encoded=False)
+        seen = {str(url)}
+        permanent: bool | None = None  # None: no redirect yet
+        for _ in range(MAX_REDIRECTS + 1):
+            dial.host, dial.reading, dial.refused = url.host, False, None
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                target = _redirect_target(resp)
+                if target is None:
+                    dial.reading = True
+                    return await self._answer(resp, feed, str(url) if permanent else None)
+            permanent = resp.status in PERMANENT_REDIRECTS and permanent is not False
+            if str(target) in seen:
+                raise FetchProblem(
+                    f"the site's redirects loop back to {safe_url(str(target))}; the site is "
+                    "misconfigured: ask it to fix the redirect, or use the feed's final address"
                 )
-            if resp.status >= 400:
-                retry_after = None
-                if resp.status in (429, 503):
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                return FetchResult(
-                    feed,
-                    FetchStatus.FAILED,
-                    resp.status,
-                    moved_to=moved_to,
-                    error=describe_http_status(resp.status, resp.reason),
-                    retry_after=retry_after,
-                )
-            body = await self._read_capped(resp)
-            if body is None:
-                return FetchResult(
-                    feed,
-                    FetchStatus.FAILED,
-                    resp.status,
-                    moved_to=moved_to,
-                    error=f"the response is larger than the "
-                    f"{_size(self.poll.max_bytes)} cap (poll.max_bytes)",
-                )
+            seen.add(str(target))
+            url = target
+        raise FetchProblem(
+            f"more than {MAX_REDIRECTS} redirects in a row; use the feed's final address"
+        )
+
+    async def _answer(
+        self, resp: aiohttp.ClientResponse, feed: Feed, moved_to: str | None
+    ) -> FetchResult:
+        if resp.status == 304:
             return FetchResult(
                 feed,
-                FetchStatus.OK,
-                resp.status,
-                body=body,
-                content_type=resp.headers.get("Content-Type"),
-                etag=resp.headers.get("ETag"),
-                last_modified=resp.headers.get("Last-Modified"),
+                FetchStatus.NOT_MODIFIED,
+                304,
+                etag=resp.headers.get("ETag") or feed.etag,
+                last_modified=resp.headers.get("Last-Modified") or feed.last_modified,
                 moved_to=moved_to,
             )
+        if resp.status >= 400:
+            return await self._refused(resp, feed, moved_to)
+        body = await self._read_capped(resp)
+        if body is None:
+            return FetchResult(
+                feed,
+                FetchStatus.FAILED,
+                resp.status,
+                moved_to=moved_to,
+                error=f"the response is larger than the "
+                f"{_size(self.poll.max_bytes)} cap (poll.max_bytes)",
+            )
+        return FetchResult(
+            feed,
+            FetchStatus.OK,
+            resp.status,
+            body=body,
+            content_type=resp.headers.get("Content-Type"),
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
+            moved_to=moved_to,
+        )
+
+    async def _refused(
+        self, resp: aiohttp.ClientResponse, feed: Feed, moved_to: str | None
+    ) -> FetchResult:
+        retry_after = None
+        if resp.status in (429, 503):
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        error = describe_http_status(resp.status, resp.reason)
+        if resp.status in (403, 429, 503):
+            try:
+                head = await resp.content.read(CHALLENGE_READ)
+            except (aiohttp.ClientError, TimeoutError):
+                head = b""
+            vendor = bot_check(resp.headers, head)
+            if vendor is not None:
+                error = describe_bot_check(resp.status, vendor)
+        return FetchResult(
+            feed,
+            FetchStatus.FAILED,
+            resp.status,
+            moved_to=moved_to,
+            error=error,
+            retry_after=retry_after,
+        )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes | None:
         """The body, or None as soon as it exceeds max_bytes (counted after decompression)."""
@@ -285,48 +325,39 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _permanent_target(resp: aiohttp.ClientResponse) -> str | None:
-    # A temporary hop anywhere on the way means the old address is still the one to keep.
-    if resp.history and all(h.status in PERMANENT_REDIRECTS for h in resp.history):
-        return str(resp.url)
-    return None
+def _host_of(url: str) -> str | None:
+    # As yarl spells it, the form each hop's host is compared in.
+    try:
+        return URL(url, encoded=False).host
+    except ValueError:
+        return None
 
 
-def describe_http_status(status: int, reason: str | None) -> str:
-    text = f"HTTP {status}" + (f" {reason}" if reason else "")
-    hint = _HTTP_HINTS.get(status)
-    if hint is None and status >= 500:
-        hint = "the site has a server-side problem"
-    return f"{text}: {hint}" if hint else text
-
-
-def describe_client_error(exc: aiohttp.ClientError, url: str) -> str:
-    """One short phrase per kind of network failure; no tracebacks in chat."""
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return f"the host name {exc.host} does not resolve (DNS lookup failed)"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = _os_reason(exc.os_error)
-        return (
-            f"cannot connect to {exc.host}:{exc.port} ({reason.lower()}); the host is unreachable"
+def _redirect_target(resp: aiohttp.ClientResponse) -> URL | None:
+    """Where a redirect leads, or None when ``resp`` is the answer. Raises FetchProblem for a
+    redirect the bot will not follow."""
+    if resp.status not in REDIRECTS:
+        return None
+    location = resp.headers.get("Location")
+    if not location:
+        raise FetchProblem(
+            f"the site answered HTTP {resp.status} (a redirect) without saying where to; "
+            "the server is misconfigured, check the address"
         )
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return "too many redirects; the address loops"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection before answering"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the response was cut off or badly encoded"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return f"the feed address is not a valid URL ({url})"
-    return f"the request failed ({exc.__class__.__name__}: {exc})"
-
-
-def _os_reason(err: OSError) -> str:
-    # asyncio puts "Connect call failed (addr)" in strerror; the errno says it plainly.
-    if isinstance(err, ConnectionRefusedError):
-        return "connection refused"
-    if err.errno:
-        return os.strerror(err.errno)
-    return err.__class__.__name__
+    try:
+        target = resp.url.join(URL(location))
+    except ValueError:
+        raise FetchProblem(
+            "the site redirected to an address that is not a valid URL; use the feed's "
+            "final address"
+        ) from None
+    if target.scheme not in ("http", "https") or not target.host:
+        scheme = target.scheme if target.scheme.isalnum() and len(target.scheme) < 20 else "?"
+        raise FetchProblem(
+            f"the site redirected to a {scheme}: address, which the bot never follows "
+            "(only http and https); ask the site to fix it, or use the feed's final address"
+        )
+    return target
 
 
 def _failed(feed: Feed, error: str) -> FetchResult:

@@ -12,6 +12,7 @@ class FeedHealth(StrEnum):
     OK = "ok"
     FAILING = "failing"  # last fetch failed; backing off
     PAUSED = "paused"  # an admin paused it
+    GONE = "gone"  # the site answered 410 Gone: paused until an admin resumes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ class StoryCard:
     sources: tuple[SourceLink, ...]
     first_seen: datetime
     linked_story_key: str | None = None
+    # When its first report says it was published; None when the feed gave no date.
+    published: datetime | None = None
 
     @property
     def url(self) -> str | None:

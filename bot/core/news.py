@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.core.freshness import stale_reason
 from bot.core.models import ChannelRef, ReplyField, SourceLink
 from bot.storage import subscriptions as subs_repo
 from bot.storage.tables import (
@@ -267,21 +268,29 @@ class Missed:
         )
 
 
-def missed_items(session: Session, channel: ChannelRef, since: datetime) -> list[Missed]:
-    """Items first seen since ``since`` that this channel did not get, each with the reason."""
+def missed_items(
+    session: Session, channel: ChannelRef, since: datetime, max_age: float | None = None
+) -> list[Missed]:
+    """Items first seen since ``since`` that this channel did not get, each with the reason.
+
+    ``max_age`` is the live ``poll.max_age``: the reason an old item was not alerted is
+    derived from its dates, not stored.
+    """
     sub = subs_repo.find(session, channel)
     rows = session.scalars(
         select(ItemRow).where(ItemRow.first_seen_at >= since).order_by(ItemRow.first_seen_at.desc())
     ).all()
     out: list[Missed] = []
     for row in rows:
-        reason = _missed_reason(session, row, sub)
+        reason = _missed_reason(session, row, sub, max_age)
         if reason is not None:
             out.append(Missed(row.id, row.title, row.source, row.first_seen_at, reason))
     return out
 
 
-def _missed_reason(session: Session, item: ItemRow, sub: object) -> str | None:
+def _missed_reason(
+    session: Session, item: ItemRow, sub: object, max_age: float | None = None
+) -> str | None:
     """Why an item did not reach the channel; None when it did (its story was posted)."""
     from bot.storage.tables import SubscriptionRow
 
@@ -313,7 +322,8 @@ def _missed_reason(session: Session, item: ItemRow, sub: object) -> str | None:
     if item.source in sub.muted_sources:
         return f"muted (source {item.source})"
     if not item.alertable:
-        return "feed backlog (stored when the feed was added, never alerted)"
+        stale = stale_reason(item.published_at, item.first_seen_at, max_age)
+        return stale or "feed backlog (stored when the feed was added, never alerted)"
     if story.first_seen_at < sub.since:
         return "before this channel subscribed"
     if sub.mode == "digest":

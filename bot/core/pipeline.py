@@ -15,7 +15,7 @@ from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.matching import Matcher
 from bot.core.models import Item
-from bot.core.poller import FeedOutcome, NewItem, Poller
+from bot.core.poller import FeedOutcome, FeedStatus, NewItem, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
 from bot.storage.items import load_items, unmatched_items
@@ -80,6 +80,7 @@ class Pipeline:
         result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:
             _log_outcome(outcome)
+        await self._tell_admins_of_gone_feeds(result.outcomes)
         relevant, story_ids = await self._match_and_group(cfg, result.new_items)
         more_relevant, more_stories = await self._recover_unmatched(cfg, now)
         relevant += more_relevant
@@ -106,6 +107,15 @@ class Pipeline:
             report.seconds,
         )
         return report
+
+    async def _tell_admins_of_gone_feeds(self, outcomes: Sequence[FeedOutcome]) -> None:
+        for outcome in outcomes:
+            if outcome.status is not FeedStatus.GONE:
+                continue
+            try:
+                await self.delivery.notify_all_admins(f"newsbot: {outcome.message}")
+            except Exception:  # telling admins must not cost the cycle its alerts
+                logger.exception("could not tell the admins that feed %s is gone", outcome.feed_id)
 
     async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, list[int]]:
         """Match and group what earlier cycles stored but never matched, as ``_match_and_group``.
@@ -187,7 +197,7 @@ def match_and_group(
 
 
 def _log_outcome(outcome: FeedOutcome) -> None:
-    if outcome.status == "failed":
+    if outcome.status in ("failed", "gone"):
         logger.warning("%s", outcome.message)
     else:
         logger.debug("%s", outcome.message)

@@ -18,9 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.config import PollConfig
+from bot.core.backlog import Backlog
 from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay, safe_url
 from bot.core.models import Feed, FeedHealth, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
+from bot.core.schedule import due_tolerance
 from bot.storage.db import Database
 from bot.storage.feeds import FeedState, claim_due_feeds, save_states
 from bot.storage.items import FeedItems, known_keys, store_new_items
@@ -33,6 +35,7 @@ class FeedStatus(StrEnum):
     NOT_MODIFIED = "not_modified"
     FAILED = "failed"
     EMPTY = "empty"  # a valid feed with no entries: logged, not backed off
+    GONE = "gone"  # the site answered 410 Gone: polling stopped, admins told
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,32 +85,6 @@ class _Handled:
     outcome: FeedOutcome
     note: str = ""  # e.g. "it moved permanently to …", repeated in the final message
     listed: int = 0  # entries in the feed, new or not
-
-
-class _Backlog:
-    """Bytes fetched but not yet parsed; new fetches wait while it is over the cap."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.bytes = 0
-        self.closed = False
-        self._drained = asyncio.Event()
-
-    async def room(self) -> None:
-        while self.bytes > self.cap and not self.closed:
-            self._drained.clear()
-            await self._drained.wait()
-
-    def add(self, size: int) -> None:
-        self.bytes += size
-
-    def done(self, size: int) -> None:
-        self.bytes -= size
-        self._drained.set()
-
-    def close(self) -> None:
-        self.closed = True
-        self._drained.set()
 
 
 def _utcnow() -> datetime:
@@ -163,15 +140,18 @@ class Poller:
     async def poll_due(self, now: datetime | None = None, *, force: bool = False) -> PollResult:
         """Poll the due feeds (``force``: every unpaused feed) and return the new items."""
         now = now or self.clock()
+        tolerance = due_tolerance(self.poll.interval)
         feeds = await self.db.run(
-            lambda s: claim_due_feeds(s, now, owner=self.owner, lease=self.lease, force=force)
+            lambda s: claim_due_feeds(
+                s, now, owner=self.owner, lease=self.lease, force=force, tolerance=tolerance
+            )
         )
         if not feeds:
             return PollResult()
         outcomes: list[FeedOutcome] = []
         new_items: list[NewItem] = []
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
-        backlog = _Backlog(self.max_pending_bytes)
+        backlog = Backlog(self.max_pending_bytes)
         async with Fetcher(self.poll) as fetcher:
             consumer = asyncio.create_task(self._consume(queue, backlog, now, outcomes, new_items))
 
@@ -193,7 +173,7 @@ class Poller:
     async def _consume(
         self,
         queue: asyncio.Queue[FetchResult | None],
-        backlog: _Backlog,
+        backlog: Backlog,
         now: datetime,
         outcomes: list[FeedOutcome],
         new_items: list[NewItem],
@@ -206,7 +186,7 @@ class Poller:
     async def _consume_batches(
         self,
         queue: asyncio.Queue[FetchResult | None],
-        backlog: _Backlog,
+        backlog: Backlog,
         now: datetime,
         outcomes: list[FeedOutcome],
         new_items: list[NewItem],
@@ -385,7 +365,7 @@ class Poller:
                 or feed.alert_on_first_poll
                 or self.poll.alert_on_first_poll
             )
-            items = FeedItems(feed.id, parsed.items, alertable)
+            items = FeedItems(feed.id, parsed.items, alertable, self.poll.max_age)
         outcome = FeedOutcome(
             feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
         )
@@ -423,9 +403,15 @@ class Poller:
             succeeded=False,
             validators_changed=False,
         )
-        outcome = FeedOutcome(
-            feed.id, feed.name, feed.url, FeedStatus.FAILED, message, 0, next_at, http_status
-        )
+        status = FeedStatus.FAILED
+        if http_status == 410:  # the site's final word: stop until an admin resumes the feed
+            status, state = FeedStatus.GONE, replace(state, health=FeedHealth.GONE, stop=True)
+            message = (
+                f'feed "{feed.name}" ({safe_url(feed.url)}) is gone (HTTP 410): polling stopped. '
+                f"Add its new address or remove it; `/news admin feeds resume {feed.id}` resumes it"
+            )
+        o = (feed.id, feed.name, feed.url, status, message, 0, next_at, http_status)
+        outcome = FeedOutcome(*o)
         return _Handled(feed, state, None, outcome)
 
 

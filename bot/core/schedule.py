@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,15 @@ POLL_JOB = "poll"
 RETRY_JOB = "poll-retry"
 RELEASE_JOB = "release-held"
 DIGEST_JOB = "digest-{}"
+
+
+def due_tolerance(interval: float) -> timedelta:
+    """How early a healthy feed may be claimed: a twentieth of the interval, at most a minute.
+
+    Ticks and the clock read at each cycle's start drift by milliseconds; without slack a feed
+    due just after a tick waits a whole extra interval.
+    """
+    return timedelta(seconds=min(interval / 20, 60.0))
 
 
 def digest_trigger(digest: Mapping[str, Any]) -> CronTrigger:

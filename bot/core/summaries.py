@@ -16,6 +16,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from bot.core import googlenews
 from bot.core.models import SourceLink, StoryCard
 from bot.core.stories import text_tokens
 from bot.storage import stories as repo
@@ -70,6 +71,7 @@ def load_card(session: Session, story_id: int) -> StoryCard:
         sources=_sources(items),
         first_seen=story.first_seen_at,
         linked_story_key=linked_key,
+        published=items[0].published_at if items else None,
     )
 
 
@@ -144,20 +146,38 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
-    """One link per report, oldest first; the same URL twice is listed once."""
-    seen: set[str] = set()
+    """One link per article, oldest first.
+
+    The same URL twice is one article, and so is one outlet's same headline reached once
+    through a Google News link we could not decode and once directly: the direct link is
+    listed, in the place of the first.
+    """
     out: list[SourceLink] = []
+    where: dict[str, int] = {}  # an article's identities → its place in ``out``
     for item in items:
-        if item.url and item.url in seen:
-            continue
-        if item.url:
-            seen.add(item.url)
-        out.append(
-            SourceLink(
-                outlet=plain(item.source) or "unknown outlet",
-                title=plain(item.title),
-                url=item.url,
-                published=item.published_at or item.first_seen_at,
-            )
+        link = SourceLink(
+            outlet=plain(item.source) or "unknown outlet",
+            title=plain(item.title),
+            url=item.url,
+            published=item.published_at or item.first_seen_at,
         )
+        ids = _article_ids(link)
+        place = next((where[i] for i in ids if i in where), None)
+        if place is None:
+            place = len(out)
+            out.append(link)
+        elif googlenews.is_via_google(out[place].outlet) and not googlenews.is_via_google(
+            link.outlet
+        ):
+            out[place] = link
+        else:
+            continue
+        where.update(dict.fromkeys(ids, place))
     return tuple(out)
+
+
+def _article_ids(link: SourceLink) -> list[str]:
+    ids = [f"url\n{link.url}"] if link.url else []
+    if link.title:
+        ids.append("title\n" + googlenews.twin_key(link.outlet, link.title))
+    return ids

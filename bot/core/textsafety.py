@@ -3,9 +3,9 @@
 Every text field a feed sends passes through ``untrusted_text`` before it is stored, so nothing
 downstream (the matcher, the database, a chat renderer, a terminal) sees a character that can
 reorder the line (bidi overrides, the "Trojan Source" class, CVE-2021-42574), hide text
-(zero-width and tag characters), move a terminal's cursor or retitle its window (ESC, OSC,
-BEL, BS), or join two words so the matcher misses both. Renderers still escape per platform:
-this step removes what no platform escape can show safely.
+(zero-width, tag and blank filler characters), move a terminal's cursor or retitle its
+window (ESC, OSC, BEL, BS), or join two words so the matcher misses both. Renderers still
+escape per platform: this step removes what no platform escape can show safely.
 
 Characters kept on purpose: ZWJ and ZWNJ between two letters or marks of a script that uses
 them (Devanagari, Arabic, Persian: they change how a word is drawn, not what it says) and ZWJ
@@ -32,6 +32,9 @@ _UNRESOLVED_ENTITY = re.compile(
     r"&(?:[A-Za-z][A-Za-z0-9._:-]{0,31}|#[0-9]{1,8}|#[xX][0-9A-Fa-f]{1,8});"
 )
 _ZW_JOINERS = frozenset("\u200c\u200d")
+# Letters and symbols that draw nothing (Hangul fillers, the blank braille pattern): they
+# pass as printable, so they can pad or hide text where a zero-width space would be caught.
+_BLANK_GLYPHS = re.compile("[\u115f\u1160\u3164\uffa0\u2800]")
 _SPACE_LIKE = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
 
 
@@ -39,6 +42,16 @@ def untrusted_text(value: str) -> str:
     """``value`` as one line of plain, visible text in NFC: see the module's docstring."""
     if not value:
         return ""
+    if not value.isascii():
+        value = _BLANK_GLYPHS.sub("", value)
+    if value.isprintable():
+        # Fast path, most feed text: no control, format, separator or unassigned character
+        # (str.isprintable is false for all of them), so only entities and NFC remain.
+        if "&" in value:
+            value = _UNRESOLVED_ENTITY.sub(_entity_or_nothing, value)
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
+        return " ".join(value.split())
     if "\x1b" in value or any("\x90" <= ch <= "\x9f" for ch in value):
         value = _TERMINAL_ESCAPE.sub("", value)
     if "&" in value:

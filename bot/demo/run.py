@@ -41,10 +41,15 @@ async def _two_cycles(
     cfg: AppConfig, out: TextIO, server: DemoFeedServer, folder: Path, started: float
 ) -> DemoReport:
     feeds = [
-        FeedConfig.model_validate({"url": server.url(n), "name": f"Demo outlet {n + 1}"})
+        # The demo's outlets are on loopback: each feed is allowed onto it.
+        FeedConfig.model_validate(
+            {"url": server.url(n), "name": f"Demo outlet {n + 1}", "allow_private": True}
+        )
         for n in range(FEEDS)
     ]
-    demo_cfg = cfg.model_copy(update={"feeds": feeds})
+    # The demo replays recorded articles as if live: their real dates would trip poll.max_age.
+    replay = cfg.poll.model_copy(update={"max_age": 0.0})
+    demo_cfg = cfg.model_copy(update={"feeds": feeds, "poll": replay})
     settings = Settings(database_url=f"sqlite:///{folder / 'demo.db'}")
     bot = await open_bot(settings, demo_cfg, out=out, platforms=["console"])
     try:

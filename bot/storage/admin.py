@@ -39,7 +39,8 @@ def snapshot(session: Session, entity: str) -> Snapshot:
         if feed is None:
             return None
         return {"url": feed.url, "name": feed.name, "comment": feed.comment,
-                "paused": feed.paused, "alert_on_first_poll": feed.alert_on_first_poll}  # fmt: skip
+                "paused": feed.paused, "alert_on_first_poll": feed.alert_on_first_poll,
+                "allow_private": bool(feed.allow_private)}  # fmt: skip
     if kind == "topic":
         topic = session.get(TopicRow, name)
         if topic is None:
@@ -87,6 +88,7 @@ def _apply_feed(session: Session, url: str, state: Snapshot, *, now: datetime, b
     feed.name = state["name"]
     feed.comment = state.get("comment", "")
     feed.alert_on_first_poll = bool(state.get("alert_on_first_poll", False))
+    feed.allow_private = bool(state.get("allow_private", False))
     was_paused = bool(feed.paused)
     feed.paused = bool(state.get("paused", False))
     if feed.paused:

@@ -38,6 +38,7 @@ class FeedState:
     moved_to: str | None = None  # a permanent redirect's target: the feed's new address
     # False when etag, last_modified and first_polled_at are what the row already holds.
     validators_changed: bool = True
+    stop: bool = False  # the feed is gone (410): pause it until an admin resumes it
 
 
 def feed_from_row(row: FeedRow) -> Feed:
@@ -83,10 +84,15 @@ def claim_due_feeds(
     lease: timedelta,
     force: bool = False,
     limit: int | None = None,
+    tolerance: timedelta = timedelta(0),
 ) -> list[Feed]:
     """The feeds to poll now, leased to ``owner`` so another process skips them.
 
     Due: not paused, next_fetch_at unset or past (``force`` ignores it), and no live lease.
+    A healthy feed due within ``tolerance`` of ``now`` is due too: its next time was set from
+    the previous cycle's clock, which a tick can run a few ms ahead of, and waiting for the
+    next tick would double its interval. A failing feed waits its full backoff (a site's
+    Retry-After is not to be undercut).
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written,
     so several pollers sharing the database never claim the same feed; SQLite has one writer
     at a time, which gives the same guarantee.
@@ -96,7 +102,13 @@ def claim_due_feeds(
         or_(FeedRow.lease_until.is_(None), FeedRow.lease_until <= now),
     ]
     if not force:
-        conditions.append(or_(FeedRow.next_fetch_at.is_(None), FeedRow.next_fetch_at <= now))
+        conditions.append(
+            or_(
+                FeedRow.next_fetch_at.is_(None),
+                FeedRow.next_fetch_at <= now,
+                and_(FeedRow.failures == 0, FeedRow.next_fetch_at <= now + tolerance),
+            )
+        )
     # Plain columns, not ORM objects: a poll tick may claim thousands of feeds.
     query = (
         select(*_FEED_COLUMNS).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
@@ -170,6 +182,9 @@ def save_states(session: Session, states: Sequence[FeedState]) -> None:
             ),
             changed,
         )
+    stopped = [s.feed_id for s in states if s.stop]
+    if stopped:
+        session.execute(update(FEEDS).where(FEEDS.c.id.in_(stopped)).values(paused=True))
     for state in states:
         if state.moved_to:
             move_feed(session, state.feed_id, state.moved_to)

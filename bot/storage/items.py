@@ -12,7 +12,9 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
+from bot.storage import twins
 from bot.storage.tables import ItemRow, MatchRow
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class FeedItems:
     feed_id: int | None
     items: Sequence[ParsedItem]
     alertable: bool = True
+    # Seconds: an item published longer before it is stored is kept but not alertable.
+    max_age: float | None = None
 
 
 def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: datetime) -> list[Item]:
@@ -39,13 +43,14 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
 
     An item is already known when its key or its canonical URL is in the table, so the same
     article under two feeds' GUIDs, or seen again in a later poll, is stored once. Within the
-    batch the first occurrence wins.
+    batch the first occurrence wins. An article Google News linked to without its address
+    is matched to the outlet's own item by outlet and headline (``twins``).
 
     Both are unique in the schema, so the insert itself is the "is it new?" check: it skips
     what is stored already (or what another process stores at the same moment) and returns
     the rows it added, with no query beforehand.
     """
-    candidates = _unique_within(batches)
+    candidates = twins.drop_twins(session, _unique_within(batches), now)
     if not candidates:
         return []
     rows = [_row(fi, p, now) for fi, p in candidates]
@@ -107,6 +112,7 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
+    published = _published(p, now)
     return {
         "key": p.key,
         "url": _url(p.url),
@@ -115,9 +121,9 @@ def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
         "title": p.title,
         "summary": p.summary,
         "source": p.source[:200],
-        "published_at": _published(p, now),
+        "published_at": published,
         "first_seen_at": now,
-        "alertable": fi.alertable,
+        "alertable": fi.alertable and not too_old(published, now, fi.max_age),
     }
 
 

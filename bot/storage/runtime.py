@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 # The config sections that live as one JSON value each in the settings table.
 SETTING_SECTIONS = ("poll", "thresholds", "matching", "admins", "delivery", "discord_guilds")
+REMOVED_POLL_KEYS = frozenset({"allow_private_addresses"})
 
 
 def is_seeded(session: Session) -> bool:
@@ -76,6 +77,9 @@ def load_runtime(session: Session) -> AppConfig:
     data: dict[str, Any] = {}
     for row in session.scalars(select(SettingRow).where(SettingRow.key.in_(SETTING_SECTIONS))):
         data[row.key] = row.value["value"]
+    if isinstance(data.get("poll"), dict):
+        # Removed setting (now per feed, allow_private): a database seeded before still has it.
+        data["poll"] = {k: v for k, v in data["poll"].items() if k not in REMOVED_POLL_KEYS}
     topics = sorted(session.scalars(select(TopicRow)), key=_position)
     data["topics"] = [
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -397,7 +398,9 @@ async def test_a_story_is_posted_as_an_embed_with_buttons_and_a_nonce(
     assert embed["title"] == "India and US sign 10-year defence framework"
     assert embed["url"] == "https://www.thehindu.com/a"
     assert embed["footer"]["text"] == "story s7"
-    assert [f["name"] for f in embed["fields"]] == ["Topics", "Reported by 1 outlet"]
+    assert [f["name"] for f in embed["fields"]] == ["Topics", "Reported by 1 outlet", "When"]
+    stamp = int(NOW.timestamp())  # the fixture card has no publication time
+    assert embed["fields"][2]["value"] == f"publication time unknown · first seen <t:{stamp}:f>"
     assert embed["fields"][1]["value"] == "[The Hindu](https://www.thehindu.com/a)"
     buttons = body["components"][0]["components"]
     assert [(b["label"], b["custom_id"]) for b in buttons] == [
@@ -596,3 +599,29 @@ async def test_a_slow_private_answer_stays_private(
         assert not discord_fake.calls_to("DELETE", r"/webhooks/.*")  # nothing to replace
     finally:
         await adapter.stop()
+
+
+async def test_every_outbound_message_of_a_hostile_story_is_inert_on_the_wire(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
+) -> None:
+    hostile = "@everyone <@&123456789012345678> ||x|| [y](https://evil.example) \u202e# z"
+    evil = card(headline=hostile)
+    ref = await discord_adapter.post(channel(discord_fake), evil, delivery_id=1)
+    await discord_adapter.update(ref, evil)
+    later = evil.sources[0].__class__(hostile, hostile, "https://r.example/b")
+    await discord_adapter.reply_in_thread(ref, later)
+    await discord_adapter.post_digest(channel(discord_fake), hostile, [evil], delivery_id=2)
+    await discord_adapter.notify_admins(str(discord_fake.guild_id), hostile)
+
+    sent = [
+        c.json
+        for c in discord_fake.calls
+        if c.method in ("POST", "PATCH") and isinstance(c.json, dict)
+        and ("content" in c.json or "embeds" in c.json)
+    ]  # fmt: skip
+    assert len(sent) == 5  # post, edit, thread reply, digest, the owner's DM
+    for body in sent:
+        assert body["allowed_mentions"] == {"parse": []}
+        wire = json.dumps(body, ensure_ascii=False)
+        for forbidden in ("@everyone", "<@&", "||", "](https://evil", "\u202e"):
+            assert forbidden not in wire, (forbidden, wire)

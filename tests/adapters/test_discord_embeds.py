@@ -42,15 +42,15 @@ def _card(headline: str = "Deal signed", sources: int = 1, extract: str = "Text.
     [
         ("@everyone look", "@\u200beveryone look"),
         ("@here now", "@\u200bhere now"),
-        ("<@123456789012345678>", "<@\u200b123456789012345678>"),
-        ("<@&123456789012345678>", "<@\u200b&123456789012345678>"),
+        ("<@123456789012345678>", "<\u2060@\u200b123456789012345678>"),
+        ("<@&123456789012345678>", "<\u2060@\u200b&123456789012345678>"),
         (
             "**bold** _it_ `code` ||spoiler||",
             "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\|\\|spoiler\\|\\|",
         ),
         ("# Heading", "\\# Heading"),
         ("> quote", "\\> quote"),
-        ("[click](https://evil.example)", "\\[click](https://evil.example)"),
+        ("[click](https://evil.example)", "\\[click\\](https:\u2060//evil.example)"),
     ],
 )
 def test_feed_text_is_escaped_and_cannot_ping(text: str, inert: str) -> None:

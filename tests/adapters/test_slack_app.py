@@ -590,3 +590,46 @@ async def test_not_relevant_button_through_socket_mode(
     verdicts = db.transaction(lambda s: [(r.story_id, r.verdict)
                                          for r in s.scalars(select(FeedbackRow))])  # fmt: skip
     assert verdicts == [(story_id, "not_relevant")]
+
+
+async def test_every_outbound_message_of_a_hostile_story_is_inert_on_the_wire(
+    fake: FakeSlack, commands: Commands, cfg: AppConfig
+) -> None:
+    cfg = cfg.model_copy(
+        update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0ALICE"]})}
+    )
+    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    fake.channels["U0ALICE"] = "alice (DM)"
+    hostile = "*@here* <!channel> _x_ ~y~ `z` see http://evil.example \u202eq"
+    evil = card(headline=hostile, extract=hostile,
+                outlets=((hostile, hostile, "https://x.example/a"),))  # fmt: skip
+    ref = await bot.post(channel(fake), evil, delivery_id=1)
+    await bot.update(ref, evil)
+    await bot.reply_in_thread(ref, evil.sources[0])
+    await bot.post_digest(channel(fake), hostile, [evil], delivery_id=2)
+    await bot.notify_admins(fake.team_id, f"feed {hostile} failed")
+
+    sent = [c.args for c in fake.calls if c.method in ("chat.postMessage", "chat.update")]
+    assert len(sent) == 5
+    for args in sent:
+        wire = json.dumps(args, ensure_ascii=False)
+        for forbidden in ("<!channel", "@here", "http://", "\u202e"):
+            assert forbidden not in wire, (forbidden, wire)
+        blocks = args["blocks"] if isinstance(args["blocks"], list) else json.loads(args["blocks"])
+        mrkdwn = [o for o in _text_objects(blocks) if o["type"] == "mrkdwn"]
+        assert mrkdwn and all(o["verbatim"] is True for o in mrkdwn)
+        # Formatting pairs only in mrkdwn (and the fallback text); plain_text shows it as is.
+        formatted = json.dumps([o["text"] for o in mrkdwn] + [args["text"]], ensure_ascii=False)
+        # The core's own note keeps its `code spans` (nothing inside one pings or links).
+        core = args["channel"] == "U0ALICE"
+        for forbidden in ("*@", "_x_", "~y~", *(() if core else ("`z`",))):
+            assert forbidden not in formatted, (forbidden, formatted)
+
+
+def _text_objects(node: object) -> list[dict[str, object]]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") in ("mrkdwn", "plain_text") else []
+        return found + [o for v in node.values() for o in _text_objects(v)]
+    if isinstance(node, list):
+        return [o for v in node for o in _text_objects(v)]
+    return []

@@ -22,12 +22,12 @@ WJ = "\u2060"  # word joiner
         ("<!here|here>", "&lt;!here|here&gt;"),
         ("<@U0ALICE> said", "&lt;@U0ALICE&gt; said"),
         ("<!subteam^S123>", "&lt;!subteam^S123&gt;"),
-        ("<https://evil.example|click me>", "&lt;https://evil.example|click me&gt;"),
+        ("<https://evil.example|click me>", f"&lt;https:{WJ}//evil.example|click me&gt;"),
         ("@here now", f"@{WJ}here now"),
         ("@Channel and @everyone", f"@{WJ}Channel and @{WJ}everyone"),
         ("mail@here.example", f"mail@{WJ}here.example"),
         ("@hereafter stays", "@hereafter stays"),
-        ("&amp; already", "&amp;amp; already"),  # shown to readers exactly as the feed wrote it
+        ("&amp; already", "&amp; already"),  # untrusted_text decodes a leftover known entity
     ],
 )
 def test_escape_makes_feed_text_inert(raw: str, escaped: str) -> None:

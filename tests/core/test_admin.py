@@ -127,7 +127,15 @@ async def test_feed_mistakes(commands: Commands) -> None:
 )  # fmt: skip
 async def test_private_feed_address_is_refused(url: str, commands: Commands, db: Database) -> None:
     reply = await run(commands, f"admin feeds add {url} Internal")
-    assert not reply.ok and "private/loopback/link-local address; refused" in reply.text
+    metadata = "169.254" in url
+    if metadata:
+        assert not reply.ok and "a link-local (cloud metadata) address; refused" in reply.text
+        # Not even a feed allowed onto a private network may reach it.
+        allowed = await run(commands, f"admin feeds add {url} Internal --allow-private")
+        assert not allowed.ok and "cloud metadata" in allowed.text
+    else:
+        assert not reply.ok and "a private address; refused" in reply.text
+        assert "add it with --allow-private" in reply.text
     assert await db.run(lambda s: s.scalar(select(func.count()).select_from(AuditRow))) == 0
     assert (
         await db.run(lambda s: s.scalars(select(FeedRow).where(FeedRow.url == url)).first()) is None
@@ -143,23 +151,24 @@ async def feed_site() -> AsyncIterator[FeedServer]:
 async def test_added_feed_is_fetched_and_validated_first(
     db: Database, cfg: AppConfig, feed_site: FeedServer
 ) -> None:
-    allowed = cfg.model_copy(
-        update={"poll": cfg.poll.model_copy(update={"allow_private_addresses": True})}
-    )
-    commands = await commands_for(db, allowed)
+    commands = await commands_for(db, cfg)
     url = feed_site.set_feed("/defence.xml", RSS)
-    reply = await run(commands, f"admin feeds add {url}")
+    refused = await run(commands, f"admin feeds add {url}")
+    assert not refused.ok and "127.0.0.1 resolves to 127.0.0.1, a private address" in refused.text
+    reply = await run(commands, f"admin feeds add {url} --allow-private")
     assert reply.ok and "Added feed **Loopback Defence** (1 items now" in reply.text
     listing = await run(commands, "admin feeds list")
-    assert any(url in f.value for f in listing.fields)
+    [shown] = [f.value for f in listing.fields if url in f.value]
+    assert "allowed on a private network" in shown
+    assert await db.run(lambda s: feed(s, "Loopback Defence").allow_private) is True
     assert "already a feed" in (await run(commands, f"admin feeds add {url}")).text
 
     page = feed_site.set_response("/page.html", body="<html><body>hi</body></html>",
                                   content_type="text/html")  # fmt: skip
-    reply = await run(commands, f"admin feeds add {page} Page")
+    reply = await run(commands, f"admin feeds add {page} Page --allow-private")
     assert not reply.ok and "HTML page, not a feed" in reply.text
     missing = feed_site.url("/missing.xml")
-    assert not (await run(commands, f"admin feeds add {missing}")).ok
+    assert not (await run(commands, f"admin feeds add {missing} --allow-private")).ok
     assert len(await db.run(audit_rows)) == 1
 
 
@@ -299,3 +308,18 @@ async def test_track_suggests_terms_for_the_admin(commands: Commands, cfg: AppCo
     )
     assert suggest_terms(article, cfg)  # the same suggestions, callable directly
     assert not (await run(commands, "admin track too short")).ok
+
+
+async def test_allow_private_is_audited_and_reverted(commands: Commands, db: Database) -> None:
+    reply = await run(commands, "admin feeds allow-private The Diplomat on")
+    assert reply.ok and "may now reach its own host on a private network" in reply.text
+    assert await db.run(lambda s: feed(s, "The Diplomat").allow_private) is True
+    [entry] = await db.run(audit_rows)
+    assert entry.action == "feeds.allow-private"
+    assert entry.before["allow_private"] is False and entry.after["allow_private"] is True
+    again = await run(commands, "admin feeds allow-private The Diplomat on")
+    assert "already has allow-private on" in again.text
+    assert (await run(commands, f"admin revert {entry.id}")).ok
+    assert await db.run(lambda s: feed(s, "The Diplomat").allow_private) is False
+    bad = await run(commands, "admin feeds allow-private The Diplomat maybe")
+    assert not bad.ok and "Usage: `/news admin feeds allow-private <feed> on|off`" in bad.text

@@ -1,17 +1,12 @@
-"""Private, loopback and link-local addresses are recognised, and redirects onto them refused."""
+"""The address policy: private, loopback and link-local addresses, and who may reach them."""
 
 from __future__ import annotations
 
 import ipaddress
-from types import SimpleNamespace
 
 import pytest
-from aiohttp import TraceRequestRedirectParams
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
-from bot.core.fetch import RedirectRefused, _refuse_private_redirect
-from bot.core.netguard import is_private, private_address_of
+from bot.core.netguard import AddressRefused, Dial, dialling, guarded_socket, is_private, refusal
 
 
 @pytest.mark.parametrize(
@@ -24,6 +19,7 @@ from bot.core.netguard import is_private, private_address_of
         ("::1", True),
         ("fe80::1", True),
         ("0.0.0.0", True),
+        ("::ffff:10.0.0.5", True),  # IPv4-mapped: reaches 10.0.0.5
         ("93.184.216.34", False),
         ("2606:4700::1111", False),
     ],
@@ -32,28 +28,50 @@ def test_which_addresses_are_private(address: str, private: bool) -> None:
     assert is_private(ipaddress.ip_address(address)) is private
 
 
-async def test_a_literal_address_needs_no_lookup() -> None:
-    assert str(await private_address_of("169.254.169.254", 80)) == "169.254.169.254"
-    assert await private_address_of("93.184.216.34", 80) is None
+def verdict(address: str, host: str, feed_host: str, allow_private: bool) -> str | None:
+    return refusal(
+        ipaddress.ip_address(address),
+        host,
+        feed_host=feed_host,
+        allow_private=allow_private,
+        feed="Intranet",
+    )
 
 
-def _redirect(from_url: str, location: str) -> TraceRequestRedirectParams:
-    # The hook reads only the redirect response's headers; a real response needs a socket.
-    response: object = SimpleNamespace(headers=CIMultiDictProxy(CIMultiDict(Location=location)))
-    return TraceRequestRedirectParams("GET", URL(from_url), CIMultiDict(), response)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "address",
+    ["169.254.169.254", "169.254.0.1", "fe80::1", "fd00:ec2::254", "::ffff:169.254.169.254"],
+)
+def test_metadata_addresses_are_refused_even_for_an_allowed_feed(address: str) -> None:
+    reason = verdict(address, address, address, allow_private=True)
+    assert reason is not None and "link-local (cloud metadata) address; refused" in reason
 
 
-async def test_a_public_site_redirecting_to_a_private_address_is_refused() -> None:
-    params = _redirect("http://93.184.216.34/rss", "http://169.254.169.254/latest/meta-data")
-    with pytest.raises(RedirectRefused, match=r"169\.254\.169\.254"):
-        await _refuse_private_redirect(None, None, params)  # type: ignore[arg-type]
+def test_a_private_address_is_refused_with_the_fix_named() -> None:
+    reason = verdict("10.0.0.5", "intranet.example", "intranet.example", allow_private=False)
+    assert reason == (
+        "intranet.example resolves to 10.0.0.5, a private address; refused. If this feed is "
+        "on your own network, an admin can allow it: /news admin feeds allow-private Intranet on"
+    )
 
 
-async def test_a_private_feed_may_redirect_within_its_network() -> None:
-    params = _redirect("http://127.0.0.1:8080/old.xml", "/new.xml")
-    await _refuse_private_redirect(None, None, params)  # type: ignore[arg-type]
+def test_an_allowed_feed_reaches_private_addresses_of_its_own_host_only() -> None:
+    assert verdict("10.0.0.5", "Intranet.Example.", "intranet.example", allow_private=True) is None
+    elsewhere = verdict("10.0.0.6", "other.example", "intranet.example", allow_private=True)
+    assert elsewhere is not None
+    assert elsewhere.startswith("the feed redirected to other.example (10.0.0.6), a private")
 
 
-async def test_a_public_redirect_to_a_public_address_is_followed() -> None:
-    params = _redirect("http://93.184.216.34/rss", "http://93.184.216.35/rss")
-    await _refuse_private_redirect(None, None, params)  # type: ignore[arg-type]
+def test_public_addresses_pass_for_any_host() -> None:
+    assert verdict("93.184.216.34", "news.example", "feed.example", allow_private=False) is None
+
+
+def test_the_socket_factory_refuses_before_any_socket_exists() -> None:
+    info = (2, 1, 6, "", ("169.254.169.254", 80))
+    dial = Dial("Intranet", "169.254.169.254", allow_private=True, host="169.254.169.254")
+    with dialling(dial), pytest.raises(AddressRefused, match="cloud metadata"):
+        guarded_socket(info)
+    assert dial.refused is not None and "169.254.169.254" in dial.refused
+    # Outside any fetch nothing private is reachable either.
+    with pytest.raises(AddressRefused):
+        guarded_socket((2, 1, 6, "", ("127.0.0.1", 80)))

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+import logging
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import feedparser
 import pytest
 
-from bot.core.models import Feed
-from bot.core.parse import TextCleaner, canonical_url, clean_text, item_key, parse_feed
+from bot.config import load_config
+from bot.core.htmltext import TextCleaner, clean_text
+from bot.core.links import canonical_url
+from bot.core.matching import Matcher
+from bot.core.models import Feed, Item
+from bot.core.parse import item_key, parse_feed
+from bot.storage.db import Database
+from bot.storage.items import FeedItems, store_new_items
 from tests.feedserver import rss_from_items
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 
 FEEDS = Path(__file__).resolve().parents[1] / "testdata" / "feeds"
 FEED = Feed(id=7, url="https://defence-desk.example.in/rss", name="Defence Desk")
@@ -148,7 +161,7 @@ def test_bodies_that_are_not_feeds_give_a_clear_error(
         (b"", "response body is empty"),
         (b"   \n", "response body is empty"),
         (b"just some text", "not a well-formed RSS or Atom feed"),
-        (b'{"items": []}', "not a well-formed RSS or Atom feed"),
+        (b'{"items": []}', "JSON but not a JSON Feed"),
     ],
 )
 def test_odd_bodies_give_a_clear_error(body: bytes, error: str) -> None:
@@ -221,11 +234,6 @@ def test_a_feed_whose_entries_are_all_stored_is_not_empty() -> None:
     assert parsed.items == () and parsed.listed == 1 and not parsed.empty
 
 
-def test_untitled_items_fall_back_to_their_link() -> None:
-    items = parse_feed(rss_from_items([{"url": "https://x.example/a"}]).encode(), FEED).items
-    assert items[0].title == "https://x.example/a"
-
-
 def test_an_aggregators_source_element_names_the_outlet() -> None:
     body = rss_from_items([{"title": "A", "url": "https://x.example/a", "source": "The Hindu"}])
     assert parse_feed(body.encode(), FEED).items[0].source == "The Hindu"
@@ -238,3 +246,206 @@ def test_escaping_in_the_fixture_builder_survives_a_round_trip() -> None:
     assert item.title == 'A < B & C > D "quoted"'
     assert item.summary == "x & y"
     assert item.url == "https://x.example/a?b=1&c=2"
+
+
+# -- a body that names a file is never opened ------------------------------------------
+
+PATH_ERROR = (
+    "the body is only a file path or web address, not a feed; nothing was opened or fetched "
+    "from it (check the feed's address with the site)"
+)
+
+# Audit hooks cannot be removed, so this one records only while a test holds the list.
+_opened: list[str] | None = None
+_hook_installed = False
+
+
+def _record_open(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and _opened is not None:
+        path = args[0]
+        _opened.append(path.decode(errors="replace") if isinstance(path, bytes) else str(path))
+
+
+@contextmanager
+def files_opened() -> Iterator[list[str]]:
+    """Every path ``open`` was called with inside the block, as the interpreter audits it."""
+    global _opened, _hook_installed
+    if not _hook_installed:
+        sys.addaudithook(_record_open)
+        _hook_installed = True
+    _opened = seen = []
+    try:
+        yield seen
+    finally:
+        _opened = None
+
+
+@pytest.mark.parametrize(
+    ("folder", "error"),
+    [
+        ("feeds", PATH_ERROR),
+        # A space keeps the path from looking like one; feedparser still gets only a stream.
+        ("my feeds", "the body is not a well-formed RSS or Atom feed"),
+    ],
+)
+def test_a_body_that_is_the_path_of_a_feed_file_is_not_read_as_that_file(
+    tmp_path: Path, folder: str, error: str
+) -> None:
+    local = tmp_path / folder / "secret-feed.xml"
+    local.parent.mkdir()
+    local.write_text(rss_from_items([{"title": "Local secret", "url": "https://x.example/s"}]))
+    body = str(local).encode()
+    # The hook does see feedparser open a path it is handed as bytes: the danger is real.
+    with files_opened() as control:
+        assert feedparser.parse(body).entries[0].title == "Local secret"
+    assert str(local) in control
+
+    with files_opened() as opened:
+        parsed = parse_feed(body, FEED)
+
+    assert not any("secret-feed" in p for p in opened)
+    assert parsed.items == () and parsed.listed == 0
+    assert parsed.error is not None and parsed.error.startswith(error)
+    assert "\n" not in parsed.error
+
+
+def test_a_body_that_names_dev_zero_is_refused_without_opening_it() -> None:
+    with files_opened() as opened:
+        parsed = parse_feed(b"/dev/zero", FEED, content_type="application/rss+xml")
+
+    assert "/dev/zero" not in opened
+    assert parsed.items == () and parsed.error == PATH_ERROR
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"/etc/passwd\n", b"  file:///etc/passwd", b"http://169.254.169.254/latest/meta-data/",
+     b"C:\\feeds\\local.xml", b"~/feeds/local.xml"],
+)  # fmt: skip
+def test_any_body_that_is_only_a_path_or_address_says_so_in_one_line(body: bytes) -> None:
+    with files_opened() as opened:
+        parsed = parse_feed(body, FEED)
+    assert parsed.items == () and parsed.error == PATH_ERROR
+    assert not any(p.startswith(("/etc", "C:", "~")) for p in opened)
+
+
+# -- text safety at the parse boundary -------------------------------------------------
+
+DIRTY_TITLE = "In\u200bdia and U\u200dS sign 10-year def\u00adence frame\u2060work"
+CLEAN_TITLE = "India and US sign 10-year defence framework"
+
+
+def test_every_stored_field_is_made_safe_and_the_clean_title_is_judged_relevant(
+    db: Database,
+) -> None:
+    body = rss_from_items(
+        [
+            {
+                "title": DIRTY_TITLE,
+                "summary": "<p>The \u202etxt.exe\u202c pact &xxe; was signed.</p>",
+                "url": "https://x.example/a\u202eb",
+                "guid": "id-\u200b1",
+                "source": "The \u2066Hindu\u2069",
+            }
+        ],
+        title="Desk\u200b \u202eFeed",
+    ).encode()
+    matcher = Matcher.from_config(load_config(CONFIG))
+    # Left dirty, the matcher misses both countries: this is what the cleaning fixes.
+    dirty = Item(id=0, key="k", feed_id=None, title=DIRTY_TITLE, summary="", url=None,
+                 source="x", published=None, first_seen=NOW)  # fmt: skip
+    assert not matcher.match(dirty).relevant
+
+    parsed = parse_feed(body, FEED, now=NOW)
+    stored = db.transaction(lambda s: store_new_items(s, [FeedItems(None, parsed.items)], now=NOW))
+
+    assert parsed.title == "Desk Feed"
+    (item,) = stored
+    assert item.title == CLEAN_TITLE
+    assert item.summary == "The txt.exe pact was signed."
+    assert item.source == "The Hindu"
+    assert item.url == "https://x.example/a%E2%80%AEb"
+    assert parsed.items[0].guid == "id-1"
+    assert matcher.match(item).relevant
+
+
+# -- entries with nothing to show, headlines, dates ------------------------------------
+
+
+def test_an_entry_with_no_title_summary_or_link_is_skipped_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = rss_from_items(
+        [
+            {"title": "Kept", "url": "https://x.example/kept"},
+            {"guid": "empty-1", "published": "2025-11-01"},
+            {"title": "\u200b", "summary": "<p> </p>"},
+        ]
+    ).encode()
+    with caplog.at_level(logging.WARNING, logger="bot.core.parse"):
+        parsed = parse_feed(body, FEED, now=NOW)
+
+    assert [i.title for i in parsed.items] == ["Kept"]
+    assert parsed.skipped == 2 and parsed.listed == 3
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        'feed "Defence Desk" (id 7): 2 of 3 entries skipped: no title, no summary and no link'
+    ]
+
+
+def test_an_untitled_entry_takes_its_headline_from_its_summary_never_its_link() -> None:
+    long_summary = (
+        "<p>Indian and American troops began the Tiger Triumph amphibious exercise off "
+        "Visakhapatnam on Monday, with ships, aircraft and marines from both sides.</p>"
+    )
+    body = rss_from_items(
+        [
+            {"url": "https://x.example/a", "summary": long_summary},
+            {"url": "https://x.example/b", "summary": "Short note on the drills."},
+            {"url": "https://x.example/c"},
+        ]
+    ).encode()
+    long_item, short_item, bare = parse_feed(body, FEED, now=NOW).items
+
+    assert long_item.title == (
+        "Indian and American troops began the Tiger Triumph amphibious exercise off "
+        "Visakhapatnam on Monday…"
+    )
+    assert len(long_item.title) <= 100 and long_item.summary.startswith(long_item.title[:-1])
+    assert short_item.title == "Short note on the drills."
+    assert bare.title == "(untitled)" and "x.example" not in bare.title
+
+
+NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("published", "kept"),
+    [
+        ("1970-01-01T00:00:00+00:00", False),  # the epoch
+        ("1994-12-31T23:59:59+00:00", False),
+        ("1995-01-01T00:00:00+00:00", True),
+        ((NOW + timedelta(hours=23)).isoformat(), True),  # a time zone ahead
+        ((NOW + timedelta(days=2)).isoformat(), False),
+        ("2125-06-01T00:00:00+00:00", False),
+        ("2025-11-02T08:00:00+05:30", True),
+    ],
+)
+def test_dates_that_cannot_be_a_publication_date_count_as_unknown(
+    published: str, kept: bool
+) -> None:
+    body = rss_from_items([{"title": "A", "url": "https://x.example/a", "published": published}])
+    (item,) = parse_feed(body.encode(), FEED, now=NOW).items
+    expected = datetime.fromisoformat(published).astimezone(UTC) if kept else None
+    assert item.published == expected
+
+
+def test_an_implausible_published_date_gives_way_to_a_plausible_updated_one() -> None:
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        b'<entry><title>A</title><id>tag:x,2025:a</id><link href="https://x.example/a"/>'
+        b"<published>1970-01-01T00:00:00Z</published><updated>2025-11-02T10:00:00Z</updated>"
+        b"</entry></feed>"
+    )
+    (item,) = parse_feed(body, FEED, now=NOW).items
+    assert item.published == datetime(2025, 11, 2, 10, 0, tzinfo=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
+from bot.adapters.console import console_channel
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.poller import Poller
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.runtime import load_runtime
@@ -67,16 +70,22 @@ class Harness:
         )
 
 
-@pytest.fixture
-async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def open_harness(
+    feed_server: FeedServer, tmp_path: Path, *, max_age: float | None
+) -> AsyncIterator[Harness]:
+    """The bot on two loopback feeds; ``max_age`` None keeps the config file's poll.max_age."""
     for path in ("a.xml", "b.xml"):
         feed_server.add_feed(path, [_feed_item(OLD_RANA)])
     base = load_config(DEFAULT_CONFIG)
     feeds = [
-        FeedConfig.model_validate({"url": feed_server.url(p), "name": f"Outlet {p[0].upper()}"})
+        FeedConfig.model_validate(
+            {"url": feed_server.url(p), "name": f"Outlet {p[0].upper()}", "allow_private": True}
+        )
         for p in ("a.xml", "b.xml")
     ]
-    cfg: AppConfig = base.model_copy(update={"feeds": feeds})
+    poll = base.poll if max_age is None else base.poll.model_copy(update={"max_age": max_age})
+    cfg: AppConfig = base.model_copy(update={"feeds": feeds, "poll": poll})
     out = io.StringIO()
     bot = await open_bot(
         Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}"),
@@ -88,6 +97,13 @@ async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harn
         yield Harness(bot, out, feed_server)
     finally:
         await bot.close()
+
+
+@pytest.fixture
+async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harness]:
+    # The dev set's articles carry their real (old) dates; here they stand in for live news.
+    async with open_harness(feed_server, tmp_path, max_age=0.0) as h:
+        yield h
 
 
 async def test_a_new_feeds_backlog_is_stored_without_alerts(harness: Harness) -> None:
@@ -192,3 +208,57 @@ async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
     assert printed.count("[ALERT]") == 1 and "Cochin" in printed
     assert f"item {tiger} could not be matched" in caplog.text
     assert await harness.count(MatchRow) == 2  # the backlog item's and Cochin's
+
+
+async def test_a_gone_feed_stops_polling_and_the_admins_are_told_once(harness: Harness) -> None:
+    harness.server.set_response("a.xml", status=410, body="gone")
+
+    printed = await harness.cycle()
+    again = await harness.cycle()
+
+    [told] = [line for line in printed.splitlines() if line.startswith("[ADMIN]")]
+    assert 'feed "Outlet A"' in told and "is gone (HTTP 410): polling stopped" in told
+    assert "/news admin feeds resume 1" in told
+    assert "[ADMIN]" not in again
+    assert len(harness.server.requests_for("a.xml")) == 1  # not asked again, even when forced
+    admin = UserRef("console", "local", "ops", "ops", is_admin=True)
+    here = ChannelRef("console", "local", "console", "console")
+    listing = await harness.bot.commands.handle(Command("admin feeds list", admin, here))
+    [shown] = [f.value for f in listing.fields if "a.xml" in f.value]
+    assert "stopped: HTTP 410 Gone: the site says the feed is gone for good" in shown
+    resumed = await harness.bot.commands.handle(Command("admin feeds resume 1", admin, here))
+    assert resumed.ok
+    await harness.cycle()
+    assert len(harness.server.requests_for("a.xml")) == 2
+
+
+async def test_an_old_article_a_feed_starts_carrying_is_stored_and_matched_but_not_alerted(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    async with open_harness(feed_server, tmp_path, max_age=None) as harness:
+        assert harness.bot.cfg.poll.max_age == 3 * 86400  # config/newsbot.yaml: 3d
+        await harness.cycle()
+        await harness.subscribed_long_ago()
+        # After the feed's first poll it starts listing a 2024 article next to today's news.
+        fresh = _feed_item(COCHIN) | {"published": datetime.now(UTC) - timedelta(hours=2)}
+        old = _feed_item(TIGER_ASIANET)
+        harness.server.add_feed("a.xml", [_feed_item(OLD_RANA), old, fresh])
+
+        printed = await harness.cycle()
+
+        assert printed.count("[ALERT]") == 1 and "Cochin" in printed
+        assert "Tiger Triumph" not in printed
+        assert await harness.count(ItemRow) == 3
+        assert await harness.count(MatchRow) == 3  # the old article is matched all the same
+        user = UserRef("console", "local", "asha", "asha")
+        reply = await harness.bot.commands.handle(Command("missed 1h", user, console_channel()))
+        reasons = {f.name.split(" ", 1)[1]: f.value.split(" · ", 2)[-1] for f in reply.fields}
+        seen = await harness.bot.db.run(
+            lambda s: s.scalar(select(ItemRow.first_seen_at).where(ItemRow.url == old["url"]))
+        )
+        days = (seen.replace(tzinfo=UTC) - datetime(2024, 3, 18, 12, tzinfo=UTC)).days
+        assert reasons[TIGER_ASIANET["title"]] == (
+            f"too old: published 2024-03-18, {days} days before it was first seen: "
+            "older than poll.max_age (3d), not alerted"
+        )
+        assert "1 too old" in reply.text

@@ -38,6 +38,8 @@ def story(n: int, **extra: Any) -> dict[str, Any]:
 
 
 async def new_feed(db: Database, url: str, name: str = "Fixture", **kw: Any) -> Feed:
+    # Every fixture site is on loopback: allowed per feed, as an admin would for an intranet.
+    kw.setdefault("allow_private", True)
     return await db.run(lambda s: add_feed(s, url, name, now=NOW, **kw))
 
 
@@ -149,6 +151,18 @@ async def test_paused_feeds_are_never_polled(db: Database, feed_server: FeedServ
     await db.run(lambda s: s.execute(update(FeedRow).values(paused=True)))
     result = await Poller(db, POLL).poll_due(NOW, force=True)
     assert result.outcomes == [] and feed_server.requests == []
+
+
+async def test_a_configured_feed_on_loopback_is_refused_unless_allowed(
+    db: Database, feed_server: FeedServer
+) -> None:
+    feed = await new_feed(db, feed_server.add_feed("/rss", [story(1)]), allow_private=False)
+    result = await Poller(db, POLL).poll_due(NOW)
+    assert outcome_of(result, feed).status is FeedStatus.FAILED
+    assert "127.0.0.1 resolves to 127.0.0.1, a private address; refused" in (
+        outcome_of(result, feed).message
+    )
+    assert feed_server.requests == []
 
 
 async def test_the_same_article_in_two_feeds_is_stored_once(
@@ -371,3 +385,40 @@ async def test_a_private_feeds_key_never_reaches_the_message(
     message = outcome_of(result, feed).message
     assert "HTTP 403" in message and "token=…" in message
     assert "s3cret" not in message and "pa55" not in message
+
+
+async def test_an_item_published_before_max_age_is_stored_but_not_alertable(
+    db: Database, feed_server: FeedServer
+) -> None:
+    feed = await new_feed(db, feed_server.add_feed("/rss", [story(1)]))
+    poller = Poller(db, POLL)  # poll.max_age left at its default, 3 days
+    assert POLL.max_age == 3 * 86400
+    await poller.poll_due(NOW)
+    later = NOW + timedelta(minutes=15)
+    undated = story(4, published=None)
+    edge = story(5, published=later - timedelta(days=3) + timedelta(minutes=1))
+    ancient = story(6, published=datetime(2023, 5, 1, 7, 0, tzinfo=UTC))
+    feed_server.add_feed("/rss", [story(1), story(3), undated, edge, ancient])
+
+    result = await poller.poll_due(later)
+
+    got = {i.title: (i.alertable, i.published) for i in await items_of(db, result)}
+    assert got[story(3)["title"]] == (True, story(3)["published"])
+    assert got[undated["title"]] == (True, None)  # unknown age: alerted as before
+    assert got[edge["title"]][0] is True
+    assert got[ancient["title"]] == (False, ancient["published"])  # stored, never alerted
+    assert outcome_of(result, feed).new_items == 4
+
+
+async def test_max_age_zero_switches_the_age_guard_off(
+    db: Database, feed_server: FeedServer
+) -> None:
+    await new_feed(db, feed_server.add_feed("/rss", [story(1)]))
+    poller = Poller(db, POLL.model_copy(update={"max_age": 0.0}))
+    await poller.poll_due(NOW)
+    ancient = story(6, published=datetime(2023, 5, 1, 7, 0, tzinfo=UTC))
+    feed_server.add_feed("/rss", [story(1), ancient])
+
+    result = await poller.poll_due(NOW + timedelta(minutes=15))
+
+    assert [i.alertable for i in await items_of(db, result)] == [True]

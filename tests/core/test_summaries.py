@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
@@ -91,9 +92,29 @@ def test_card_lists_outlets_oldest_first_with_topics(db: Database, cfg: AppConfi
     assert [s.outlet for s in c.sources] == ["The Hindu", "WION"]
     assert c.sources[0].published == DAY0
     assert c.first_seen == DAY0
+    assert c.published == DAY0  # the first report's own date
     assert "framework-agreement" in c.topics
     assert c.url == "https://0.example/a"
     assert c.linked_story_key is None
+
+
+def test_card_publication_time_is_the_first_reports_or_unknown(
+    db: Database, cfg: AppConfig
+) -> None:
+    story = build_story(db, cfg, [
+        ("The Hindu", "India, US sign 10-year defence framework in Kuala Lumpur",
+         "Rajnath Singh and Pete Hegseth signed the framework on the sidelines of ADMM-Plus."),
+        ("WION", "Hegseth, Rajnath ink decade-long defence pact at ADMM-Plus",
+         "The US defence secretary and India's Rajnath Singh signed the 10-year framework."),
+    ])  # fmt: skip
+    earlier = DAY0 - timedelta(hours=5)
+    db.transaction(lambda s: s.execute(update(ItemRow).where(ItemRow.key == "k0")
+                                       .values(published_at=earlier)))  # fmt: skip
+    assert card(db, story).published == earlier
+    db.transaction(lambda s: s.execute(update(ItemRow).values(published_at=None)))
+    undated = card(db, story)
+    assert undated.published is None
+    assert undated.first_seen == DAY0
 
 
 def test_headline_prefers_a_news_title_to_an_explainer(db: Database, cfg: AppConfig) -> None:

@@ -20,6 +20,7 @@ from bot.core.textsafety import untrusted_text
         ("In\u200bdia\u200d US\u2060\ufeff", "India US"),  # zero-width inside Latin words
         ("tag\U000e0041\U000e0042s", "tags"),  # invisible tag characters
         ("soft\u00adhyphen", "softhyphen"),
+        ("blank\u3164\uffa0 fill\u115f\u1160er\u2800s", "blank fillers"),  # draw nothing
         ("no\u00a0break\u3000space", "no break space"),
         ("tab\tand\r\nlines\u2028here", "tab and lines here"),
         ("a &xxe; b", "a b"),  # an entity the feed never defined
