@@ -25,8 +25,6 @@ from tests.faults.harness import (
     run,
 )
 
-PARSING = "branch parsing"
-GOOGLE = "Google News links decoded, outlet suffix and boilerplate dropped (branch parsing)"
 BOILERPLATE = "View Full Coverage on Google News"
 
 
@@ -131,7 +129,6 @@ FAULTS = [
         advice=False,
         stored=0,
         check=local_feed_unread,
-        xfail="feedparser gets a file-like object, never a path (branch parsing)",
     ),
     Fault(
         "empty-body",
@@ -146,7 +143,7 @@ FAULTS = [
         fails=("well-formed|not an RSS",),
         advice=False,
         stored=0,
-        xfail="a malformed body's line without the XML parser's own text (no branch yet: "
+        xfail="a malformed body's line without the XML parser's own text (not fixed yet: "
         "parsing keeps expat's '<unknown>:1:0: syntax error' in it)",
     ),
     Fault(
@@ -171,27 +168,23 @@ FAULTS = [
         json_feed("1.1"),
         stored=2,
         check=both_read,
-        xfail="JSON Feed 1.0/1.1 read (branch parsing)",
     ),
     Fault(
         "json-feed-1.0",
         json_feed("1"),
         stored=2,
         check=both_read,
-        xfail="JSON Feed 1.0/1.1 read (branch parsing)",
     ),
-    Fault("google-news-items", google(COCHIN), check=google_read, xfail=GOOGLE),
+    Fault("google-news-items", google(COCHIN), check=google_read),
     Fault(
         "google-news-same-article-as-another-feed",
         google(HEALTHY),
         check=one_copy_of_healthy,
-        xfail="one item per article across feeds (branch parsing)",
     ),
     Fault(
         "truncated-xml",
         truncated,
         check=first_item_only,
-        xfail="the cut-off item, with no title, summary or link, skipped (branch parsing)",
     ),
 ]
 
@@ -220,12 +213,7 @@ DEV_ZERO = Fault(
 
 @pytest.mark.parametrize("fault", params([DEV_ZERO]))
 async def test_path_body_dev_zero(fault: Fault, sites: Sites, loopback_only: list[Any]) -> None:
-    if _opens_paths(sites):
-        # Run as is, /dev/zero would be read until memory runs out (about 2 GB). The probe
-        # with a small file shows the parser still opens paths; with the fix, this case runs.
-        # Raised, not pytest.xfail(): --runxfail turns that call into a no-op, and this must
-        # never run against a parser that opens paths.
-        raise pytest.xfail.Exception(
-            "issue 12: feedparser gets a file-like object, never a path (branch parsing)"
-        )
+    # Run against a parser that opens paths, /dev/zero would be read until memory runs out
+    # (about 2 GB): a small file probes first, and a regression fails here without that.
+    assert not _opens_paths(sites), "the parser opens a path named by a feed body again"
     await run(fault, sites, loopback_only)

@@ -8,9 +8,6 @@ import pytest
 
 from tests.faults.harness import COCHIN, SOSA, Fault, Outcome, Sites, fresh, params, rss, run
 
-PARSING = "branch parsing"
-DATES = "epoch, pre-1995 and far-future dates treated as unknown (branch parsing)"
-
 
 def feed(*items: dict[str, Any]) -> Any:
     return lambda sites: sites.web.set_feed("/feed", rss(*items))
@@ -105,17 +102,15 @@ FAULTS = [
         ),
         stored=1,
         warns="skipped|no title",
-        xfail="an item with no title, summary or link skipped with a warning (branch parsing)",
     ),
     Fault(
         "no-title-item",
         feed(fresh(COCHIN, title=None)),
         check=headline_from_summary,
-        xfail="a headline from the summary, not the URL (branch parsing)",
     ),
-    Fault("future-date", dated("Fri, 01 Jan 2100 00:00:00 GMT"), check=date_unknown, xfail=DATES),
-    Fault("epoch-date", dated("Thu, 01 Jan 1970 00:00:00 GMT"), check=date_unknown, xfail=DATES),
-    Fault("pre-1995-date", dated("Mon, 01 Jan 1990 12:00:00 GMT"), check=date_unknown, xfail=DATES),
+    Fault("future-date", dated("Fri, 01 Jan 2100 00:00:00 GMT"), check=date_unknown),
+    Fault("epoch-date", dated("Thu, 01 Jan 1970 00:00:00 GMT"), check=date_unknown),
+    Fault("pre-1995-date", dated("Mon, 01 Jan 1990 12:00:00 GMT"), check=date_unknown),
     Fault("unparseable-date", dated("the day before yesterday"), check=date_unknown),
     Fault("relative-link", feed(fresh(COCHIN, url="/news/cochin", guid="r1")), check=relative_link),
     *[

@@ -10,8 +10,6 @@ from bot.adapters import discord_embeds, slack_blocks
 from tests.faults.checks import discord_texts, slack_texts
 from tests.faults.harness import COCHIN, Fault, Outcome, Sites, fresh, params, rss, run
 
-PARSING = "untrusted_text applied to every stored field at parse (branch parsing)"
-RENDERING = "every Slack/Discord text path escaped (branch rendering)"
 HEADLINE = COCHIN["title"]  # "US Navy gains second Indian repair yard as Cochin joins Kattupalli"
 
 
@@ -67,7 +65,6 @@ FAULTS = [
             "US Navy\x07 gains\x08 second Indian\x0b repair yard as Cochin\x1f joins Kattupalli"
         ),
         check=posted_clean(exact=True),
-        xfail=PARSING,
     ),
     Fault(
         "terminal-escapes-in-title",
@@ -76,7 +73,6 @@ FAULTS = [
             "Kattupalli\x1b]0;pwned\x07"
         ),
         check=posted_clean("[31m", "pwned", "]0;", exact=True),
-        xfail=PARSING,
     ),
     Fault(
         "bidi-overrides",
@@ -85,7 +81,6 @@ FAULTS = [
             "\u2066joins\u2069 Kattupalli\u200f"
         ),
         check=posted_clean(),
-        xfail=PARSING,
     ),
     Fault(
         "zero-width-chars",
@@ -94,19 +89,16 @@ FAULTS = [
             "Katt\u200cupalli\u2060"
         ),
         check=posted_clean(exact=True),
-        xfail=PARSING,
     ),
     Fault(
         "undefined-entity-raw",
         raw_title("US Navy gains &xxe; second Indian repair yard as Cochin joins Kattupalli"),
         check=posted_clean("&xxe;", "xxe"),
-        xfail=PARSING,
     ),
     Fault(
         "undefined-entity-escaped",
         item(title="US Navy gains &xxe; second Indian repair yard as Cochin joins Kattupalli"),
         check=posted_clean("&xxe;"),
-        xfail=PARSING,
     ),
     Fault(
         "slack-mention-injection",
@@ -132,7 +124,6 @@ FAULTS = [
             summary="*US Navy* _second_ ~repair~ `Cochin` " + COCHIN["summary"],
         ),
         check=no_markdown_pairs,
-        xfail=RENDERING,
     ),
     Fault(
         "bare-url-in-text",
@@ -141,7 +132,6 @@ FAULTS = [
             summary=COCHIN["summary"] + " Details: https://evil.example/login?next=1",
         ),
         check=posted_clean(),
-        xfail=RENDERING,
     ),
 ]
 

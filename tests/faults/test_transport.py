@@ -22,7 +22,6 @@ from tests.faults.harness import (
 )
 from tests.faults.rawserver import head, trickle
 
-FETCHGUARD = "every fetch failure one clear line that says what to do (branch fetchguard)"
 BODY = rss(fresh(COCHIN)).encode()
 XML = {"Content-Type": "application/rss+xml", "Connection": "close"}
 
@@ -71,46 +70,39 @@ def all_20k(o: Outcome) -> None:
 
 
 FAULTS = [
-    Fault("stall-after-headers", stall, fails=("timeout|within",), stored=0, xfail=FETCHGUARD),
-    Fault(
-        "trickle-past-timeout", slow_trickle, fails=("timeout|within",), stored=0, xfail=FETCHGUARD
-    ),
+    Fault("stall-after-headers", stall, fails=("timeout|within",), stored=0),
+    Fault("trickle-past-timeout", slow_trickle, fails=("timeout|within",), stored=0),
     Fault(
         "content-length-longer-than-body",
         raw(head(200, XML | {"Content-Length": str(len(BODY) + 5000)}), BODY),
         fails=("cut off|length",),
         stored=0,
-        xfail=FETCHGUARD,
     ),
     Fault(
         "content-length-shorter-than-body",
         raw(head(200, XML | {"Content-Length": str(len(BODY) // 2)}), BODY),
         fails=("length|cut off|well-formed",),
         stored=0,
-        xfail=FETCHGUARD,
     ),
     Fault(
         "huge-headers",
         raw(head(200, XML | {"X-Padding": "a" * 9000, "Content-Length": str(len(BODY))}), BODY),
         fails=("header",),
         stored=0,
-        xfail=FETCHGUARD,
     ),
     Fault(
         "malformed-status-line",
         raw(b"HTTP/1.1 two hundred OK\r\nContent-Length: 5\r\n\r\nhello"),
         fails=("status|HTTP",),
         stored=0,
-        xfail=FETCHGUARD,
     ),
     Fault(
         "raw-garbage-bytes",
         raw(bytes(range(256)) * 4),
         fails=("HTTP|malformed",),
         stored=0,
-        xfail=FETCHGUARD,
     ),
-    Fault("closed-without-answer", raw(), fails=("closed",), stored=0, xfail=FETCHGUARD),
+    Fault("closed-without-answer", raw(), fails=("closed",), stored=0),
     Fault("gzip-bomb", gzip_bomb, fails=("max_bytes",), stored=0),
     Fault("huge-body", huge_body(stream=False), fails=("max_bytes",), stored=0),
     Fault("huge-body-chunked", huge_body(stream=True), fails=("max_bytes",), stored=0),
