@@ -17,7 +17,8 @@ from bot.core.netguard import AddressRefused
 RETRIED = "it is retried with backoff"
 
 _HTTP_HINTS = {
-    401: "the site wants a login; the feed is not public",
+    400: "the site rejects the request as malformed; check the feed address",
+    401: "the site wants a login; the feed is not public: use its public address or remove it",
     403: "the site refuses our requests; check the address or ask the site",
     404: "the feed address is wrong or the feed was removed; check it",
     410: "the site says the feed is gone for good; find its new address",
@@ -70,6 +71,8 @@ def describe_http_status(status: int, reason: str | None) -> str:
     hint = _HTTP_HINTS.get(status)
     if hint is None and status >= 500:
         hint = f"the site has a server-side problem; {RETRIED}"
+    elif hint is None and status >= 400:
+        hint = "the site refuses this request; check the feed address or ask the site"
     return f"{text}: {hint}" if hint else text
 
 

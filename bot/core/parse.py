@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -134,9 +135,11 @@ def parse_feed(
         # feedparser recovers what it can from broken XML; with nothing recovered, the
         # breakage is the news, not "no items".
         if parsed.get("bozo"):
-            reason = _bozo_reason(parsed.get("bozo_exception"))
+            reason = _bozo_reason(parsed.get("bozo_exception"), body)
             return ParsedFeed(
-                (), error=f"the body is not a well-formed RSS or Atom feed ({reason})"
+                (),
+                error=f"the body is not a well-formed RSS or Atom feed ({reason}); "
+                "check the address or tell the site its feed is broken",
             )
         if not parsed.get("version"):
             return ParsedFeed((), error="the body is not an RSS or Atom feed")
@@ -197,11 +200,17 @@ def _looks_like_html(body: bytes, content_type: str | None) -> bool:
     )
 
 
-def _bozo_reason(exc: object) -> str:
+def _bozo_reason(exc: object, body: bytes) -> str:
+    """Where the XML breaks, in words: never the parser's own "<unknown>:1:0: …" line."""
+    if isinstance(exc, SAXParseException):
+        what = untrusted_text(_SPACE.sub(" ", exc.getMessage()))[:80] or "broken XML"
+        # feedparser puts an XML declaration line in front of a body that has none.
+        declared = body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml")
+        line = max((exc.getLineNumber() or 1) - (0 if declared else 1), 1)
+        return f"{what}, near line {line}"
     if exc is None:
         return "unknown error"
-    text = untrusted_text(_SPACE.sub(" ", str(exc)))
-    return text[:160] or exc.__class__.__name__
+    return "it cannot be read as XML"
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,8 +143,6 @@ FAULTS = [
         fails=("well-formed|not an RSS",),
         advice=False,
         stored=0,
-        xfail="a malformed body's line without the XML parser's own text (not fixed yet: "
-        "parsing keeps expat's '<unknown>:1:0: syntax error' in it)",
     ),
     Fault(
         "xml-but-not-a-feed",

@@ -9,7 +9,6 @@ import pytest
 from tests.faults.harness import COCHIN, SOSA, Fault, Outcome, Sites, fresh, params, run
 
 # The 400 and 401 lines say what was wrong but not what to do; no fix for that has landed.
-NO_HINT = "400/401 lines say what to do (not fixed yet: fetch_errors has no hint for them)"
 CHALLENGE = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
     '<div id="cf-browser-verification">Checking your browser</div>'
@@ -76,8 +75,8 @@ FAULTS = [
     Fault("redirect-308", chain(308), stored=1, check=stored_cochin),
     Fault("redirect-mixed-301-302-307-308", chain(301, 302, 307, 308), stored=1),
     Fault("status-304-without-validators", status(304), stored=0),
-    Fault("status-400", status(400), fails=("400",), stored=0, xfail=NO_HINT),
-    Fault("status-401", status(401), fails=("401", "login"), stored=0, xfail=NO_HINT),
+    Fault("status-400", status(400), fails=("400",), stored=0),
+    Fault("status-401", status(401), fails=("401", "login"), stored=0),
     Fault("status-403-plain", status(403), fails=("403",), stored=0),
     Fault(
         "status-403-cloudflare-challenge",
