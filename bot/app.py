@@ -17,6 +17,7 @@ from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
+from bot.core.fetch import Resolver
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
 from bot.settings import Settings
@@ -76,6 +77,7 @@ async def open_bot(
     *,
     out: TextIO | None = None,
     platforms: Sequence[str] | None = None,
+    resolver: Resolver | None = None,
 ) -> NewsBot:
     """Open storage (migrating and seeding it), then build the adapters the tokens allow."""
     db = await asyncio.to_thread(Database.open, settings.database_url)
@@ -88,7 +90,7 @@ async def open_bot(
         channel = live.delivery.console_channel
         await db.run(lambda s: ensure_console_subscription(s, topics, channel))
     delivery = Delivery(db, adapters)
-    pipeline = Pipeline(db, delivery)
+    pipeline = Pipeline(db, delivery, resolver=resolver)
     return NewsBot(settings, db, live, commands, adapters, delivery, pipeline)
 
 

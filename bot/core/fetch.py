@@ -30,6 +30,9 @@ from bot.core.netguard import Dial, dialling, guarded_socket
 
 logger = logging.getLogger(__name__)
 
+# The DNS a fetcher asks (aiohttp's resolver interface): the system's unless one is given.
+Resolver = AbstractResolver
+
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -132,7 +135,7 @@ class Fetcher:
     Use as ``async with Fetcher(poll) as fetcher: await fetcher.fetch(feed)``.
     """
 
-    def __init__(self, poll: PollConfig, *, resolver: AbstractResolver | None = None) -> None:
+    def __init__(self, poll: PollConfig, *, resolver: Resolver | None = None) -> None:
         self.poll = poll
         self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None

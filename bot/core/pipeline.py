@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
+from bot.core.fetch import Resolver
 from bot.core.matching import Matcher
 from bot.core.models import Item
 from bot.core.poller import FeedOutcome, FeedStatus, NewItem, Poller
@@ -63,10 +64,12 @@ class Pipeline:
         delivery: Delivery,
         *,
         clock: Callable[[], datetime] = _now,
+        resolver: Resolver | None = None,
     ) -> None:
         self.db = db
         self.delivery = delivery
         self.clock = clock
+        self.resolver = resolver  # the DNS feeds are fetched through; None: the system's
 
     async def tick(self) -> datetime | None:
         """The scheduler's poll job: one cycle; returns when a failed feed should be retried."""
@@ -76,7 +79,7 @@ class Pipeline:
         started = time.perf_counter()
         now = self.clock()
         cfg = await self.db.run(load_runtime)
-        poller = Poller(self.db, cfg.poll, clock=self.clock)
+        poller = Poller(self.db, cfg.poll, clock=self.clock, resolver=self.resolver)
         result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:
             _log_outcome(outcome)

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from bot.config import PollConfig
 from bot.core.backlog import Backlog
-from bot.core.fetch import Fetcher, FetchResult, FetchStatus, backoff_delay, safe_url
+from bot.core.fetch import (
+    Fetcher,
+    FetchResult,
+    FetchStatus,
+    Resolver,
+    backoff_delay,
+    safe_url,
+)
 from bot.core.models import Feed, FeedHealth, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.core.schedule import due_tolerance
@@ -114,8 +121,10 @@ class Poller:
         max_pending_bytes: int = 3 * 10**6,
         parse_pool: Executor | None = None,
         parse_workers: int = 1,
+        resolver: Resolver | None = None,
     ) -> None:
         self.db = db
+        self.resolver = resolver  # the DNS the fetcher asks; None: the system's
         # After the first response of a batch arrives, wait this long for more to join it:
         # each batch costs a thread hop and a commit, and a few ms matter to no reader.
         self.batch_linger = batch_linger
@@ -152,7 +161,7 @@ class Poller:
         new_items: list[NewItem] = []
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
         backlog = Backlog(self.max_pending_bytes)
-        async with Fetcher(self.poll) as fetcher:
+        async with Fetcher(self.poll, resolver=self.resolver) as fetcher:
             consumer = asyncio.create_task(self._consume(queue, backlog, now, outcomes, new_items))
 
             async def fetch_one(feed: Feed) -> None:

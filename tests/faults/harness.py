@@ -37,6 +37,7 @@ from bot.core.summaries import load_card
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.tables import DeliveryRow, FeedRow, ItemRow
 from tests.conftest import TESTDATA
+from tests.fakes.dns import MapResolver
 from tests.faults import checks
 from tests.faults.rawserver import RawServer
 from tests.feedserver import FeedServer, rss_from_items
@@ -72,6 +73,8 @@ class Sites:
     raw: RawServer
     other: FeedServer  # on 127.0.0.2: another private address than the feed's own
     tmp: Path
+    # The DNS the bot's fetcher asks: names a case maps to loopback addresses (rebinding).
+    dns: MapResolver = field(default_factory=lambda: MapResolver({}))
 
 
 @dataclass
@@ -157,6 +160,7 @@ async def run(
         config(healthy, hostile),
         out=out,
         platforms=["console"],
+        resolver=sites.dns,
     )
     try:
         for n in range(fault.cycles):

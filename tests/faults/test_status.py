@@ -63,6 +63,14 @@ def to_other_private_address(sites: Sites) -> str:
     return sites.web.redirect("/feed", sites.other.url("/feed.xml"), status=302)
 
 
+def to_name_resolving_private(sites: Sites) -> str:
+    # A public-looking name that the DNS answers with an internal address (rebinding).
+    sites.dns.names["intranet.example"] = "127.0.0.2"
+    sites.other.add_feed("/feed.xml", [fresh(SOSA)], title="Internal service")
+    target = f"http://intranet.example:{sites.other.port}/feed.xml"
+    return sites.web.redirect("/feed", target, status=302)
+
+
 def never_dialled_other(o: Outcome) -> None:
     assert not [c for c in o.connections if c[0] == "127.0.0.2"], "the hop was dialled"
     assert not o.items
@@ -137,10 +145,10 @@ FAULTS = [
     ),
     Fault(
         "redirect-to-name-resolving-private",
-        to_other_private_address,
-        skip="the real app's fetcher takes no test resolver (open_bot -> Poller -> Fetcher), so "
-        "a name cannot be mapped to a loopback address here; the literal-address hop "
-        "(redirect-to-other-private-address) stands in for it",
+        to_name_resolving_private,
+        fails=("intranet.example", "private"),
+        stored=0,
+        check=never_dialled_other,
     ),
 ]
 
