@@ -124,13 +124,14 @@ class FetchProblem(Exception):
 
 
 class Fetcher:
-    """Two ClientSessions; at most ``poll.concurrency`` requests in flight.
+    """ClientSessions sharing at most ``poll.concurrency`` requests in flight.
 
     Every connection passes the private-address guard (:mod:`bot.core.netguard`) on the
-    address actually dialled. Feeds allowed onto a private network get a session of their
-    own that never keeps a connection open, so no pooled connection one of them opened to a
-    private host is ever reused for another feed. ``resolver`` (aiohttp's) is the DNS the
-    connectors use; None means the system's.
+    address actually dialled. A pooled connection skips that check when it is reused, so the
+    pools are split by what they may hold: the public session's pool only ever holds public
+    addresses, and feeds allowed onto a private network get one session per own host, whose
+    pool can hold a private connection only to that host, the one host every feed using it
+    may reach. ``resolver`` (aiohttp's) is the DNS the connectors use; None: the system's.
 
     Use as ``async with Fetcher(poll) as fetcher: await fetcher.fetch(feed)``.
     """
@@ -139,7 +140,7 @@ class Fetcher:
         self.poll = poll
         self.resolver = resolver
         self._session: aiohttp.ClientSession | None = None
-        self._private_session: aiohttp.ClientSession | None = None
+        self._private_sessions: dict[str, aiohttp.ClientSession] = {}
         # The connector limit alone would let queued requests eat their own timeout while
         # waiting for a free connection; the semaphore starts the clock only once admitted.
         self._slots = asyncio.Semaphore(poll.concurrency)
@@ -159,15 +160,13 @@ class Fetcher:
     async def start(self) -> None:
         if self._session is not None:
             return
-        self._session = self._new_session(force_close=False)
-        self._private_session = self._new_session(force_close=True)
+        self._session = self._new_session()
 
-    def _new_session(self, *, force_close: bool) -> aiohttp.ClientSession:
+    def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=self.poll.concurrency,
             limit_per_host=0,
             ttl_dns_cache=300,
-            force_close=force_close,
             resolver=self.resolver,
             socket_factory=guarded_socket,
         )
@@ -178,23 +177,33 @@ class Fetcher:
         )
 
     async def close(self) -> None:
-        for session in (self._session, self._private_session):
+        for session in (self._session, *self._private_sessions.values()):
             if session is not None:
                 await session.close()
-        self._session = self._private_session = None
+        self._session = None
+        self._private_sessions.clear()
 
     async def fetch(self, feed: Feed) -> FetchResult:
         """GET one feed. Never raises for network or HTTP trouble: the result says what failed."""
         if self._session is None:
             await self.start()
-        session = self._private_session if feed.allow_private else self._session
-        assert session is not None
         dial = Dial(feed.name, _host_of(feed.url), feed.allow_private)
+        session = self._session_for(dial)
         async with self._slots:
             started = time.perf_counter()
             with dialling(dial):
                 result = await self._fetch_guarded(session, feed, dial)
             return _with_seconds(result, time.perf_counter() - started)
+
+    def _session_for(self, dial: Dial) -> aiohttp.ClientSession:
+        if not dial.allow_private:
+            assert self._session is not None
+            return self._session
+        host = (dial.feed_host or "").lower()
+        session = self._private_sessions.get(host)
+        if session is None:
+            session = self._private_sessions[host] = self._new_session()
+        return session
 
     async def _fetch_guarded(
         self, session: aiohttp.ClientSession, feed: Feed, dial: Dial

@@ -109,6 +109,27 @@ async def test_a_pooled_connection_of_an_allowed_feed_is_not_reused_by_another(
     assert len(feed_server.requests_for("/rss")) == 1
 
 
+async def test_an_allowed_feeds_pooled_connection_serves_no_other_allowed_feeds_redirect(
+    feed_server: FeedServer,
+) -> None:
+    # Feed A (allowed, own host 127.0.0.1) leaves a kept-alive connection to the news site;
+    # feed C (allowed, own host intranet.example) redirects there, which is not C's own host.
+    own = feed_server.add_feed("/rss", [{"title": "One"}])
+    dns = MapResolver({"intranet.example": "127.0.0.1"})
+    async with RawServer() as server:
+        elsewhere = server.answer("/c", redirect(own), host="intranet.example")
+        async with Fetcher(POLL, resolver=dns) as fetcher:
+            first = await fetcher.fetch(feed(own, allow_private=True, name="A"))
+            again = await fetcher.fetch(feed(own, allow_private=True, name="A"))
+            bounced = await fetcher.fetch(feed(elsewhere, allow_private=True, name="C"))
+        assert server.connections == 1  # C's own request
+    assert first.status is again.status is FetchStatus.OK
+    assert bounced.status is FetchStatus.FAILED
+    assert "the feed redirected to 127.0.0.1" in (bounced.error or "")
+    # A's two requests, and not C's hop: a pooled connection would have carried it.
+    assert len(feed_server.requests_for("/rss")) == 2
+
+
 async def test_an_allowed_feed_on_an_international_name_reaches_its_own_host() -> None:
     # The feed's host (as written) and each hop's (as aiohttp sends it) are the same host.
     dns = MapResolver({"xn--bcher-kva.example": "127.0.0.1"})
