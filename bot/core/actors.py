@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import ConfigError, _line_of
-from bot.core.gazetteer import Hit, Segments
+from bot.core.gazetteer import Hit, Segments, is_case_sensitive, phrase_tokens
 
 DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[1] / "data" / "actors.yaml"
 
@@ -30,6 +30,7 @@ INDIA = "india"
 BOTH = "both"  # a bilateral format: stands for both sides
 MARKED = "marked"  # an office noun: the side of the nationality word before it
 CONTEXT = "context"  # a service without its country: the side of the government context
+PAIR = "pair"  # an office both sides hold, in the plural ("foreign ministers"): no side alone
 THIRD = "third"  # a third country (from the config)
 NEUTRAL = "neutral"  # a phrase hiding country names inside it ("outside the US")
 
@@ -46,6 +47,7 @@ GOVERNMENT_KINDS = frozenset({"country", "institution", "force", "office", "pers
 # What a nationality word before an office can be: "US envoy", "Indian Navy chief",
 # "INDOPACOM commander", "China's envoy".
 _MARKER_KINDS = frozenset({"country", "force", "institution"})
+_NOT_MODIFIERS = frozenset({"and", "or", "with", "to", "from", "for", "by", "of", "in", "on"})
 # Up to this many words may stand between a nationality word and its office ("India's new
 # Navy chief"): a longer gap is another phrase.
 MARKER_GAP = 3
@@ -54,7 +56,7 @@ MARKER_GAP = 3
 class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    side: Literal["us", "india", "both", "marked", "context"]
+    side: Literal["us", "india", "both", "pair", "marked", "context"]
     kind: Literal[
         "country", "institution", "force", "office", "person", "firm", "platform", "format"
     ]
@@ -155,6 +157,7 @@ def _load(path: Path) -> Knowledge:
 
 def _actors(parsed: _Knowledge, path: Path, node: yaml.Node | None) -> dict[str, Actor]:
     actors: dict[str, Actor] = {}
+    seen: dict[tuple[str, ...], Actor] = {}  # as the gazetteer folds them
     for b, block in enumerate(parsed.blocks):
         if block.topic is not None and block.side != BOTH:
             raise ConfigError(
@@ -164,20 +167,23 @@ def _actors(parsed: _Knowledge, path: Path, node: yaml.Node | None) -> dict[str,
             )  # fmt: skip
         actor = Actor(block.side, block.kind, block.level, block.role, block.topic)
         for n, name in enumerate(block.names):
-            key = " ".join(name.split()).lower()
+            key = _key(name)
             if not key:
                 raise ConfigError(
                     path, _line_of(node, ("blocks", b, "names", n)),
                     f"blocks.{b}.names.{n}: an empty name", "remove it or write the name",
                 )  # fmt: skip
-            earlier = actors.get(name)
+            earlier = seen.get(key)
             if earlier is not None and earlier.side != actor.side:
                 raise ConfigError(
                     path, _line_of(node, ("blocks", b, "names", n)),
                     f"blocks.{b}.names.{n}: {name!r} is already a {earlier.side} {earlier.kind}",
                     "a name stands for one side: keep it in one block",
                 )  # fmt: skip
+            seen.setdefault(key, actor)
             actors.setdefault(name, actor)
+            if block.kind == "platform" and not name.endswith("s"):
+                actors.setdefault(name + "s", actor)  # "Javelins", "Apaches", "P-8Is"
     return actors
 
 
@@ -191,15 +197,15 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
     prev: Mention | None = None
     for hit in hits:
         a = hit.label
-        if a.side == CONTEXT:
+        marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
+        if a.side == CONTEXT and marker is None:
             pending.append(hit)
             prev = None
             continue
-        marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
-        if marker is not None and a.kind == "office" and a.side != BOTH:
+        if marker is not None and a.kind in ("office", "force") and a.side != BOTH:
             # "US ambassador", "India's Defence Secretary": the nationality decides.
-            out[-1] = Mention(marker.start, hit.end, " ".join(seg.words[marker.start : hit.end]),
-                              marker.side, "office", a.level, a.role or "office", None,
+            out[-1] = Mention(marker.start, hit.end, _spelled(seg, marker.start, hit.end),
+                              marker.side, a.kind, a.level, a.role or a.kind, None,
                               "by nationality")  # fmt: skip
             prev = None
             continue
@@ -216,9 +222,24 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
     return out
 
 
+def _key(name: str) -> tuple[str, ...]:
+    toks = phrase_tokens(name)
+    return toks if is_case_sensitive(" ".join(toks)) else tuple(t.lower() for t in toks)
+
+
+def _spelled(seg: Segments, start: int, end: int) -> str:
+    # The word pattern splits "India's" into "India" "s": put the apostrophe back.
+    return " ".join(seg.words[start:end]).replace(" s ", "'s ")
+
+
 def _marks(seg: Segments, marker: Mention, start: int) -> bool:
     gap = start - marker.end
-    return 0 <= gap <= MARKER_GAP and seg.sentence[marker.start] == seg.sentence[start]
+    return (
+        0 <= gap <= MARKER_GAP
+        and seg.sentence[marker.start] == seg.sentence[start]
+        # "US and Indian navies", "US troops with officials": another noun phrase.
+        and not any(w in _NOT_MODIFIERS for w in seg.lower[marker.end : start])
+    )
 
 
 def _by_context(

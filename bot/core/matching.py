@@ -18,7 +18,8 @@ follow the labelling rules:
   less when named in passing (after "in", "on", "from" ...); one that outweighs the weaker of
   the two sides makes it another story;
 * a topic's ``pair_rules`` office-holders of both sides named together add to that topic;
-  a ``high_level_topics`` topic (diplomacy) needs a high-level office-holder among the actors;
+  a ``high_level_topics`` topic (diplomacy) is a contact between the two at a high level: it
+  needs high-level office-holders on both sides, or an envoy of one to the other;
 * at least one topic must reach its threshold.
 """
 
@@ -34,6 +35,7 @@ from bot.core.actors import (
     BOTH,
     INDIA,
     NEUTRAL,
+    PAIR,
     THIRD,
     US,
     Actor,
@@ -244,20 +246,30 @@ class Matcher:
         found: dict[str, list[str]] = {US: [], INDIA: [], "anchors": [], "third": [], "listed": []}
         decider: dict[str, tuple[float, Mention] | None] = {US: None, INDIA: None}
         anchor_topics: set[str] = set()
-        high_level = False
+        high: dict[str, bool] = {US: False, INDIA: False}
+        envoy = plural_high = False
         for m in mentions:
             w = field_weight[seg.field(m.start)]
-            if m.side == BOTH:
+            if m.side == PAIR:
+                plural_high = plural_high or m.level == "high"
+                _add(found["anchors"], m.phrase)
+            elif m.side == BOTH:
                 side[US] += w
                 side[INDIA] += w
                 if m.topic is not None:
                     anchor_topics.add(m.topic)
+                for each in (US, INDIA):
+                    strongest = decider[each]
+                    if strongest is None or w > strongest[0]:
+                        decider[each] = (w, m)
                 _add(found["anchors"], m.phrase)
             elif m.start in listed:
                 _add(found["listed"], m.phrase)
             elif m.side in side:
                 side[m.side] += w
-                high_level = high_level or m.level == "high"
+                if m.level == "high":
+                    high[m.side] = True
+                    envoy = envoy or _is_envoy(m)
                 _add(found[m.side], m.phrase)
                 strongest = decider[m.side]
                 if strongest is None or w > strongest[0]:
@@ -290,12 +302,12 @@ class Matcher:
                 if names is not None and m.start not in listed and m.phrase.lower() in names:
                     best[m.side] = max(best[m.side], field_weight[seg.field(m.start)])
             if min(best.values()) > 0:
-                high_level = True
+                high = {US: True, INDIA: True}
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + min(best.values())
                 _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
         for topic_id in anchor_topics:
             topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
-        if not high_level:
+        if not (envoy or plural_high or all(high.values())):
             for topic_id in self._high_level - anchor_topics:
                 if topic_score.pop(topic_id, None) is not None:
                     _add(topic_terms.setdefault(topic_id, []), "(no high-level actor)")
@@ -368,6 +380,11 @@ class Matcher:
             why=why,
             evidence=evidence,
         )
+
+
+def _is_envoy(m: Mention) -> bool:
+    text = f"{m.phrase} {m.role}".lower()
+    return "ambassador" in text or "envoy" in text
 
 
 def _add(seen: list[str], phrase: str) -> None:
