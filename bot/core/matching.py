@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import AppConfig
+from bot.config import AppConfig, ConfigError
 from bot.core.actors import (
     BOTH,
     INDIA,
@@ -175,7 +175,10 @@ class Matcher:
         self.settings = settings
         self.relevance_threshold = relevance_threshold
         known = {t[0] for t in topics}
-        know = knowledge if knowledge is not None else load_knowledge()
+        try:
+            know = knowledge if knowledge is not None else load_knowledge()
+        except ConfigError as exc:
+            raise MatchingError(str(exc)) from None
         labelled: dict[str, Actor] = {p: Actor(NEUTRAL, "phrase") for p in settings.neutral_phrases}
         for phrase, actor in know.actors.items():
             if actor.topic is not None and actor.topic not in known:
