@@ -12,10 +12,10 @@ Loaded once and validated at start; an error names the file, the line and the fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -85,10 +85,24 @@ class Actor:
     topic: str | None = None  # a format's topic
     country: str = ""  # a third country's name
 
+    # Worked out once per phrase, not per mention: the side as mentions carry it, whether a
+    # nationality before it decides its side, whether it is a nationality for what follows.
+    label: str = field(init=False, compare=False, repr=False)
+    resolvable: bool = field(init=False, compare=False, repr=False)
+    marker: bool = field(init=False, compare=False, repr=False)
 
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """An actor found in the item, its side decided."""
+    def __post_init__(self) -> None:
+        label = THIRD + ":" + self.country if self.side == THIRD else self.side
+        resolvable = self.side in (MARKED, CONTEXT) or (
+            self.kind in ("office", "force") and self.side not in (BOTH, PAIR)
+        )
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "resolvable", resolvable)
+        object.__setattr__(self, "marker", self.kind in _MARKER_KINDS or self.side == THIRD)
+
+
+class Mention(NamedTuple):
+    """An actor found in the item, its side decided (a tuple: cheap to make per phrase)."""
 
     start: int
     end: int
@@ -197,26 +211,27 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
     prev: Mention | None = None
     for hit in hits:
         a = hit.label
-        marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
-        if a.side == CONTEXT and marker is None:
-            pending.append(hit)
-            prev = None
-            continue
-        if marker is not None and a.kind in ("office", "force") and a.side != BOTH:
-            # "US ambassador", "India's Defence Secretary": the nationality decides.
-            out[-1] = Mention(marker.start, hit.end, _spelled(seg, marker.start, hit.end),
-                              marker.side, a.kind, a.level, a.role or a.kind, None,
-                              "by nationality")  # fmt: skip
-            prev = None
-            continue
-        if a.side == MARKED:
-            prev = None  # an office with no nationality before it says nothing
-            continue
-        side = THIRD + ":" + a.country if a.side == THIRD else a.side
-        mention = Mention(hit.start, hit.end, hit.phrase, side, a.kind, a.level, a.role,
+        if a.resolvable:
+            marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
+            if marker is None:
+                if a.side == CONTEXT:
+                    pending.append(hit)
+                    prev = None
+                    continue
+                if a.side == MARKED:
+                    prev = None  # an office with no nationality before it says nothing
+                    continue
+            else:
+                # "US ambassador", "India's Defence Secretary": the nationality decides.
+                out[-1] = Mention(marker.start, hit.end, _spelled(seg, marker.start, hit.end),
+                                  marker.side, a.kind, a.level, a.role or a.kind, None,
+                                  "by nationality")  # fmt: skip
+                prev = None
+                continue
+        mention = Mention(hit.start, hit.end, hit.phrase, a.label, a.kind, a.level, a.role,
                           a.topic, "")  # fmt: skip
         out.append(mention)
-        prev = mention if a.kind in _MARKER_KINDS else None
+        prev = mention if a.marker else None
     if pending:
         out = sorted(out + _by_context(seg, pending, out, weight), key=lambda m: m.start)
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 TITLE, LEAD, BODY = "title", "lead", "body"
 
@@ -73,8 +73,9 @@ def segments(title: str, summary: str) -> Segments:
     return Segments(words, [w.lower() for w in words], sentence)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit(Generic[L]):
+class Hit(NamedTuple, Generic[L]):
+    """A phrase found (a tuple: one is made per phrase in every item, so it must be cheap)."""
+
     start: int  # first word
     end: int  # one past the last word
     phrase: str
