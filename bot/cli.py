@@ -29,8 +29,12 @@ class BotContext:
         self.settings = settings
 
     def config(self) -> AppConfig:
+        from bot.core.actors import load_knowledge
+
         try:
-            return load_config(self.settings.config)
+            cfg = load_config(self.settings.config)
+            load_knowledge()  # the actor knowledge is checked at start too, by file and line
+            return cfg
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 

@@ -1,51 +1,65 @@
 """The matcher: is an item a follow-up on US–India ties, under which topics, and why.
 
-Pure and deterministic: gazetteers and term lists come from the config (``matching:`` and the
-topics' ``terms:``/``actors:``), so tuning is data. The rules follow the labelling rules:
+Pure and deterministic. Who stands for each side is knowledge (bot/data/actors.yaml, read by
+bot/core/actors.py); term lists, the config's extra names and the rule parameters come from the
+config (``matching:`` and the topics' ``terms:``/``actors:``), so tuning is data. The rules
+follow the labelling rules:
 
-* both countries must appear as actors (governments, forces, firms, officials, programmes);
-  a topic's ``actors:`` are bilateral programmes (Yudh Abhyas, iCET) that stand for both;
+* both countries must appear as actors: governments, forces, offices and their holders, firms,
+  platforms; a bilateral format (2+2, Yudh Abhyas, iCET) stands for both;
+* an office takes the side of the nationality before it ("the American envoy"), a service
+  named alone ("the Army") the side of the item's government context;
 * mentions weigh by where they are (title > lead sentence > rest), so the relationship must be
   the subject, not a passing mention;
 * countries named in a row ("China, the US, Australia and India") are a list: those
   mentions do not count;
 * phrases like "outside the US" or "Russian oil" hide the country names inside them;
+* a third country weighs by its role in each sentence, not by its count: once per sentence,
+  less when named in passing (after "in", "on", "from" ...); one that outweighs the weaker of
+  the two sides makes it another story;
 * a topic's ``pair_rules`` office-holders of both sides named together add to that topic;
-* a third country that outweighs the weaker of the two sides makes it another story;
+  a ``high_level_topics`` topic (diplomacy) is a contact between the two at a high level: it
+  needs high-level office-holders on both sides, or an envoy of one to the other;
 * at least one topic must reach its threshold.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import AppConfig
+from bot.config import AppConfig, ConfigError
+from bot.core.actors import (
+    BOTH,
+    INDIA,
+    NEUTRAL,
+    PAIR,
+    THIRD,
+    US,
+    Actor,
+    Knowledge,
+    Mention,
+    in_passing,
+    listed_mentions,
+    load_knowledge,
+    resolve,
+)
+from bot.core.gazetteer import (
+    BODY,
+    LEAD,
+    TITLE,
+    Gazetteer,
+    normalise,
+    phrase_tokens,
+    segments,
+)
 from bot.core.models import Item, Match
 
+__all__ = ["GroupingSettings", "Matcher", "MatchingError", "MatchingSettings", "normalise"]
+
 logger = logging.getLogger(__name__)
-
-US = "us"
-INDIA = "india"
-BOTH = "both"  # a bilateral programme: stands for both sides
-NEUTRAL = ""  # a phrase that hides the actor names inside it ("outside the US")
-
-TITLE, LEAD, BODY = "title", "lead", "body"
-
-_DASHES = re.compile(r"[-‐‑‒–—―/]")
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
-_DOTTED_US = re.compile(r"\bU\.\s?S\.(?:\s?A\.)?")
-# A sentence ends at . ! ? before a capital, except after an initial or a title ("S. Jaishankar").
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?])(?<!\b[A-Z]\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bNo\.)"
-    r"\s+(?=[\"'(\[]?[A-Z0-9])"
-)
-# What may stand between two names of one list: "China, the US, Australia and Japan".
-_LIST_WORDS = frozenset({"and", "or", "plus", "the", "as", "well"})
-_SPACES = re.compile(r"\s+")
 
 
 class MatchingError(ValueError):
@@ -109,12 +123,17 @@ class MatchingSettings(_Strict):
     list_countries: int = Field(default=3, ge=2)
     # A third country weighing more than dominance × the weaker side makes it another story.
     dominance: float = Field(default=1.0, gt=0)
+    # A third country named in passing (after "in", "on", "from" ...) weighs this much of it.
+    third_passing: float = Field(default=0.5, ge=0, le=1)
     # A topic is hit when its weighted term hits reach this (a topic's threshold overrides).
     topic_threshold: float = Field(default=2.0, gt=0)
     # Topic weight at which the topic evidence counts fully.
     full_topic: float = Field(default=3.0, gt=0)
     # Both sides' office-holders named together add to a topic (the weaker mention's weight).
     pair_rules: list[PairRule] = Field(default_factory=list)
+    # Topics that need a high-level office-holder (leader, minister, NSA, ambassador: the
+    # knowledge's level high) or a pair rule among the actors: high-level diplomacy.
+    high_level_topics: list[str] = Field(default_factory=list)
     grouping: GroupingSettings = GroupingSettings()
 
 
@@ -134,110 +153,13 @@ def load_matching_settings(raw: dict[str, object]) -> MatchingSettings:
         raise MatchingError(f"{where}: {problem}") from None
 
 
-def normalise(text: str) -> str:
-    """Fold the spellings that vary between outlets: dashes, quotes, ``U.S.``, spacing."""
-    text = _DOTTED_US.sub("US", text.translate(_QUOTES))
-    return _SPACES.sub(" ", _DASHES.sub(" ", text))
-
-
-def _is_case_sensitive(alias: str) -> bool:
-    # "US", "GE", "HAL": all-caps short forms would otherwise match "us", "ge", "hal".
-    letters = [c for c in alias if c.isalpha()]
-    return bool(letters) and all(c.isupper() for c in letters) and len(letters) <= 5
-
-
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[&+][A-Za-z0-9]+)*")
-
-
-def _phrase_tokens(phrase: str) -> tuple[str, ...]:
-    return tuple(m.group(0) for m in _TOKEN.finditer(normalise(phrase)))
-
-
-class _Gazetteer:
-    """Phrases → labels, found by looking up word n-grams (leftmost, longest, non-overlapping).
-
-    A dictionary walk over the words is many times faster than one regex alternation of a few
-    hundred phrases, which the 5,000 items/s budget needs.
-    """
-
-    def __init__(self, labelled: dict[str, str]) -> None:
-        self._folded: dict[tuple[str, ...], str] = {}
-        self._exact: dict[tuple[str, ...], str] = {}
-        # First word → the lengths of phrases starting with it, longest first.
-        self._lengths: dict[str, list[int]] = {}
-        for phrase, label in labelled.items():
-            toks = _phrase_tokens(phrase)
-            if not toks:
-                continue
-            if _is_case_sensitive(" ".join(toks)):
-                self._exact.setdefault(toks, label)
-            else:
-                toks = tuple(t.lower() for t in toks)
-                self._folded.setdefault(toks, label)
-            lengths = self._lengths.setdefault(toks[0].lower(), [])
-            if len(toks) not in lengths:
-                lengths.append(len(toks))
-                lengths.sort(reverse=True)
-
-    def find(self, seg: _Segments) -> list[tuple[int, int, str, str]]:
-        """(first word, end word, phrase, label) per hit, in text order; never across sentences."""
-        hits: list[tuple[int, int, str, str]] = []
-        words, lower, sent = seg.words, seg.lower, seg.sentence
-        n = len(words)
-        first = self._lengths
-        free = 0  # words before this one are inside an earlier hit
-        for i in [i for i, w in enumerate(lower) if w in first]:
-            if i < free:
-                continue
-            for length in first[lower[i]]:
-                end = i + length
-                if end > n or sent[end - 1] != sent[i]:
-                    continue
-                label = self._exact.get(tuple(words[i:end]))
-                if label is None:
-                    label = self._folded.get(tuple(lower[i:end]))
-                if label is not None:
-                    hits.append((i, end, " ".join(words[i:end]), label))
-                    free = end
-                    break
-        return hits
-
-
-@dataclass(frozen=True, slots=True)
-class _Segments:
-    """The item's words, lower-cased words and sentence numbers (the title is sentence 0)."""
-
-    words: list[str]
-    lower: list[str]
-    sentence: list[int]
-
-    def field(self, word: int) -> str:
-        idx = self.sentence[word]
-        return TITLE if idx == 0 else LEAD if idx == 1 else BODY
-
-
-def _fold(text: str) -> str:
-    # Dashes and spacing need no folding here: the word pattern skips them.
-    text = text.translate(_QUOTES)
-    return _DOTTED_US.sub("US", text) if "U." in text else text
-
-
-def _segments(title: str, summary: str) -> _Segments:
-    parts = [_fold(title)]
-    parts += _SENTENCE_END.split(_fold(summary).strip())
-    words: list[str] = []
-    sentence: list[int] = []
-    for idx, part in enumerate(parts):
-        found = _TOKEN.findall(part)
-        words += found
-        sentence += [idx] * len(found)
-    return _Segments(words, [w.lower() for w in words], sentence)
-
-
 @dataclass(frozen=True, slots=True)
 class _TopicRule:
     id: str
     threshold: float
+
+
+Topics = list[tuple[str, list[str], list[str], float | None]]
 
 
 class Matcher:
@@ -246,26 +168,37 @@ class Matcher:
     def __init__(
         self,
         settings: MatchingSettings,
-        topics: list[tuple[str, list[str], list[str], float | None]],
+        topics: Topics,
         relevance_threshold: float,
+        knowledge: Knowledge | None = None,
     ) -> None:
         self.settings = settings
         self.relevance_threshold = relevance_threshold
-        labelled: dict[str, str] = {}
-        for phrase in settings.neutral_phrases:
-            labelled[phrase] = NEUTRAL
+        known = {t[0] for t in topics}
+        try:
+            know = knowledge if knowledge is not None else load_knowledge()
+        except ConfigError as exc:
+            raise MatchingError(str(exc)) from None
+        labelled: dict[str, Actor] = {p: Actor(NEUTRAL, "phrase") for p in settings.neutral_phrases}
+        for phrase, actor in know.actors.items():
+            if actor.topic is not None and actor.topic not in known:
+                raise MatchingError(
+                    f"{know.path}: format {phrase!r} names topic {actor.topic!r}, which is not "
+                    f"a topic id; use one of {', '.join(sorted(known))}"
+                )
+            labelled.setdefault(phrase, actor)
         for phrase in settings.us_actors:
-            labelled.setdefault(phrase, US)
+            labelled.setdefault(phrase, Actor(US, "name"))
         for phrase in settings.india_actors:
-            labelled.setdefault(phrase, INDIA)
+            labelled.setdefault(phrase, Actor(INDIA, "name"))
         for country, phrases in settings.third_countries.items():
             for phrase in phrases:
-                labelled.setdefault(phrase, "third:" + country)
+                labelled.setdefault(phrase, Actor(THIRD, "country", country=country))
         term_labels: dict[str, str] = {}
         self._topic_rules: list[_TopicRule] = []
         for topic_id, terms, actors, threshold in topics:
             for phrase in actors:
-                labelled.setdefault(phrase, BOTH + ":" + topic_id)
+                labelled.setdefault(phrase, Actor(BOTH, "format", topic=topic_id))
             for term in terms:
                 # One phrase may belong to several topics ("ship repair").
                 term_labels[term] = (
@@ -276,7 +209,6 @@ class Matcher:
                     topic_id, threshold if threshold is not None else settings.topic_threshold
                 )
             )
-        known = {t[0] for t in topics}
         self._pair_rules: list[tuple[str, frozenset[str], frozenset[str]]] = []
         for n, rule in enumerate(settings.pair_rules):
             if rule.topic not in known:
@@ -284,69 +216,107 @@ class Matcher:
                     f"matching.pair_rules.{n}.topic: {rule.topic!r} is not a topic id; "
                     f"use one of {', '.join(sorted(known))}"
                 )
-            us = frozenset(" ".join(_phrase_tokens(p)).lower() for p in rule.us)
-            india = frozenset(" ".join(_phrase_tokens(p)).lower() for p in rule.india)
+            us = frozenset(" ".join(phrase_tokens(p)).lower() for p in rule.us)
+            india = frozenset(" ".join(phrase_tokens(p)).lower() for p in rule.india)
             self._pair_rules.append((rule.topic, us, india))
-        self._actors = _Gazetteer(labelled)
-        self._terms = _Gazetteer(term_labels)
+        for n, topic_id in enumerate(settings.high_level_topics):
+            if topic_id not in known:
+                raise MatchingError(
+                    f"matching.high_level_topics.{n}: {topic_id!r} is not a topic id; "
+                    f"use one of {', '.join(sorted(known))}"
+                )
+        self._high_level = frozenset(settings.high_level_topics)
+        self._actors = Gazetteer(labelled)
+        self._terms = Gazetteer(term_labels)
 
     @classmethod
-    def from_config(cls, cfg: AppConfig) -> Matcher:
+    def from_config(cls, cfg: AppConfig, knowledge: Knowledge | None = None) -> Matcher:
         settings = load_matching_settings(cfg.matching)
         topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
-        return cls(settings, topics, cfg.thresholds.relevance)
+        return cls(settings, topics, cfg.thresholds.relevance, knowledge)
 
     def match(self, item: Item) -> Match:
-        seg = _segments(item.title, item.summary)
+        seg = segments(item.title, item.summary)
         weights = self.settings.weights
         field_weight = {TITLE: weights.title, LEAD: weights.lead, BODY: weights.body}
 
+        hits = [h for h in self._actors.find(seg) if h.label.side != NEUTRAL]
+        mentions = resolve(seg, hits, field_weight)
+        listed = listed_mentions(seg, mentions, self.settings.list_countries)
         side = {US: 0.0, INDIA: 0.0}
-        third: dict[str, float] = {}
+        # A third country's weight: its strongest mention in each sentence, summed.
+        third_in: dict[tuple[str, int], float] = {}
         found: dict[str, list[str]] = {US: [], INDIA: [], "anchors": [], "third": [], "listed": []}
+        decider: dict[str, tuple[float, Mention] | None] = {US: None, INDIA: None}
         anchor_topics: set[str] = set()
-        actor_hits = [h for h in self._actors.find(seg) if h[3] != NEUTRAL]
-        listed = _listed(seg, actor_hits, self.settings.list_countries)
-        for start, _end, phrase, label in actor_hits:
-            w = field_weight[seg.field(start)]
-            if label.startswith(BOTH):
+        high: dict[str, bool] = {US: False, INDIA: False}
+        envoy = plural_high = False
+        for m in mentions:
+            w = field_weight[seg.field(m.start)]
+            if m.side == PAIR:
+                plural_high = plural_high or m.level == "high"
+                _add(found["anchors"], m.phrase)
+            elif m.side == BOTH:
                 side[US] += w
                 side[INDIA] += w
-                anchor_topics.add(label.split(":", 1)[1])
-                _add(found["anchors"], phrase)
-            elif start in listed:
-                _add(found["listed"], phrase)
-            elif label in (US, INDIA):
-                side[label] += w
-                _add(found[label], phrase)
+                if m.topic is not None:
+                    anchor_topics.add(m.topic)
+                for each in (US, INDIA):
+                    strongest = decider[each]
+                    if strongest is None or w > strongest[0]:
+                        decider[each] = (w, m)
+                _add(found["anchors"], m.phrase)
+            elif m.start in listed:
+                _add(found["listed"], m.phrase)
+            elif m.side in side:
+                side[m.side] += w
+                if m.level == "high":
+                    high[m.side] = True
+                    envoy = envoy or _is_envoy(m)
+                _add(found[m.side], m.phrase)
+                strongest = decider[m.side]
+                if strongest is None or w > strongest[0]:
+                    decider[m.side] = (w, m)
             else:
-                country = label.split(":", 1)[1]
-                third[country] = third.get(country, 0.0) + w
-                _add(found["third"], f"{phrase} ({country})")
+                country = m.side.split(":", 1)[1]
+                passing = in_passing(seg, m.start)
+                w *= self.settings.third_passing if passing else 1.0
+                key = (country, seg.sentence[m.start])
+                third_in[key] = max(third_in.get(key, 0.0), w)
+                _add(found["third"], f"{m.phrase} ({country}{', in passing' if passing else ''})")
+        third: dict[str, float] = {}
+        for (country, _sentence), w in third_in.items():
+            third[country] = third.get(country, 0.0) + w
 
         topic_score: dict[str, float] = {}
         topic_terms: dict[str, list[str]] = {}
         # Topics cannot change a decision that a missing side already made (and most items
         # of a busy feed are that): their terms are looked up only when both sides are there.
         both_sides = min(side.values()) >= self.settings.min_side
-        for start, _end, phrase, label in self._terms.find(seg) if both_sides else ():
-            w = field_weight[seg.field(start)]
-            for topic_id in label.split(","):
+        for hit in self._terms.find(seg) if both_sides else ():
+            w = field_weight[seg.field(hit.start)]
+            for topic_id in hit.label.split(","):
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + w
-                _add(topic_terms.setdefault(topic_id, []), phrase)
+                _add(topic_terms.setdefault(topic_id, []), hit.phrase)
         for topic_id, us_names, india_names in self._pair_rules if both_sides else ():
             best = {US: 0.0, INDIA: 0.0}
-            for start, _end, phrase, label in actor_hits:
-                names = us_names if label == US else india_names if label == INDIA else None
-                if names is not None and start not in listed and phrase.lower() in names:
-                    best[label] = max(best[label], field_weight[seg.field(start)])
+            for m in mentions:
+                names = us_names if m.side == US else india_names if m.side == INDIA else None
+                if names is not None and m.start not in listed and m.phrase.lower() in names:
+                    best[m.side] = max(best[m.side], field_weight[seg.field(m.start)])
             if min(best.values()) > 0:
+                high = {US: True, INDIA: True}
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + min(best.values())
                 _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
         for topic_id in anchor_topics:
             topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
+        if not (envoy or plural_high or all(high.values())):
+            for topic_id in self._high_level - anchor_topics:
+                if topic_score.pop(topic_id, None) is not None:
+                    _add(topic_terms.setdefault(topic_id, []), "(no high-level actor)")
         topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)
-        return self._decide(item, side, third, topics, topic_score, topic_terms, found)
+        deciders = {s: d[1].describe() if d else "(none)" for s, d in decider.items()}
+        return self._decide(item, side, third, topics, topic_score, topic_terms, found, deciders)
 
     def _decide(
         self,
@@ -357,6 +327,7 @@ class Matcher:
         topic_score: dict[str, float],
         topic_terms: dict[str, list[str]],
         found: dict[str, list[str]],
+        deciders: dict[str, str],
     ) -> Match:
         s = self.settings
         weaker = min(side[US], side[INDIA])
@@ -366,6 +337,8 @@ class Matcher:
         top_third = max(third.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0.0))
         dominated = top_third[1] > s.dominance * weaker
         score = round(pair * (0.5 + 0.5 * topic_part) * (0.4 if dominated else 1.0), 4)
+        both = f" (with {_short(found['anchors'])})" if found["anchors"] else ""
+        sides = f"US side: {deciders[US]}; India side: {deciders[INDIA]}{both}"
         if side[US] < s.min_side:
             rule = "no-us-actor"
             why = "Not relevant: no US actor as a subject"
@@ -374,19 +347,16 @@ class Matcher:
             why = "Not relevant: no Indian actor as a subject"
         elif dominated:
             rule = "third-country"
-            why = f"Not relevant: {top_third[0]} outweighs the US–India pair"
+            why = f"Not relevant: {top_third[0]} outweighs the US–India pair ({sides})"
         elif not topics:
             rule = "no-topic"
-            why = "Not relevant: US and India named, but under none of the topics"
+            why = f"Not relevant: US and India named, but under none of the topics ({sides})"
         elif score < self.relevance_threshold:
             rule = "weak"
-            why = f"Not relevant: US–India only in passing (score {score:.2f})"
+            why = f"Not relevant: US–India only in passing (score {score:.2f}; {sides})"
         else:
             rule = "relevant"
-            why = (
-                f"Relevant ({score:.2f}): US {_short(found[US] + found['anchors'])}; "
-                f"India {_short(found[INDIA] + found['anchors'])}; topics {', '.join(topics)}"
-            )
+            why = f"Relevant ({score:.2f}): {sides}; topics {', '.join(topics)}"
         relevant = rule == "relevant"
         evidence: dict[str, object] = {
             "rule": rule,
@@ -397,6 +367,7 @@ class Matcher:
                 "third": found["third"],
                 "in_lists": found["listed"],
             },
+            "decided_by": {"us": deciders[US], "india": deciders[INDIA]},
             "side_weight": {"us": side[US], "india": side[INDIA]},
             "third_weight": dict(sorted(third.items())),
             "topic_terms": topic_terms,
@@ -414,31 +385,9 @@ class Matcher:
         )
 
 
-def _listed(seg: _Segments, hits: list[tuple[int, int, str, str]], min_countries: int) -> set[int]:
-    """First words of country mentions standing in a list of ``min_countries`` or more."""
-    runs: list[list[tuple[int, str]]] = []
-    prev_end = -1
-    for start, end, _phrase, label in hits:
-        if label.startswith(BOTH):
-            prev_end = -1
-            continue
-        gap = seg.lower[prev_end:start] if prev_end >= 0 else None
-        if runs and gap is not None and _is_list_gap(gap, seg, prev_end, start):
-            runs[-1].append((start, label))
-        else:
-            runs.append([(start, label)])
-        prev_end = end
-    listed: set[int] = set()
-    for run in runs:
-        if len({label for _, label in run}) >= min_countries:
-            listed.update(start for start, _ in run)
-    return listed
-
-
-def _is_list_gap(gap: list[str], seg: _Segments, prev_end: int, start: int) -> bool:
-    # Punctuation is not kept, so a list is names joined by nothing, "and", "or" or "the".
-    same_sentence = seg.sentence[prev_end - 1] == seg.sentence[start]
-    return same_sentence and len(gap) <= 3 and all(w in _LIST_WORDS for w in gap)
+def _is_envoy(m: Mention) -> bool:
+    text = f"{m.phrase} {m.role}".lower()
+    return "ambassador" in text or "envoy" in text
 
 
 def _add(seen: list[str], phrase: str) -> None:
