@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,38 +27,16 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core.matching import GroupingSettings, load_matching_settings, normalise
 from bot.core.models import Item, Match
+from bot.core.storytext import STOPWORDS, features
+
+# The story card (summaries.py) reads the tokens through this module.
+from bot.core.storytext import text_tokens as text_tokens
 from bot.storage import stories as repo
 from bot.storage.tables import StoryRow
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_VERSION = 1
-
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
-
-# Words, numbers, amounts; hyphenated codes ("H-1B", "MQ-9B", "2025-2035") stay one token.
-_WORD = re.compile(r"\$?[A-Za-z0-9][\w'&]*(?:[.,][0-9]+)*%?(?:[-‐‑–][\w]+)*")
-_HYPHENS = re.compile(r"[-‐‑–]")
-
-# English function words: language data, not tuning (the config adds domain-generic words).
-_STOPWORDS = frozenset(
-    {
-        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in",
-        "on", "at", "by", "for", "from", "with", "without", "into", "onto", "as",
-        "is", "are", "was", "were", "be", "been", "being", "has", "have", "had",
-        "do", "does", "did", "not", "no", "nor", "so", "than", "then", "that",
-        "this", "these", "those", "it", "its", "it's", "he", "she", "they", "them",
-        "his", "her", "their", "our", "we", "you", "your", "i", "me", "my",
-        "who", "whom", "which", "what", "when", "where", "why", "how", "all", "any",
-        "each", "every", "some", "such", "other", "another", "only", "own", "same", "very",
-        "just", "about", "above", "below", "between", "through", "during", "while", "up", "down",
-        "out", "off", "again", "further", "once", "here", "there", "also", "can", "will",
-        "would", "should", "could", "may", "might", "must", "shall", "per", "via", "amid",
-        "among", "across", "against", "toward", "towards", "upon", "within", "whether",
-        "since", "until",
-        "because", "including", "includes", "include", "s",
-    }
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,35 +92,13 @@ class StoryGrouper:
                 # in term lists ("Stryker", "F414") still tell events apart.
                 if term == term.lower():
                     generic.update(normalise(term).split())
-        self._generic = frozenset(generic | _STOPWORDS)
+        self._generic = frozenset(generic | STOPWORDS)
 
     # ----------------------------------------------------------------- features
 
     def features(self, item: Item) -> dict[str, float]:
         """Distinctive tokens of a report with their weights (numbers > names > words)."""
-        out: dict[str, float] = {}
-        generic = self._generic
-        word_weight = self.settings.word_weight
-        for is_title, text in ((True, item.title), (False, item.summary)):
-            hyphens = _has_hyphen(text)
-            for pos, whole in enumerate(_WORD.findall(text.translate(_QUOTES))):
-                for raw in _split(whole) if hyphens and _has_hyphen(whole) else (whole,):
-                    tok = raw.lower()
-                    if tok.endswith("'s"):
-                        tok = tok[:-2]
-                    if len(tok) < 2 or tok in generic:
-                        continue
-                    if not tok.isalpha() and any(c.isdigit() for c in tok):
-                        tok = tok.replace(",", "")
-                        weight = 2.0
-                    elif raw[0].isupper() and (pos > 0 or not is_title):
-                        weight = 1.5  # a name (a title's first word is capitalised anyway)
-                    else:
-                        weight = word_weight
-                        tok = _stem(tok)
-                    if weight > out.get(tok, 0.0):
-                        out[tok] = weight
-        return out
+        return features(item.title, item.summary, self._generic, self.settings.word_weight)
 
     # ----------------------------------------------------------------- assigning
 
@@ -356,39 +311,6 @@ class StoryGrouper:
             "count": story.count,
             "tokens": {k: round(v, 3) for k, v in keep},
         }
-
-
-def text_tokens(text: str) -> set[str]:
-    """The tokens of a text in every form a story signature may hold them (for the card)."""
-    out: set[str] = set()
-    for m in _WORD.finditer(text.translate(_QUOTES)):
-        for raw in _split(m.group(0)):
-            tok = raw.lower().removesuffix("'s").replace(",", "")
-            out.add(tok)
-            out.add(_stem(tok))
-    return out
-
-
-def _has_hyphen(token: str) -> bool:
-    return "-" in token or "–" in token or "‐" in token or "‑" in token
-
-
-def _split(token: str) -> list[str]:
-    """A hyphenated token with a digit is a code ("H-1B"); otherwise its parts are words."""
-    if not _HYPHENS.search(token):
-        return [token]
-    if any(c.isdigit() for c in token):
-        return [_HYPHENS.sub("", token)]
-    return [p for p in _HYPHENS.split(token) if p]
-
-
-def _stem(tok: str) -> str:
-    # Light plural folding so "engines"/"engine" and "drills"/"drill" meet; no library needed.
-    if len(tok) > 4 and tok.endswith("ies"):
-        return tok[:-3] + "y"
-    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
-        return tok[:-1]
-    return tok
 
 
 def topics_of(matches: Iterable[Match]) -> list[str]:
