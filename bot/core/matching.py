@@ -80,6 +80,9 @@ class GroupingSettings(_Strict):
     # The token cosine a report needs before topic and date add anything.
     min_cosine: float = Field(default=0.1, ge=0, le=1)
     date_weight: float = Field(default=0.1, ge=0, le=1)
+    # Added to the similarity for the same act (bot/core/events.py) and, × their overlap,
+    # the same participants: reports of one event days apart join.
+    event_weight: float = Field(default=0.1, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)

@@ -11,6 +11,13 @@ only their topic stay apart.
   exercise's closing report).
 * Otherwise a new story opens, linked to the most similar earlier story (≥ ``link``) within
   ``link_window_days``: a later phase, a new tariff step.
+
+What happened decides beside the words (bot/core/events.py): a report of another act than
+any the story's reports named (an appointment against a signing), or of another phase of an
+exercise (its close against its opening), never joins it, however similar: it opens a story
+linked to it. Sharing the act and the participants adds ``event_weight`` to the similarity, so
+reports of one event days apart join; a report only *about* an event (an explainer) joins
+only within its kind's ``late_days``.
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
+from bot.core import events
+from bot.core.events import Event
 from bot.core.matching import GroupingSettings, load_matching_settings, normalise
 from bot.core.models import Item, Match
 from bot.core.storytext import STOPWORDS, features
@@ -36,7 +45,7 @@ from bot.storage.tables import StoryRow
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_VERSION = 1
+SIGNATURE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,10 @@ class _Open:
     topics: set[str]
     last: datetime
     first: datetime
+    acts: set[str] = field(default_factory=set)  # every act its reports named
+    phases: set[str] = field(default_factory=set)
+    people: set[str] = field(default_factory=set)
+    places: set[str] = field(default_factory=set)
 
     @property
     def norm(self) -> float:
@@ -137,8 +150,9 @@ class StoryGrouper:
             if item.id in done:
                 continue
             feats = self.features(item)
+            event = events.extract(item, match, self._generic)
             story, created, sim, linked = self._place(
-                session, item, match, feats, candidates, (index, older)
+                session, item, (match, event), feats, candidates, (index, older)
             )
             decided.append((item, story, created, sim))
             if linked is not None:
@@ -166,22 +180,23 @@ class StoryGrouper:
         self,
         session: Session,
         item: Item,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
         indexes: tuple[dict[str, set[int]], dict[str, set[int]]],
     ) -> tuple[_Open, bool, float, _Open | None]:
         at = item_time(item)
+        match, _ = found
         index, older = indexes
-        best_join, best_link = self._scan(at, match, feats, candidates, index)
+        best_join, best_link = self._scan(at, found, feats, candidates, index)
         if best_join is None:
-            _, best_old = self._scan(at, match, feats, candidates, older)
+            _, best_old = self._scan(at, found, feats, candidates, older)
             if best_old is not None and (best_link is None or best_old[0] > best_link[0]):
                 best_link = best_old
         if best_join is not None:
             sim, pos = best_join
             story = candidates[pos]
-            self._absorb(story, item, match, feats, index, pos)
+            self._absorb(story, item, found, feats, index, pos)
             return story, False, round(sim, 4), None
         linked = None
         if best_link is not None and best_link[0] >= self.settings.link:
@@ -198,14 +213,14 @@ class StoryGrouper:
         )
         story = _Open(row, {}, 0, 0.0, set(), at, at)
         candidates.append(story)
-        self._absorb(story, item, match, feats, index, len(candidates) - 1)
+        self._absorb(story, item, found, feats, index, len(candidates) - 1)
         # The earlier story may itself be new in this call, without an id yet: linked later.
         return story, True, 1.0, linked
 
     def _scan(
         self,
         at: datetime,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
         index: dict[str, set[int]],
@@ -225,6 +240,7 @@ class StoryGrouper:
             for pos in postings:
                 dots[pos] = dots.get(pos, 0.0) + weight * candidates[pos].tokens[tok]
         norm = math.sqrt(sum(w * w for w in feats.values()))
+        match, event = found
         topics = frozenset(match.topics)
         for pos in sorted(dots):
             story = candidates[pos]
@@ -238,10 +254,15 @@ class StoryGrouper:
             if age > self.link_window or age < -self.window:
                 continue
             sim = self._similarity(cosine, topics, story, age)
+            if cosine >= self.settings.min_cosine:
+                sim += self._event_bonus(event, story)
             within = abs(age) <= self.window and sim >= self.join
             within = within or (abs(age) <= self.long_window and sim >= self.settings.strong)
             # No event runs longer than long_window: a chain of reports cannot keep it open.
             within = within and at - story.first <= self.long_window
+            within = within and not events.conflict(event, story.acts, story.phases)
+            late = event.late_days
+            within = within and (late is None or at - story.first <= timedelta(days=late))
             if within and (best_join is None or sim > best_join[0]):
                 best_join = (sim, pos)
             if best_link is None or sim > best_link[0]:
@@ -267,11 +288,19 @@ class StoryGrouper:
             sim += g.date_weight * max(0.0, 1.0 - abs(age.total_seconds()) / self._window_s)
         return sim
 
+    def _event_bonus(self, event: Event, story: _Open) -> float:
+        """Similarity added for the same act done by the same participants."""
+        shared = 1.0 if event.acts and event.acts & story.acts else 0.0
+        people = events.overlap(event.participants, story.people)
+        # Somewhere else than every place the story names: likely another event.
+        away = 1.0 if events.elsewhere(event, story.places) else 0.0
+        return self.settings.event_weight * (shared + people - away) / 2
+
     def _absorb(
         self,
         story: _Open,
         item: Item,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         index: dict[str, set[int]],
         pos: int,
@@ -283,6 +312,11 @@ class StoryGrouper:
             story.sq += (old + weight) ** 2 - old * old
             index.setdefault(tok, set()).add(pos)
         story.count += 1
+        match, event = found
+        story.acts |= event.mentioned
+        story.phases.update([event.phase] if event.phase else [])
+        story.people |= event.participants
+        story.places |= event.places
         at = item_time(item)
         if at > story.last:
             story.last = at
@@ -299,7 +333,13 @@ class StoryGrouper:
         sq = sum(v * v for v in tokens.values())
         count = int(sig.get("count", 1)) or 1
         first = row.event_at or row.first_seen_at
-        return _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
+        story = _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
+        # Version 1 signatures hold no event: such a story conflicts with nothing.
+        story.acts = {str(k) for k in sig.get("acts", [])}
+        story.phases = {str(k) for k in sig.get("phases", [])}
+        story.people = {str(k) for k in sig.get("people", [])}
+        story.places = {str(k) for k in sig.get("places", [])}
+        return story
 
     def _encode(self, story: _Open) -> dict[str, Any]:
         keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -310,6 +350,10 @@ class StoryGrouper:
             "version": SIGNATURE_VERSION,
             "count": story.count,
             "tokens": {k: round(v, 3) for k, v in keep},
+            "acts": sorted(story.acts),
+            "phases": sorted(story.phases),
+            "people": sorted(story.people),
+            "places": sorted(story.places),
         }
 
 
