@@ -128,7 +128,8 @@ def places_in(text: str) -> frozenset[str]:
     """Capitalised names after "in"/"at": where it happened, lightly."""
     out = set()
     for m in _PLACE.finditer(text):
-        words = [w for w in m.group(1).split() if w not in _NOT_PLACES]
+        words = [w.rstrip(".'") for w in m.group(1).split()]
+        words = [w for w in words if w and w not in _NOT_PLACES]
         if words and not any(c.isdigit() for c in words[0]):
             out.add(" ".join(words).lower())
     return frozenset(out)
@@ -192,6 +193,13 @@ def conflict(item: Event, mentioned: Iterable[str], phases: Iterable[str]) -> bo
         return True
     named = frozenset(mentioned)
     return bool(item.acts) and bool(named) and not (item.acts & named)
+
+
+def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
+    """Does the report do what the story's reports did (the same act, or the same phase)?"""
+    if item.phase is not None:
+        return item.phase in frozenset(phases)
+    return bool(item.acts & frozenset(acts))
 
 
 def elsewhere(item: Event, places: Iterable[str]) -> bool:

@@ -257,7 +257,10 @@ class StoryGrouper:
             if cosine >= self.settings.min_cosine:
                 sim += self._event_bonus(event, story)
             within = abs(age) <= self.window and sim >= self.join
-            within = within or (abs(age) <= self.long_window and sim >= self.settings.strong)
+            # Days later, only a report of the same act (or phase) joins: the first work under
+            # an agreement is a story of its own, linked to the signing.
+            later = abs(age) <= self.long_window and sim >= self.settings.strong
+            within = within or (later and events.same_act(event, story.acts, story.phases))
             # No event runs longer than long_window: a chain of reports cannot keep it open.
             within = within and at - story.first <= self.long_window
             within = within and not events.conflict(event, story.acts, story.phases)
