@@ -26,13 +26,17 @@ from bot.core.models import Item, Match
 KINDS_FILE = "event_kinds.yaml"
 
 # A place is a capitalised name after "in"/"at" (Kuala Lumpur, Fort Wainwright).
-_PLACE = re.compile(r"\b(?:in|at)\s+((?:[A-Z][\w'.-]+)(?:\s+[A-Z][\w'.-]+){0,2})")
+# "Sworn in Sergio Gor" names no place; a possessive ("at Biden's school") is no place.
+_PLACE = re.compile(
+    r"(?<!sworn )(?<!swears )\b(?:in|at)\s+([A-Z][\w-]+(?:[ \t]+[A-Z][\w-]+){0,2})\b(?!')"
+)
 _NOT_PLACES = frozenset(
     {
         "January", "February", "March", "April", "May", "June", "July", "August",
         "September", "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun",
         "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Monday", "Tuesday", "Wednesday",
-        "Thursday", "Friday", "Saturday", "Sunday", "The", "This", "That", "A", "An",
+        "Thursday", "Friday", "Saturday", "Sunday", "The", "This", "That", "A", "An", "His",
+        "Her", "Their", "Its", "Our",
     }
 )  # fmt: skip
 
@@ -128,15 +132,14 @@ def places_in(text: str) -> frozenset[str]:
     """Capitalised names after "in"/"at": where it happened, lightly."""
     out = set()
     for m in _PLACE.finditer(text):
-        words = [w.rstrip(".'") for w in m.group(1).split()]
-        words = [w for w in words if w and w not in _NOT_PLACES]
+        words = [w for w in m.group(1).split() if w not in _NOT_PLACES]
         if words and not any(c.isdigit() for c in words[0]):
             out.add(" ".join(words).lower())
     return frozenset(out)
 
 
 def participants_of(match: Match, generic: frozenset[str] = frozenset()) -> frozenset[str]:
-    """The actors the matcher found on either side (its evidence), lower-cased.
+    """The actors the matcher found (its evidence), as "side:name", lower-cased.
 
     Names in ``generic`` ("india", "us") are the two sides themselves: every report has them.
     """
@@ -147,8 +150,8 @@ def participants_of(match: Match, generic: frozenset[str] = frozenset()) -> froz
     for side in ("us", "india", "both"):
         names = actors.get(side)
         if isinstance(names, list):
-            out.update(str(n).lower() for n in names)
-    return frozenset(out - generic)
+            out.update(f"{side}:{n.lower()}" for n in map(str, names) if n.lower() not in generic)
+    return frozenset(out)
 
 
 def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> Event:
@@ -204,8 +207,10 @@ def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
 
 def elsewhere(item: Event, places: Iterable[str]) -> bool:
     """Did the report's event happen somewhere else than every place the story names?"""
-    theirs = frozenset(places)
-    return bool(item.places) and bool(theirs) and not (item.places & theirs)
+    # Word by word: "Delhi" and "New Delhi" are one place.
+    theirs = {w for p in places for w in p.split()}
+    mine = {w for p in item.places for w in p.split()}
+    return bool(mine) and bool(theirs) and not (mine & theirs)
 
 
 def overlap(a: frozenset[str], b: Iterable[str]) -> float:

@@ -83,6 +83,8 @@ class GroupingSettings(_Strict):
     # Added to the similarity for the same act (bot/core/events.py) and, × their overlap,
     # the same participants: reports of one event days apart join.
     event_weight: float = Field(default=0.1, ge=0, le=1)
+    # Taken from it for a report placed somewhere else than every place the story names.
+    place_weight: float = Field(default=0.3, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)

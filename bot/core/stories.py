@@ -296,8 +296,8 @@ class StoryGrouper:
         shared = 1.0 if event.acts and event.acts & story.acts else 0.0
         people = events.overlap(event.participants, story.people)
         # Somewhere else than every place the story names: likely another event.
-        away = 1.0 if events.elsewhere(event, story.places) else 0.0
-        return self.settings.event_weight * (shared + people - away) / 2
+        away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
+        return self.settings.event_weight * (shared + people) / 2 - away
 
     def _absorb(
         self,

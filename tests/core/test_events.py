@@ -67,7 +67,8 @@ def test_the_headline_names_the_act() -> None:
     assert event_of("India and US sign logistics pact in Washington").acts == {"signing"}
     assert event_of("Trump swears in new ambassador to India").acts == {"appointment"}
     assert event_of("Navy receives first batch of MH-60R helicopters").acts == {"delivery"}
-    assert event_of("Modi and Trump hold phone call on trade").acts == {"meeting"}
+    assert event_of("Modi and Trump hold phone call on trade").acts == {"call"}
+    assert event_of("Modi and Trump meet at the White House").acts == {"meeting"}
 
 
 def test_a_domain_yields_to_the_act_done_about_it() -> None:
@@ -122,11 +123,12 @@ def test_participants_and_places() -> None:
         "The two met at the Pentagon's request in March.",
         {"us": ["Hegseth", "US"], "india": ["Rajnath Singh", "India"], "both": []},
     )
-    assert ev.participants == {"hegseth", "rajnath singh"}  # not the sides themselves
+    # The actors by side, not the sides themselves.
+    assert ev.participants == {"us:hegseth", "india:rajnath singh"}
     assert ev.places == {"kuala lumpur"}  # "in March" is a date, not a place
     assert events.elsewhere(ev, {"washington"})
     assert not events.elsewhere(ev, {"kuala lumpur", "washington"})
-    assert events.overlap(ev.participants, ["hegseth"]) == 0.5
+    assert events.overlap(ev.participants, ["us:hegseth"]) == 0.5
 
 
 def test_the_kinds_are_data_with_every_block_well_formed() -> None:
@@ -218,5 +220,5 @@ def test_the_event_is_kept_in_the_story_signature(db: Database, cfg: AppConfig) 
 
     sig = db.transaction(stored)
     assert "signing" in list(sig["acts"])  # type: ignore[call-overload]
-    assert "rajnath singh" in list(sig["people"])  # type: ignore[call-overload]
+    assert "india:rajnath singh" in list(sig["people"])  # type: ignore[call-overload]
     assert sig["version"] == 2
