@@ -13,7 +13,7 @@ adds its participants and places only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,6 +30,9 @@ KINDS_FILE = "event_kinds.yaml"
 _PLACE = re.compile(
     r"(?<!sworn )(?<!swears )\b(?:in|at)\s+([A-Z][\w-]+(?:[ \t]+[A-Z][\w-]+){0,2})\b(?!')"
 )
+# Words (hyphenated codes such as "H-1B" and "co-chair" stay one word).
+_TOKEN = re.compile(r"[\w&]+(?:[-'][\w&]+)*")
+_HYPHENS = str.maketrans({"‐": "-", "‑": "-", "–": "-", "’": "'"})
 _NOT_PLACES = frozenset(
     {
         "January", "February", "March", "April", "May", "June", "July", "August",
@@ -45,8 +48,8 @@ _NOT_PLACES = frozenset(
 class KindTable:
     """The event-kind data, compiled: one alternation, longest phrase first."""
 
-    pattern: re.Pattern[str]
     kinds_of: Mapping[str, frozenset[str]]  # phrase → kinds it signals (none: an ignored one)
+    starts: Mapping[str, int]  # a phrase's first word → words in the longest such phrase
     weak: frozenset[str]
     phases: frozenset[str]
     yields: frozenset[str]
@@ -56,13 +59,13 @@ class KindTable:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> KindTable:
-        kinds_of: dict[str, set[str]] = {str(w).lower(): set() for w in data.get("ignore", [])}
+        kinds_of: dict[str, set[str]] = {_phrase(str(w)): set() for w in data.get("ignore", [])}
         flags: dict[str, set[str]] = {"weak": set(), "phase": set(), "yields": set()}
         late: dict[str, float] = {}
         for kind, spec in dict(data["kinds"]).items():
             also = {str(k) for k in spec.get("also", [])}
             for word in spec["words"]:
-                kinds_of.setdefault(str(word).lower(), set()).update({str(kind)} | also)
+                kinds_of.setdefault(_phrase(str(word)), set()).update({str(kind)} | also)
             for flag, members in flags.items():
                 if spec.get(flag):
                     members.add(str(kind))
@@ -70,7 +73,7 @@ class KindTable:
                 late[str(kind)] = float(spec["late_days"])
         background = "|".join(re.escape(str(w)) for w in data.get("background", [])) or "(?!)"
         return cls(
-            pattern=_alternation(kinds_of),
+            starts=_starts(kinds_of),
             kinds_of={k: frozenset(v) for k, v in kinds_of.items()},
             weak=frozenset(flags["weak"]),
             phases=frozenset(flags["phase"]),
@@ -109,12 +112,40 @@ class Event:
 EMPTY = Event(frozenset(), frozenset(), None, None, frozenset(), frozenset())
 
 
+def _starts(phrases: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for phrase in phrases:
+        words = phrase.split()
+        out[words[0]] = max(out.get(words[0], 0), len(words))
+    return out
+
+
+def _phrase(text: str) -> str:
+    """Words as the kind table keys them: lower-case, one hyphen, one space apart."""
+    return " ".join(_TOKEN.findall(text.lower().translate(_HYPHENS)))
+
+
 def kinds_in(text: str, table: KindTable | None = None) -> frozenset[str]:
-    """Every event kind a text names (phases included)."""
+    """Every event kind a text names (phases included); the longest phrase wins.
+
+    A lookup of word runs, not one regular expression over hundreds of phrases: this runs for
+    every relevant report, and the grouper must keep up with a busy stream.
+    """
     table = table or kind_table()
+    words = _TOKEN.findall(text.lower().translate(_HYPHENS))
+    kinds_of, starts = table.kinds_of, table.starts
     found: set[str] = set()
-    for m in table.pattern.finditer(text):
-        found.update(table.kinds_of.get(" ".join(m.group(0).lower().split()), ()))
+    i, n = 0, len(words)
+    while i < n:
+        longest = starts.get(words[i], 0)
+        for size in range(min(longest, n - i), 0, -1):
+            kinds = kinds_of.get(" ".join(words[i : i + size]) if size > 1 else words[i])
+            if kinds is not None:
+                found.update(kinds)
+                i += size
+                break
+        else:
+            i += 1
     return frozenset(found)
 
 
@@ -213,9 +244,9 @@ def elsewhere(item: Event, places: Iterable[str]) -> bool:
     return bool(mine) and bool(theirs) and not (mine & theirs)
 
 
-def overlap(a: frozenset[str], b: Iterable[str]) -> float:
+def overlap(a: frozenset[str], b: Set[str]) -> float:
     """Jaccard overlap of two name sets (0 when either is empty)."""
-    bs = frozenset(b)
-    if not a or not bs:
+    if not a or not b:
         return 0.0
-    return len(a & bs) / len(a | bs)
+    both = len(a & b)
+    return both / (len(a) + len(b) - both)

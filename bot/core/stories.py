@@ -97,6 +97,7 @@ class StoryGrouper:
         self.join = self.settings.join
         g = self.settings
         self._floor = min(g.min_cosine, g.join, g.strong, g.link)
+        self._needed = min(g.join, g.strong, g.link)
         self._window_s = self.window.total_seconds()
         generic = {w.lower() for w in self.settings.generic_words}
         for topic in cfg.topics:
@@ -254,23 +255,32 @@ class StoryGrouper:
             if age > self.link_window or age < -self.window:
                 continue
             sim = self._similarity(cosine, topics, story, age)
+            if sim + self.settings.event_weight < self._needed:
+                continue  # even the same act by the same people could not join or link it
             if cosine >= self.settings.min_cosine:
                 sim += self._event_bonus(event, story)
-            within = abs(age) <= self.window and sim >= self.join
-            # Days later, only a report of the same act (or phase) joins: the first work under
-            # an agreement is a story of its own, linked to the signing.
-            later = abs(age) <= self.long_window and sim >= self.settings.strong
-            within = within or (later and events.same_act(event, story.acts, story.phases))
-            # No event runs longer than long_window: a chain of reports cannot keep it open.
-            within = within and at - story.first <= self.long_window
-            within = within and not events.conflict(event, story.acts, story.phases)
-            late = event.late_days
-            within = within and (late is None or at - story.first <= timedelta(days=late))
-            if within and (best_join is None or sim > best_join[0]):
+            if self._joins(at, age, sim, event, story) and (
+                best_join is None or sim > best_join[0]
+            ):
                 best_join = (sim, pos)
             if best_link is None or sim > best_link[0]:
                 best_link = (sim, pos)
         return best_join, best_link
+
+    def _joins(self, at: datetime, age: timedelta, sim: float, event: Event, story: _Open) -> bool:
+        """May the report join this story (rather than open one, perhaps linked to it)?"""
+        within = abs(age) <= self.window and sim >= self.join
+        # Days later, only a report of the same act (or phase) joins: the first work under an
+        # agreement is a story of its own, linked to the signing.
+        if not within and abs(age) <= self.long_window and sim >= self.settings.strong:
+            within = events.same_act(event, story.acts, story.phases)
+        # No event runs longer than long_window: a chain of reports cannot keep it open.
+        if not within or at - story.first > self.long_window:
+            return False
+        late = event.late_days
+        if late is not None and at - story.first > timedelta(days=late):
+            return False
+        return not events.conflict(event, story.acts, story.phases)
 
     def _similarity(
         self, cosine: float, topics: frozenset[str], story: _Open, age: timedelta
@@ -293,7 +303,7 @@ class StoryGrouper:
 
     def _event_bonus(self, event: Event, story: _Open) -> float:
         """Similarity added for the same act done by the same participants."""
-        shared = 1.0 if event.acts and event.acts & story.acts else 0.0
+        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
         people = events.overlap(event.participants, story.people)
         # Somewhere else than every place the story names: likely another event.
         away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0

@@ -128,7 +128,7 @@ def test_participants_and_places() -> None:
     assert ev.places == {"kuala lumpur"}  # "in March" is a date, not a place
     assert events.elsewhere(ev, {"washington"})
     assert not events.elsewhere(ev, {"kuala lumpur", "washington"})
-    assert events.overlap(ev.participants, ["us:hegseth"]) == 0.5
+    assert events.overlap(ev.participants, {"us:hegseth"}) == 0.5
 
 
 def test_the_kinds_are_data_with_every_block_well_formed() -> None:
