@@ -106,7 +106,7 @@ class Event:
     phase: str | None  # an exercise's opening or close, when the headline says which
     late_days: float | None  # a report only *about* an event joins it this soon, or never
     participants: frozenset[str]  # actors the matcher found, lower-cased
-    places: frozenset[str]
+    places: frozenset[str]  # the words of its places: "Delhi" and "New Delhi" meet
 
 
 EMPTY = Event(frozenset(), frozenset(), None, None, frozenset(), frozenset())
@@ -209,7 +209,7 @@ def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> 
         phase=phase,
         late_days=late,
         participants=participants_of(match, generic),
-        places=places_in(title) | places_in(item.summary),
+        places=frozenset(w for p in places_in(title) | places_in(item.summary) for w in p.split()),
     )
 
 
@@ -236,12 +236,9 @@ def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
     return bool(item.acts & frozenset(acts))
 
 
-def elsewhere(item: Event, places: Iterable[str]) -> bool:
+def elsewhere(item: Event, places: Set[str]) -> bool:
     """Did the report's event happen somewhere else than every place the story names?"""
-    # Word by word: "Delhi" and "New Delhi" are one place.
-    theirs = {w for p in places for w in p.split()}
-    mine = {w for p in item.places for w in p.split()}
-    return bool(mine) and bool(theirs) and not (mine & theirs)
+    return bool(item.places) and bool(places) and item.places.isdisjoint(places)
 
 
 def overlap(a: frozenset[str], b: Set[str]) -> float:
