@@ -222,3 +222,15 @@ def test_the_event_is_kept_in_the_story_signature(db: Database, cfg: AppConfig) 
     assert "signing" in list(sig["acts"])  # type: ignore[call-overload]
     assert "india:rajnath singh" in list(sig["people"])  # type: ignore[call-overload]
     assert sig["version"] == 2
+
+
+def test_two_signings_the_same_day_in_two_cities_are_two_stories(
+    db: Database, cfg: AppConfig
+) -> None:
+    here = file(db, cfg, "a", "India and US sign defence industry roadmap in Washington",
+                "Rajnath Singh and Pete Hegseth signed the roadmap at the Pentagon in "
+                "Washington.", DAY0)  # fmt: skip
+    there = file(db, cfg, "b", "India and US sign space cooperation pact in Bengaluru",
+                 "ISRO and NASA officials signed the pact in Bengaluru.",
+                 DAY0 + timedelta(hours=3))  # fmt: skip
+    assert there.created and there.story_id != here.story_id
