@@ -48,6 +48,8 @@ GROUPER_GRID: dict[str, list[float]] = {
     "matching.grouping.min_cosine": [0.0, 0.08, 0.15],
     "matching.grouping.topic_weight": [0.0, 0.15, 0.3],
     "matching.grouping.date_weight": [0.0, 0.1, 0.2],
+    # The event signature's place penalty (bot/core/events.py): off, or as configured.
+    "matching.grouping.place_weight": [0.0, 0.3],
 }
 
 

@@ -94,6 +94,13 @@ class GroupingSettings(_Strict):
     # The token cosine a report needs before topic and date add anything.
     min_cosine: float = Field(default=0.1, ge=0, le=1)
     date_weight: float = Field(default=0.1, ge=0, le=1)
+    # Added to the similarity for the same act (bot/core/events.py) and, × their overlap,
+    # the same participants: reports of one event days apart join.
+    event_weight: float = Field(default=0.1, ge=0, le=1)
+    # Taken from it for a report placed somewhere else than every place the story names. Off
+    # by default: without place aliases (Delaware/Wilmington) it splits more than it saves,
+    # and cross-validation chose 0 in every fold.
+    place_weight: float = Field(default=0.0, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)

@@ -11,55 +11,41 @@ only their topic stay apart.
   exercise's closing report).
 * Otherwise a new story opens, linked to the most similar earlier story (≥ ``link``) within
   ``link_window_days``: a later phase, a new tariff step.
+
+What happened decides beside the words (bot/core/events.py): a report of another act than
+any the story's reports named (an appointment against a signing), or of another phase of an
+exercise (its close against its opening), never joins it, however similar: it opens a story
+linked to it. Sharing the act and the participants adds ``event_weight`` to the similarity, so
+reports of one event days apart join; a report only *about* an event (an explainer) joins
+only within its kind's ``late_days``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
+from bot.core import events
+from bot.core.events import Event
 from bot.core.matching import GroupingSettings, load_matching_settings, normalise
 from bot.core.models import Item, Match
+from bot.core.storytext import STOPWORDS, features
+
+# The story card (summaries.py) reads the tokens through this module.
+from bot.core.storytext import text_tokens as text_tokens
 from bot.storage import stories as repo
 from bot.storage.tables import StoryRow
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_VERSION = 1
-
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
-
-# Words, numbers, amounts; hyphenated codes ("H-1B", "MQ-9B", "2025-2035") stay one token.
-_WORD = re.compile(r"\$?[A-Za-z0-9][\w'&]*(?:[.,][0-9]+)*%?(?:[-‐‑–][\w]+)*")
-_HYPHENS = re.compile(r"[-‐‑–]")
-
-# English function words: language data, not tuning (the config adds domain-generic words).
-_STOPWORDS = frozenset(
-    {
-        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in",
-        "on", "at", "by", "for", "from", "with", "without", "into", "onto", "as",
-        "is", "are", "was", "were", "be", "been", "being", "has", "have", "had",
-        "do", "does", "did", "not", "no", "nor", "so", "than", "then", "that",
-        "this", "these", "those", "it", "its", "it's", "he", "she", "they", "them",
-        "his", "her", "their", "our", "we", "you", "your", "i", "me", "my",
-        "who", "whom", "which", "what", "when", "where", "why", "how", "all", "any",
-        "each", "every", "some", "such", "other", "another", "only", "own", "same", "very",
-        "just", "about", "above", "below", "between", "through", "during", "while", "up", "down",
-        "out", "off", "again", "further", "once", "here", "there", "also", "can", "will",
-        "would", "should", "could", "may", "might", "must", "shall", "per", "via", "amid",
-        "among", "across", "against", "toward", "towards", "upon", "within", "whether",
-        "since", "until",
-        "because", "including", "includes", "include", "s",
-    }
-)  # fmt: skip
+SIGNATURE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +70,10 @@ class _Open:
     topics: set[str]
     last: datetime
     first: datetime
+    acts: set[str] = field(default_factory=set)  # every act its reports named
+    phases: set[str] = field(default_factory=set)
+    people: set[str] = field(default_factory=set)
+    places: set[str] = field(default_factory=set)
 
     @property
     def norm(self) -> float:
@@ -107,6 +97,7 @@ class StoryGrouper:
         self.join = self.settings.join
         g = self.settings
         self._floor = min(g.min_cosine, g.join, g.strong, g.link)
+        self._needed = min(g.join, g.strong, g.link)
         self._window_s = self.window.total_seconds()
         generic = {w.lower() for w in self.settings.generic_words}
         for topic in cfg.topics:
@@ -115,35 +106,13 @@ class StoryGrouper:
                 # in term lists ("Stryker", "F414") still tell events apart.
                 if term == term.lower():
                     generic.update(normalise(term).split())
-        self._generic = frozenset(generic | _STOPWORDS)
+        self._generic = frozenset(generic | STOPWORDS)
 
     # ----------------------------------------------------------------- features
 
     def features(self, item: Item) -> dict[str, float]:
         """Distinctive tokens of a report with their weights (numbers > names > words)."""
-        out: dict[str, float] = {}
-        generic = self._generic
-        word_weight = self.settings.word_weight
-        for is_title, text in ((True, item.title), (False, item.summary)):
-            hyphens = _has_hyphen(text)
-            for pos, whole in enumerate(_WORD.findall(text.translate(_QUOTES))):
-                for raw in _split(whole) if hyphens and _has_hyphen(whole) else (whole,):
-                    tok = raw.lower()
-                    if tok.endswith("'s"):
-                        tok = tok[:-2]
-                    if len(tok) < 2 or tok in generic:
-                        continue
-                    if not tok.isalpha() and any(c.isdigit() for c in tok):
-                        tok = tok.replace(",", "")
-                        weight = 2.0
-                    elif raw[0].isupper() and (pos > 0 or not is_title):
-                        weight = 1.5  # a name (a title's first word is capitalised anyway)
-                    else:
-                        weight = word_weight
-                        tok = _stem(tok)
-                    if weight > out.get(tok, 0.0):
-                        out[tok] = weight
-        return out
+        return features(item.title, item.summary, self._generic, self.settings.word_weight)
 
     # ----------------------------------------------------------------- assigning
 
@@ -182,8 +151,9 @@ class StoryGrouper:
             if item.id in done:
                 continue
             feats = self.features(item)
+            event = events.extract(item, match, self._generic)
             story, created, sim, linked = self._place(
-                session, item, match, feats, candidates, (index, older)
+                session, item, (match, event), feats, candidates, (index, older)
             )
             decided.append((item, story, created, sim))
             if linked is not None:
@@ -211,22 +181,23 @@ class StoryGrouper:
         self,
         session: Session,
         item: Item,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
         indexes: tuple[dict[str, set[int]], dict[str, set[int]]],
     ) -> tuple[_Open, bool, float, _Open | None]:
         at = item_time(item)
+        match, _ = found
         index, older = indexes
-        best_join, best_link = self._scan(at, match, feats, candidates, index)
+        best_join, best_link = self._scan(at, found, feats, candidates, index)
         if best_join is None:
-            _, best_old = self._scan(at, match, feats, candidates, older)
+            _, best_old = self._scan(at, found, feats, candidates, older)
             if best_old is not None and (best_link is None or best_old[0] > best_link[0]):
                 best_link = best_old
         if best_join is not None:
             sim, pos = best_join
             story = candidates[pos]
-            self._absorb(story, item, match, feats, index, pos)
+            self._absorb(story, item, found, feats, index, pos)
             return story, False, round(sim, 4), None
         linked = None
         if best_link is not None and best_link[0] >= self.settings.link:
@@ -243,14 +214,14 @@ class StoryGrouper:
         )
         story = _Open(row, {}, 0, 0.0, set(), at, at)
         candidates.append(story)
-        self._absorb(story, item, match, feats, index, len(candidates) - 1)
+        self._absorb(story, item, found, feats, index, len(candidates) - 1)
         # The earlier story may itself be new in this call, without an id yet: linked later.
         return story, True, 1.0, linked
 
     def _scan(
         self,
         at: datetime,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
         index: dict[str, set[int]],
@@ -270,6 +241,7 @@ class StoryGrouper:
             for pos in postings:
                 dots[pos] = dots.get(pos, 0.0) + weight * candidates[pos].tokens[tok]
         norm = math.sqrt(sum(w * w for w in feats.values()))
+        match, event = found
         topics = frozenset(match.topics)
         for pos in sorted(dots):
             story = candidates[pos]
@@ -283,15 +255,32 @@ class StoryGrouper:
             if age > self.link_window or age < -self.window:
                 continue
             sim = self._similarity(cosine, topics, story, age)
-            within = abs(age) <= self.window and sim >= self.join
-            within = within or (abs(age) <= self.long_window and sim >= self.settings.strong)
-            # No event runs longer than long_window: a chain of reports cannot keep it open.
-            within = within and at - story.first <= self.long_window
-            if within and (best_join is None or sim > best_join[0]):
+            if sim + self.settings.event_weight < self._needed:
+                continue  # even the same act by the same people could not join or link it
+            if cosine >= self.settings.min_cosine:
+                sim += self._event_bonus(event, story)
+            if self._joins(at, age, sim, event, story) and (
+                best_join is None or sim > best_join[0]
+            ):
                 best_join = (sim, pos)
             if best_link is None or sim > best_link[0]:
                 best_link = (sim, pos)
         return best_join, best_link
+
+    def _joins(self, at: datetime, age: timedelta, sim: float, event: Event, story: _Open) -> bool:
+        """May the report join this story (rather than open one, perhaps linked to it)?"""
+        within = abs(age) <= self.window and sim >= self.join
+        # Days later, only a report of the same act (or phase) joins: the first work under an
+        # agreement is a story of its own, linked to the signing.
+        if not within and abs(age) <= self.long_window and sim >= self.settings.strong:
+            within = events.same_act(event, story.acts, story.phases)
+        # No event runs longer than long_window: a chain of reports cannot keep it open.
+        if not within or at - story.first > self.long_window:
+            return False
+        late = event.late_days
+        if late is not None and at - story.first > timedelta(days=late):
+            return False
+        return not events.conflict(event, story.acts, story.phases)
 
     def _similarity(
         self, cosine: float, topics: frozenset[str], story: _Open, age: timedelta
@@ -312,11 +301,19 @@ class StoryGrouper:
             sim += g.date_weight * max(0.0, 1.0 - abs(age.total_seconds()) / self._window_s)
         return sim
 
+    def _event_bonus(self, event: Event, story: _Open) -> float:
+        """Similarity added for the same act done by the same participants."""
+        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
+        people = events.overlap(event.participants, story.people)
+        # Somewhere else than every place the story names: likely another event.
+        away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
+        return self.settings.event_weight * (shared + people) / 2 - away
+
     def _absorb(
         self,
         story: _Open,
         item: Item,
-        match: Match,
+        found: tuple[Match, Event],
         feats: dict[str, float],
         index: dict[str, set[int]],
         pos: int,
@@ -328,6 +325,11 @@ class StoryGrouper:
             story.sq += (old + weight) ** 2 - old * old
             index.setdefault(tok, set()).add(pos)
         story.count += 1
+        match, event = found
+        story.acts |= event.mentioned
+        story.phases.update([event.phase] if event.phase else [])
+        story.people |= event.participants
+        story.places |= event.places
         at = item_time(item)
         if at > story.last:
             story.last = at
@@ -344,7 +346,13 @@ class StoryGrouper:
         sq = sum(v * v for v in tokens.values())
         count = int(sig.get("count", 1)) or 1
         first = row.event_at or row.first_seen_at
-        return _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
+        story = _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
+        # Version 1 signatures hold no event: such a story conflicts with nothing.
+        story.acts = {str(k) for k in sig.get("acts", [])}
+        story.phases = {str(k) for k in sig.get("phases", [])}
+        story.people = {str(k) for k in sig.get("people", [])}
+        story.places = {str(k) for k in sig.get("places", [])}
+        return story
 
     def _encode(self, story: _Open) -> dict[str, Any]:
         keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -355,40 +363,11 @@ class StoryGrouper:
             "version": SIGNATURE_VERSION,
             "count": story.count,
             "tokens": {k: round(v, 3) for k, v in keep},
+            "acts": sorted(story.acts),
+            "phases": sorted(story.phases),
+            "people": sorted(story.people),
+            "places": sorted(story.places),
         }
-
-
-def text_tokens(text: str) -> set[str]:
-    """The tokens of a text in every form a story signature may hold them (for the card)."""
-    out: set[str] = set()
-    for m in _WORD.finditer(text.translate(_QUOTES)):
-        for raw in _split(m.group(0)):
-            tok = raw.lower().removesuffix("'s").replace(",", "")
-            out.add(tok)
-            out.add(_stem(tok))
-    return out
-
-
-def _has_hyphen(token: str) -> bool:
-    return "-" in token or "–" in token or "‐" in token or "‑" in token
-
-
-def _split(token: str) -> list[str]:
-    """A hyphenated token with a digit is a code ("H-1B"); otherwise its parts are words."""
-    if not _HYPHENS.search(token):
-        return [token]
-    if any(c.isdigit() for c in token):
-        return [_HYPHENS.sub("", token)]
-    return [p for p in _HYPHENS.split(token) if p]
-
-
-def _stem(tok: str) -> str:
-    # Light plural folding so "engines"/"engine" and "drills"/"drill" meet; no library needed.
-    if len(tok) > 4 and tok.endswith("ies"):
-        return tok[:-3] + "y"
-    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
-        return tok[:-1]
-    return tok
 
 
 def topics_of(matches: Iterable[Match]) -> list[str]:

@@ -1,0 +1,249 @@
+"""What a report says happened: its event kind, its participants and its places.
+
+The grouper (bot/core/stories.py) uses this *event signature* beside text similarity: two
+reports of different acts (a signing and an appointment announced on one visit) are two
+stories however many words they share; two phases of one exercise (its opening, its close)
+are two linked stories; a commentary days after an event is a story of its own.
+
+The kinds and their words are data (bot/data/event_kinds.yaml), written from general news
+vocabulary. Kinds are read from the headline, where a report says what happened; the summary
+adds its participants and places only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Set
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from bot.core.models import Item, Match
+
+KINDS_FILE = "event_kinds.yaml"
+
+# A place is a capitalised name after "in"/"at" (Kuala Lumpur, Fort Wainwright).
+# "Sworn in Sergio Gor" names no place; a possessive ("at Biden's school") is no place.
+_PLACE = re.compile(
+    r"(?<!sworn )(?<!swears )\b(?:in|at)\s+([A-Z][\w-]+(?:[ \t]+[A-Z][\w-]+){0,2})\b(?!')"
+)
+# Words (hyphenated codes such as "H-1B" and "co-chair" stay one word).
+_TOKEN = re.compile(r"[\w&]+(?:[-'][\w&]+)*")
+_HYPHENS = str.maketrans({"‐": "-", "‑": "-", "–": "-", "’": "'"})
+_NOT_PLACES = frozenset(
+    {
+        "January", "February", "March", "April", "May", "June", "July", "August",
+        "September", "October", "November", "December", "Jan", "Feb", "Mar", "Apr", "Jun",
+        "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Monday", "Tuesday", "Wednesday",
+        "Thursday", "Friday", "Saturday", "Sunday", "The", "This", "That", "A", "An", "His",
+        "Her", "Their", "Its", "Our",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class KindTable:
+    """The event-kind data, compiled: one alternation, longest phrase first."""
+
+    kinds_of: Mapping[str, frozenset[str]]  # phrase → kinds it signals (none: an ignored one)
+    starts: Mapping[str, int]  # a phrase's first word → words in the longest such phrase
+    weak: frozenset[str]
+    phases: frozenset[str]
+    yields: frozenset[str]
+    late_days: Mapping[str, float]
+    phase_context: re.Pattern[str]
+    background: re.Pattern[str]
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> KindTable:
+        kinds_of: dict[str, set[str]] = {_phrase(str(w)): set() for w in data.get("ignore", [])}
+        flags: dict[str, set[str]] = {"weak": set(), "phase": set(), "yields": set()}
+        late: dict[str, float] = {}
+        for kind, spec in dict(data["kinds"]).items():
+            also = {str(k) for k in spec.get("also", [])}
+            for word in spec["words"]:
+                kinds_of.setdefault(_phrase(str(word)), set()).update({str(kind)} | also)
+            for flag, members in flags.items():
+                if spec.get(flag):
+                    members.add(str(kind))
+            if "late_days" in spec:
+                late[str(kind)] = float(spec["late_days"])
+        background = "|".join(re.escape(str(w)) for w in data.get("background", [])) or "(?!)"
+        return cls(
+            starts=_starts(kinds_of),
+            kinds_of={k: frozenset(v) for k, v in kinds_of.items()},
+            weak=frozenset(flags["weak"]),
+            phases=frozenset(flags["phase"]),
+            yields=frozenset(flags["yields"]),
+            late_days=late,
+            phase_context=_alternation(str(w).lower() for w in data.get("phase_context", [])),
+            background=re.compile(rf"[,;:]?\s+(?:{background})\s+", re.IGNORECASE),
+        )
+
+
+def _alternation(phrases: Iterable[str]) -> re.Pattern[str]:
+    ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
+    body = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered) or "(?!)"
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+
+
+@cache
+def kind_table() -> KindTable:
+    """The packaged event-kind data (read once)."""
+    text = resources.files("bot").joinpath("data", KINDS_FILE).read_text(encoding="utf-8")
+    return KindTable.from_data(yaml.safe_load(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A report's event signature."""
+
+    acts: frozenset[str]  # what the headline says was done (not weak kinds, not phases)
+    mentioned: frozenset[str]  # every act the headline names, domains too: the story side
+    phase: str | None  # an exercise's opening or close, when the headline says which
+    late_days: float | None  # a report only *about* an event joins it this soon, or never
+    participants: frozenset[str]  # actors the matcher found, lower-cased
+    places: frozenset[str]  # the words of its places: "Delhi" and "New Delhi" meet
+
+
+EMPTY = Event(frozenset(), frozenset(), None, None, frozenset(), frozenset())
+
+
+def _starts(phrases: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for phrase in phrases:
+        words = phrase.split()
+        out[words[0]] = max(out.get(words[0], 0), len(words))
+    return out
+
+
+def _phrase(text: str) -> str:
+    """Words as the kind table keys them: lower-case, one hyphen, one space apart."""
+    return " ".join(_TOKEN.findall(text.lower().translate(_HYPHENS)))
+
+
+def kinds_in(text: str, table: KindTable | None = None) -> frozenset[str]:
+    """Every event kind a text names (phases included); the longest phrase wins.
+
+    A lookup of word runs, not one regular expression over hundreds of phrases: this runs for
+    every relevant report, and the grouper must keep up with a busy stream.
+    """
+    table = table or kind_table()
+    words = _TOKEN.findall(text.lower().translate(_HYPHENS))
+    kinds_of, starts = table.kinds_of, table.starts
+    found: set[str] = set()
+    i, n = 0, len(words)
+    while i < n:
+        longest = starts.get(words[i], 0)
+        for size in range(min(longest, n - i), 0, -1):
+            kinds = kinds_of.get(" ".join(words[i : i + size]) if size > 1 else words[i])
+            if kinds is not None:
+                found.update(kinds)
+                i += size
+                break
+        else:
+            i += 1
+    return frozenset(found)
+
+
+def headline_kinds(title: str, table: KindTable | None = None) -> frozenset[str]:
+    """The kinds a headline's main clause names; its background clause only if it names none.
+
+    "India and US open a new chapter with defence pact as tariff row cools" is about the pact.
+    """
+    table = table or kind_table()
+    main = table.background.split(title, maxsplit=1)[0]
+    return kinds_in(main, table) or kinds_in(title, table)
+
+
+def places_in(text: str) -> frozenset[str]:
+    """Capitalised names after "in"/"at": where it happened, lightly."""
+    out = set()
+    for m in _PLACE.finditer(text):
+        words = [w for w in m.group(1).split() if w not in _NOT_PLACES]
+        if words and not any(c.isdigit() for c in words[0]):
+            out.add(" ".join(words).lower())
+    return frozenset(out)
+
+
+def participants_of(match: Match, generic: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The actors the matcher found (its evidence), as "side:name", lower-cased.
+
+    Names in ``generic`` ("india", "us") are the two sides themselves: every report has them.
+    """
+    actors = match.evidence.get("actors")
+    if not isinstance(actors, Mapping):
+        return frozenset()
+    out: set[str] = set()
+    for side in ("us", "india", "both"):
+        names = actors.get(side)
+        if isinstance(names, list):
+            out.update(f"{side}:{n.lower()}" for n in map(str, names) if n.lower() not in generic)
+    return frozenset(out)
+
+
+def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> Event:
+    """The event signature of a report (``generic``: names that tell no participant)."""
+    table = kind_table()
+    title = " ".join(item.title.split())
+    kinds = headline_kinds(title, table)
+    acts = kinds - table.weak - table.phases
+    if acts - table.yields:
+        acts -= table.yields  # the act done about a tariff or a visa rule, not the rule
+    phases = kinds & table.phases
+    phase = None
+    if len(phases) == 1 and table.phase_context.search(f"{title} {item.summary}"):
+        phase = next(iter(phases))
+    # A report only *about* an event (an explainer) names acts without doing them.
+    limits = [table.late_days[k] for k in kinds if k in table.late_days]
+    late = min(limits) if limits else None
+    # The story side keeps a domain an act yielded to: a later "levy rolled back" still fits
+    # the story of "call ends in tariff relief".
+    mentioned = kinds - table.weak - table.phases
+    return Event(
+        acts=frozenset(acts),
+        mentioned=mentioned,
+        phase=phase,
+        late_days=late,
+        participants=participants_of(match, generic),
+        places=frozenset(w for p in places_in(title) | places_in(item.summary) for w in p.split()),
+    )
+
+
+def conflict(item: Event, mentioned: Iterable[str], phases: Iterable[str]) -> bool:
+    """Is the report another event than the story's (the acts and phases its reports named)?
+
+    Another act (an appointment against a signing the story never mentioned) or another
+    phase of one exercise (its close against its opening) is another event; a report only
+    *about* an event (a comment, a visit, an explainer) never is.
+    """
+    if item.late_days is not None:
+        return False
+    theirs = frozenset(phases)
+    if item.phase is not None and theirs and item.phase not in theirs:
+        return True
+    named = frozenset(mentioned)
+    return bool(item.acts) and bool(named) and not (item.acts & named)
+
+
+def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
+    """Does the report do what the story's reports did (the same act, or the same phase)?"""
+    if item.phase is not None:
+        return item.phase in frozenset(phases)
+    return bool(item.acts & frozenset(acts))
+
+
+def elsewhere(item: Event, places: Set[str]) -> bool:
+    """Did the report's event happen somewhere else than every place the story names?"""
+    return bool(item.places) and bool(places) and item.places.isdisjoint(places)
+
+
+def overlap(a: frozenset[str], b: Set[str]) -> float:
+    """Jaccard overlap of two name sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    both = len(a & b)
+    return both / (len(a) + len(b) - both)

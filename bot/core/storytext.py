@@ -1,0 +1,94 @@
+"""The words of a report that tell one event from another: tokens, weights, light stemming.
+
+Shared by the story grouper (its signatures) and the story card (which words to show).
+"""
+
+from __future__ import annotations
+
+import re
+
+QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+
+# Words, numbers, amounts; hyphenated codes ("H-1B", "MQ-9B", "2025-2035") stay one token.
+WORD = re.compile(r"\$?[A-Za-z0-9][\w'&]*(?:[.,][0-9]+)*%?(?:[-‐‑–][\w]+)*")
+HYPHENS = re.compile(r"[-‐‑–]")
+
+# English function words: language data, not tuning (the config adds domain-generic words).
+STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "if", "of", "to", "in",
+        "on", "at", "by", "for", "from", "with", "without", "into", "onto", "as",
+        "is", "are", "was", "were", "be", "been", "being", "has", "have", "had",
+        "do", "does", "did", "not", "no", "nor", "so", "than", "then", "that",
+        "this", "these", "those", "it", "its", "it's", "he", "she", "they", "them",
+        "his", "her", "their", "our", "we", "you", "your", "i", "me", "my",
+        "who", "whom", "which", "what", "when", "where", "why", "how", "all", "any",
+        "each", "every", "some", "such", "other", "another", "only", "own", "same", "very",
+        "just", "about", "above", "below", "between", "through", "during", "while", "up", "down",
+        "out", "off", "again", "further", "once", "here", "there", "also", "can", "will",
+        "would", "should", "could", "may", "might", "must", "shall", "per", "via", "amid",
+        "among", "across", "against", "toward", "towards", "upon", "within", "whether",
+        "since", "until",
+        "because", "including", "includes", "include", "s",
+    }
+)  # fmt: skip
+
+
+def features(
+    title: str, summary: str, generic: frozenset[str], word_weight: float
+) -> dict[str, float]:
+    """Distinctive tokens of a report with their weights (numbers > names > words)."""
+    out: dict[str, float] = {}
+    for is_title, text in ((True, title), (False, summary)):
+        hyphens = has_hyphen(text)
+        for pos, whole in enumerate(WORD.findall(text.translate(QUOTES))):
+            for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
+                tok = raw.lower()
+                if tok.endswith("'s"):
+                    tok = tok[:-2]
+                if len(tok) < 2 or tok in generic:
+                    continue
+                if not tok.isalpha() and any(c.isdigit() for c in tok):
+                    tok = tok.replace(",", "")
+                    weight = 2.0
+                elif raw[0].isupper() and (pos > 0 or not is_title):
+                    weight = 1.5  # a name (a title's first word is capitalised anyway)
+                else:
+                    weight = word_weight
+                    tok = stem(tok)
+                if weight > out.get(tok, 0.0):
+                    out[tok] = weight
+    return out
+
+
+def text_tokens(text: str) -> set[str]:
+    """The tokens of a text in every form a story signature may hold them (for the card)."""
+    out: set[str] = set()
+    for m in WORD.finditer(text.translate(QUOTES)):
+        for raw in split_token(m.group(0)):
+            tok = raw.lower().removesuffix("'s").replace(",", "")
+            out.add(tok)
+            out.add(stem(tok))
+    return out
+
+
+def has_hyphen(token: str) -> bool:
+    return "-" in token or "–" in token or "‐" in token or "‑" in token
+
+
+def split_token(token: str) -> list[str]:
+    """A hyphenated token with a digit is a code ("H-1B"); otherwise its parts are words."""
+    if not HYPHENS.search(token):
+        return [token]
+    if any(c.isdigit() for c in token):
+        return [HYPHENS.sub("", token)]
+    return [p for p in HYPHENS.split(token) if p]
+
+
+def stem(tok: str) -> str:
+    # Light plural folding so "engines"/"engine" and "drills"/"drill" meet; no library needed.
+    if len(tok) > 4 and tok.endswith("ies"):
+        return tok[:-3] + "y"
+    if len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
+        return tok[:-1]
+    return tok
