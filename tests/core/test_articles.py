@@ -28,6 +28,7 @@ from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.runtime import load_runtime
 from bot.storage.tables import ArticleRow, ItemRow
 from tests.conftest import TESTDATA
+from tests.core.test_googlenews import google_item, token
 from tests.fakes.dns import MapResolver
 from tests.feedserver import FeedServer
 from tests.rawserver import RawServer
@@ -293,3 +294,25 @@ async def test_a_page_that_is_not_html_is_skipped(
         await news.cycle()
         error = (await news.articles())[page].error or ""
         assert "is not an HTML page" in error and kind in error
+
+
+async def test_a_google_news_item_is_judged_on_the_article_its_link_decodes_to(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # Google's description is the headline and the outlet again: the decoded article link,
+    # on the feed's own (allowed) host, is fetched.
+    page = feed_server.set_response(
+        "/news/national/hadr-drill.ece",
+        body=article_page(HADR["title"], HADR["summary"], SECOND),
+        content_type="text/html",
+    )
+    item = google_item(token(page), f"{HADR['title']} - The Hindu", "The Hindu")
+    async with open_news(feed_server, tmp_path, ArticlesConfig()) as news:
+        feed_server.add_feed("a.xml", [full(OLD_RANA), item])
+
+        printed = await news.cycle()
+
+        assert printed.count("[ALERT]") == 1
+        assert HADR["title"] in printed and "The Hindu" in printed
+        assert len(feed_server.requests_for("/news/national/hadr-drill.ece")) == 1
+        assert (await news.item(page)).summary.startswith(HADR["summary"][:80])
