@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.core.models import ArticleLead, Feed, Item
@@ -44,9 +46,29 @@ def cached_articles(session: Session, urls: Sequence[str]) -> dict[str, ArticleL
 
 
 def save_articles(session: Session, articles: Mapping[str, ArticleLead], *, now: datetime) -> None:
-    """Cache each article's lead (or why there is none); a known address is overwritten."""
-    for url, article in articles.items():
-        session.merge(ArticleRow(url=url, lead=article.lead, error=article.error, fetched_at=now))
+    """Cache each article's lead (or why there is none). An address another process cached
+    meanwhile is overwritten, not an error: both fetched the same page."""
+    if not articles:
+        return
+    rows = [{"url": url, "lead": a.lead, "error": a.error, "fetched_at": now}
+            for url, a in articles.items()]  # fmt: skip
+    table = ArticleRow.metadata.tables[ArticleRow.__tablename__]
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - the two dialects the bot supports
+        for row in rows:
+            session.merge(ArticleRow(**row))
+        return
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.url],
+        set_={"lead": stmt.excluded.lead, "error": stmt.excluded.error,
+              "fetched_at": stmt.excluded.fetched_at},
+    )  # fmt: skip
+    session.execute(stmt, rows)
 
 
 def set_summaries(session: Session, summaries: Mapping[int, str]) -> None:
