@@ -237,10 +237,10 @@ async def test_an_article_link_to_another_private_host_is_refused_without_connec
 async def test_a_stalled_article_site_does_not_hold_back_another_feeds_alert(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    timeout = 1.0
+    timeout = 2.0
     page = feed_server.set_response(
         "/news/slow", body=article_page(HADR["title"], HADR["summary"]),
-        content_type="text/html", delay=4.0,
+        content_type="text/html", delay=6.0,
     )  # fmt: skip
     async with open_news(feed_server, tmp_path, ArticlesConfig(timeout=timeout)) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), title_only(HADR, page)])
@@ -261,10 +261,9 @@ async def test_a_stalled_article_site_does_not_hold_back_another_feeds_alert(
 
         assert alert_at is not None and alert_at < timeout
         assert TIGER["title"] in news.out.getvalue()[start:]
-        assert took < 3.0  # the stalled page was given up after its timeout, not awaited
-        assert "stalled" in ((await news.articles())[page].error or "") or "no answer" in (
-            (await news.articles())[page].error or ""
-        )
+        assert took < 4.5  # the stalled page was given up after its timeout, not awaited
+        error = (await news.articles())[page].error or ""
+        assert "no answer within 2s (timeout)" in error
 
 
 def test_title_only_means_the_summary_adds_nothing_to_the_headline() -> None:
