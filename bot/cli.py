@@ -223,14 +223,24 @@ def db_upgrade(obj: BotContext) -> None:
 @click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write one JSON prediction a line here.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--title-only", is_flag=True,
+              help="Summaries removed; articles served from loopback, made of them.")  # fmt: skip
 @click.pass_obj
-def eval_cmd(obj: BotContext, items: Path, predictions: Path | None, as_json: bool) -> None:
+def eval_cmd(
+    obj: BotContext, items: Path, predictions: Path | None, as_json: bool, title_only: bool
+) -> None:
     """Run the live matcher and grouper over labelled ITEMS.jsonl and print the figures."""
     from bot.core.matching import MatchingError
     from bot.evaluation import run_eval
+    from bot.title_only_eval import run_title_only_eval
 
+    if title_only and predictions is not None:
+        raise click.UsageError("--predictions is not available with --title-only; drop one")
     try:
-        code = run_eval(items, predictions, as_json, obj.config())
+        if title_only:
+            code = run_title_only_eval(items, as_json, obj.config())
+        else:
+            code = run_eval(items, predictions, as_json, obj.config())
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     sys.exit(code)

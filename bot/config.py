@@ -116,6 +116,26 @@ class DeliveryConfig(_Strict):
     follow_ups: Literal["edit", "thread"] = "edit"
 
 
+class ArticlesConfig(_Strict):
+    """Fetching the article behind a title-only item (a headline and no summary)."""
+
+    enabled: bool = True
+    max_per_cycle: int = Field(default=20, ge=0, le=1000)
+    timeout: float = 10.0  # total seconds per article request
+    max_bytes: int = 2 * 10**6  # an article page is smaller than a feed's backlog
+    lead_chars: int = Field(default=600, ge=100, le=4000)
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> float:
+        return parse_duration(v)
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, v: object) -> int:
+        return parse_size(v)
+
+
 class AppConfig(_Strict):
     poll: PollConfig = PollConfig()
     feeds: list[FeedConfig] = Field(default_factory=list)
@@ -125,6 +145,7 @@ class AppConfig(_Strict):
     matching: dict[str, Any] = Field(default_factory=dict)
     admins: AdminsConfig = AdminsConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    articles: ArticlesConfig = ArticlesConfig()
     discord_guilds: list[str] = Field(default_factory=list)
 
     @field_validator("topics")

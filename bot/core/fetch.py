@@ -183,11 +183,16 @@ class Fetcher:
         self._session = None
         self._private_sessions.clear()
 
-    async def fetch(self, feed: Feed) -> FetchResult:
-        """GET one feed. Never raises for network or HTTP trouble: the result says what failed."""
+    async def fetch(self, feed: Feed, *, linked_from: Feed | None = None) -> FetchResult:
+        """GET one feed. Never raises for network or HTTP trouble: the result says what failed.
+
+        ``linked_from``: ``feed`` is a page that feed links to (an article); it may reach what
+        that feed may reach (a private address only on that feed's own host).
+        """
         if self._session is None:
             await self.start()
-        dial = Dial(feed.name, _host_of(feed.url), feed.allow_private)
+        owner = linked_from or feed
+        dial = Dial(owner.name, _host_of(owner.url), owner.allow_private)
         session = self._session_for(dial)
         async with self._slots:
             started = time.perf_counter()

@@ -65,6 +65,14 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleLead:
+    """The opening text of an item's article page, or why there is none (one line)."""
+
+    lead: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
     id: str
     name: str

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
+from bot.core.enrichment import enrich_title_only
 from bot.core.fetch import Resolver
 from bot.core.matching import Matcher
 from bot.core.models import Item
@@ -90,6 +91,12 @@ class Pipeline:
         story_ids = list(dict.fromkeys([*story_ids, *more_stories]))
         await self.delivery.plan(story_ids)
         flushed = await self.delivery.flush()
+        # After the first alerts are out: a slow article site delays only its own items.
+        late_relevant, late_stories, late_flush = await self._title_only(cfg, result.new_items)
+        if late_stories:
+            relevant += late_relevant
+            story_ids = list(dict.fromkeys([*story_ids, *late_stories]))
+            flushed = _sum(flushed, late_flush)
         report = CycleReport(
             outcomes=tuple(result.outcomes),
             new_items=len(result.new_items),
@@ -119,6 +126,29 @@ class Pipeline:
                 await self.delivery.notify_all_admins(f"newsbot: {outcome.message}")
             except Exception:  # telling admins must not cost the cycle its alerts
                 logger.exception("could not tell the admins that feed %s is gone", outcome.feed_id)
+
+    async def _title_only(
+        self, cfg: AppConfig, new_items: Sequence[NewItem]
+    ) -> tuple[int, list[int], FlushReport]:
+        """Title-only items matched again on their article's lead; the ones it makes relevant
+        are grouped and delivered. A failure here is logged: the cycle's alerts are out."""
+        try:
+            enriched = await enrich_title_only(
+                self.db, cfg, [n.id for n in new_items], now=self.clock, resolver=self.resolver
+            )
+            if not enriched:
+                return 0, [], FlushReport()
+            again = set(enriched)
+            count, stories = await self._match_and_group(
+                cfg, [n for n in new_items if n.id in again], isolate_failures=True
+            )
+            if not stories:
+                return count, [], FlushReport()
+            await self.delivery.plan(stories)
+            return count, stories, await self.delivery.flush()
+        except Exception:
+            logger.exception("giving title-only items their article's text failed")
+            return 0, [], FlushReport()
 
     async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, list[int]]:
         """Match and group what earlier cycles stored but never matched, as ``_match_and_group``.
@@ -197,6 +227,12 @@ def match_and_group(
     assigned = grouper.assign_many(session, pairs)
     touched = list(dict.fromkeys(a.story_id for a in assigned))
     return len(pairs), touched
+
+
+def _sum(a: FlushReport, b: FlushReport) -> FlushReport:
+    return FlushReport(
+        a.posted + b.posted, a.updated + b.updated, a.failed + b.failed, a.paused + b.paused
+    )
 
 
 def _log_outcome(outcome: FeedOutcome) -> None:

@@ -15,7 +15,8 @@ from bot.storage.tables import FeedRow, SettingRow, TopicRow
 logger = logging.getLogger(__name__)
 
 # The config sections that live as one JSON value each in the settings table.
-SETTING_SECTIONS = ("poll", "thresholds", "matching", "admins", "delivery", "discord_guilds")
+SETTING_SECTIONS = ("poll", "thresholds", "matching", "admins", "delivery", "articles",
+                    "discord_guilds")  # fmt: skip
 REMOVED_POLL_KEYS = frozenset({"allow_private_addresses"})
 
 

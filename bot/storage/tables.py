@@ -130,6 +130,18 @@ class MatchRow(Base):
     matched_at: Mapped[datetime]
 
 
+class ArticleRow(Base):
+    """The lead of an article page fetched for a title-only item, once per address."""
+
+    __tablename__ = "articles"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    lead: Mapped[str] = mapped_column(Text, default="")
+    # Why no lead came (one line), so a page that failed is not fetched again every cycle.
+    error: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime]
+
+
 class StoryRow(Base):
     """One event as reported by one or more outlets; later phases link to the earlier story."""
 
