@@ -48,14 +48,16 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
 
     Both are unique in the schema, so the insert itself is the "is it new?" check: it skips
     what is stored already (or what another process stores at the same moment) and returns
-    the rows it added, with no query beforehand.
+    the rows it added, with no query on the items beforehand (only a primary-key lookup of
+    the undecoded Google items waiting for their outlet's own copy).
     """
     candidates = twins.drop_twins(session, _unique_within(batches), now)
+    candidates = twins.adopt_direct(session, candidates, now)
     if not candidates:
         return []
     rows = [_row(fi, p, now) for fi, p in candidates]
     ids = _insert(session, rows)
-    return [
+    stored = [
         Item(
             id=ids[row["key"]],
             key=row["key"],
@@ -71,6 +73,8 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
         for row in rows
         if row["key"] in ids
     ]
+    twins.remember(session, stored, now)
+    return stored
 
 
 def _unique_within(batches: Iterable[FeedItems]) -> list[tuple[FeedItems, ParsedItem]]:

@@ -142,6 +142,20 @@ class ArticleRow(Base):
     fetched_at: Mapped[datetime]
 
 
+class GoogleTwinRow(Base):
+    """An item stored under an undecoded Google News link, found by its outlet and headline.
+
+    When the outlet's own copy of the article arrives later, it takes over this row (its
+    link and outlet) instead of being stored beside it.
+    """
+
+    __tablename__ = "google_twins"
+
+    twin: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the twin key
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    first_seen_at: Mapped[datetime]
+
+
 class StoryRow(Base):
     """One event as reported by one or more outlets; later phases link to the earlier story."""
 

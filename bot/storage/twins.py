@@ -8,24 +8,29 @@ Google item whose direct twin is stored already, or is in the same batch, is not
 
 Only batches with such Google items ask the database anything (rows first seen inside the
 window: an index range scan on first_seen_at); every other batch's insert is still its own
-"is it new?" check. A direct copy that arrives after its Google twin was stored is stored
-too; the story card lists the article once, by its direct link (``summaries._sources``).
+"is it new?" check. A direct copy that arrives after its Google twin was stored takes over
+the Google row instead (its link and outlet): the row is found by a hash of outlet and
+headline in ``google_twins``, a primary-key lookup per batch that finds nothing while no
+undecoded Google item is waiting for its twin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.core import googlenews
-from bot.core.models import ParsedItem
-from bot.storage.tables import ItemRow
+from bot.core.models import Item, ParsedItem
+from bot.storage.tables import GoogleTwinRow, ItemRow
 
 ITEMS: Table = ItemRow.__table__  # type: ignore[assignment]
+TWINS: Table = GoogleTwinRow.__table__  # type: ignore[assignment]
 WINDOW = timedelta(days=2)
 IN_CHUNK = 2000
 
@@ -67,3 +72,73 @@ def _stored_direct(session: Session, titles: Sequence[str], since: datetime) -> 
             if not googlenews.is_via_google(source)
         )
     return found
+
+
+def adopt_direct(
+    session: Session, candidates: Sequence[tuple[T, ParsedItem]], now: datetime
+) -> list[tuple[T, ParsedItem]]:
+    """``candidates`` less the direct copies that took over a stored undecoded Google row."""
+    direct = {
+        _hash(googlenews.twin_key(p.source, p.title)): p
+        for _, p in candidates
+        if p.url and not googlenews.is_via_google(p.source)
+    }
+    if not direct:
+        return list(candidates)
+    waiting = _waiting(session, sorted(direct), now - WINDOW)
+    adopted = {
+        id(direct[twin]) for twin, item_id in waiting if _adopt(session, item_id, direct[twin])
+    }
+    if waiting:
+        session.execute(delete(TWINS).where(TWINS.c.twin.in_([twin for twin, _ in waiting])))
+    return [(owner, p) for owner, p in candidates if id(p) not in adopted]
+
+
+def remember(session: Session, stored: Iterable[Item], now: datetime) -> None:
+    """Note the undecoded Google items just stored, for their direct copies to find."""
+    rows = {
+        _hash(googlenews.twin_key(i.source, i.title)): i.id
+        for i in stored
+        if googlenews.is_via_google(i.source)
+    }
+    if not rows:
+        return
+    known = set(session.scalars(select(TWINS.c.twin).where(TWINS.c.twin.in_(list(rows)))))
+    fresh = [
+        {"twin": twin, "item_id": item_id, "first_seen_at": now}
+        for twin, item_id in rows.items()
+        if twin not in known
+    ]
+    if fresh:
+        session.execute(insert(TWINS), fresh)
+
+
+def _waiting(session: Session, twins: Sequence[str], since: datetime) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    for start in range(0, len(twins), IN_CHUNK):
+        rows = session.execute(
+            select(TWINS.c.twin, TWINS.c.item_id).where(
+                TWINS.c.twin.in_(twins[start : start + IN_CHUNK]), TWINS.c.first_seen_at >= since
+            )
+        )
+        found.extend((twin, item_id) for twin, item_id in rows)
+    return found
+
+
+def _adopt(session: Session, item_id: int, direct: ParsedItem) -> bool:
+    # Another row may hold the direct link already (a race, a feed that carried it before):
+    # then the Google row stays as it is and the direct copy is judged by the insert.
+    try:
+        with session.begin_nested():
+            session.execute(
+                update(ITEMS)
+                .where(ITEMS.c.id == item_id)
+                .values(url=direct.url, source=direct.source[:200])
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -209,6 +209,30 @@ def test_an_undecoded_google_item_is_not_stored_beside_the_outlets_own_copy(
     assert rows == sorted([EXPLAINER, f"https://news.google.com/rss/articles/{NEW_STYLE}x?oc=5"])
 
 
+def test_the_outlets_own_copy_arriving_later_takes_over_the_stored_google_row(
+    db: Database,
+) -> None:
+    google_body = rss_from_items(
+        [google_item(NEW_STYLE, "Defence deal explained - The Hindu", "The Hindu")]
+    ).encode()
+    google = parse_feed(google_body, FEED, now=NOW).items
+    own_feed = Feed(id=4, url="https://www.thehindu.com/feeder/default.rss", name="The Hindu")
+    own_body = rss_from_items([{"title": "Defence deal  explained", "url": EXPLAINER}]).encode()
+    own = parse_feed(own_body, own_feed, now=NOW).items
+
+    def store(batch: tuple[ParsedItem, ...]) -> list[Item]:
+        return db.transaction(lambda s: store_new_items(s, [FeedItems(None, batch)], now=NOW))
+
+    first = store(google)  # Google's copy first, under the Google link
+    later = store(own)  # then the outlet's own: no second row, the first one gets its link
+
+    assert [i.source for i in first] == ["The Hindu (via Google News)"]
+    assert later == []
+    rows = db.transaction(lambda s: [(r.id, r.url, r.source) for r in s.scalars(select(ItemRow))])
+    assert rows == [(first[0].id, EXPLAINER, "The Hindu")]
+    assert store(own) == []  # and it is known by its link from now on
+
+
 def test_a_card_lists_an_article_once_even_when_google_could_not_name_its_link(
     db: Database,
 ) -> None:

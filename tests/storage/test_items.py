@@ -110,7 +110,11 @@ def test_the_insert_itself_is_the_is_it_new_check(db: Database, statements: list
 
     again = store(db, FeedItems(None, [parsed(n) for n in range(1500)]))
 
-    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == []
+    # Nothing asks the items table first; the one lookup is the primary key of google_twins
+    # (undecoded Google items waiting for their outlet's own copy: none here).
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert all("FROM google_twins" in s and "items" not in s.split("WHERE")[0] for s in selects)
+    assert len(selects) <= 2
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert 1 <= len(inserts) <= 2  # multi-row INSERT … RETURNING batches, however many items
     assert len(again) == 1000
