@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig, PollConfig, parse_duration
 from bot.core import feed_admin
 from bot.core.models import Feed, Reply, ReplyField, UserRef
+from bot.core.track import suggest_terms
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
@@ -555,127 +556,3 @@ def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) ->
         (day, len(days_before[day]), len(days_after[day])) for day in sorted(days_before)
     )
     return Replay(len(rows), per_day, tuple(added), tuple(dropped))
-
-
-# -- track --------------------------------------------------------------------------------
-
-_PHRASE = re.compile(
-    r"\b(?:[A-Z][\w'’-]+|[A-Z]{2,}\d*)(?:\s+(?:of\s+|the\s+|and\s+)?"
-    r"(?:[A-Z][\w'’-]+|[A-Z]{2,}\d*)){0,4}"
-)
-_WORD = re.compile(r"[a-z][a-z-]{3,}")
-_STOP = frozenset(
-    [
-        "this",
-        "that",
-        "with",
-        "from",
-        "have",
-        "will",
-        "been",
-        "were",
-        "their",
-        "there",
-        "which",
-        "would",
-        "about",
-        "after",
-        "said",
-        "also",
-        "into",
-        "more",
-        "than",
-        "over",
-        "under",
-        "they",
-        "them",
-        "when",
-        "what",
-        "where",
-        "while",
-        "being",
-        "other",
-        "some",
-        "such",
-        "only",
-        "very",
-        "most",
-        "many",
-        "much",
-        "these",
-        "those",
-        "then",
-        "here",
-        "just",
-        "like",
-        "both",
-        "each",
-        "said",
-        "says",
-        "told",
-        "week",
-        "year",
-        "minister",
-        "ministry",
-        "government",
-        "country",
-        "countries",
-        "india",
-        "indian",
-        "united",
-        "states",
-        "american",
-    ]
-)
-
-
-def suggest_terms(text: str, cfg: AppConfig, *, per_topic: int = 6) -> dict[str, list[str]]:
-    """Candidate terms from an article, grouped by the topic whose words they sit closest to.
-
-    Like the nine topics were derived from the seed article: named things (capitalised
-    phrases) and repeated content words, minus what the topics already list.
-    """
-    known = {t.lower() for topic in cfg.topics for t in (*topic.terms, *topic.actors)}
-    known |= _actor_names(cfg)
-    phrases = Counter(
-        m.group(0).strip() for m in _PHRASE.finditer(text) if not _sentence_start(text, m.start())
-    )
-    words = Counter(w for w in _WORD.findall(text.lower()) if w not in _STOP)
-    candidates = [p for p, _ in phrases.most_common(40) if " " in p or len(p) > 3]
-    candidates += [w for w, n in words.most_common(30) if n >= 2]
-    vocab = {
-        t.id: set(_WORD.findall(" ".join([t.name, t.description, *t.terms]).lower()))
-        for t in cfg.topics
-    }
-    out: dict[str, list[str]] = {}
-    sentences = re.split(r"(?<=[.!?])\s+", text)
-    for phrase in candidates:
-        if phrase.lower() in known or phrase.lower() in _STOP:
-            continue
-        context = " ".join(s for s in sentences if phrase in s).lower()
-        context_words = set(_WORD.findall(context))
-        scores = {tid: len(context_words & v) for tid, v in vocab.items()}
-        best = max(scores, key=lambda tid: scores[tid])
-        if scores[best] == 0:
-            continue
-        bucket = out.setdefault(best, [])
-        if len(bucket) < per_topic and phrase not in bucket:
-            bucket.append(phrase)
-    return out
-
-
-def _sentence_start(text: str, pos: int) -> bool:
-    """A capitalised word that opens a sentence is not evidence of a name."""
-    before = text[:pos].rstrip()
-    return not before or before[-1] in '.!?:\n"“'
-
-
-def _actor_names(cfg: AppConfig) -> set[str]:
-    """The matcher's actor lists (both countries, third countries): names, not topic terms."""
-    from bot.core.matching import load_matching_settings
-
-    settings = load_matching_settings(cfg.matching)
-    names = [*settings.us_actors, *settings.india_actors, *settings.neutral_phrases]
-    for phrases in settings.third_countries.values():
-        names.extend(phrases)
-    return {n.lower() for n in names}

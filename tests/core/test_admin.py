@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config, parse_config
-from bot.core.admin import ADMINS_ONLY, DefaultHooks, suggest_terms
+from bot.core.admin import ADMINS_ONLY, DefaultHooks
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.core.schedule import POLL_JOB, BotScheduler
+from bot.core.track import suggest_terms
 from bot.storage.db import Database
 from bot.storage.runtime import load_runtime, seed
 from bot.storage.tables import AuditRow, FeedRow, TopicRow
