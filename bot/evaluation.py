@@ -163,6 +163,20 @@ def read_items(lines: Iterable[str], name: str) -> ReadResult:
 # ------------------------------------------------------------------------ running
 
 
+def read_items_file(path: Path, err: TextIO) -> ReadResult | None:
+    """``read_items`` of a file, its problems told on ``err``; None when it cannot be read."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            read = read_items(fh, str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"newsbot eval: cannot read {path} ({exc.__class__.__name__}: {exc}); "
+              "give a JSONL file of items", file=err)  # fmt: skip
+        return None
+    for problem in read.problems:
+        print(f"newsbot eval: {problem}", file=err)
+    return read
+
+
 def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Prediction]:
     """Match and group the items in published order, as the live bot does; input order out."""
     matcher = Matcher.from_config(cfg)
@@ -392,15 +406,9 @@ def run_eval(
     """The ``newsbot eval`` command; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        with path.open(encoding="utf-8") as fh:
-            read = read_items(fh, str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"newsbot eval: cannot read {path} ({exc.__class__.__name__}: {exc}); "
-              "give a JSONL file of items", file=err)  # fmt: skip
+    read = read_items_file(path, err)
+    if read is None:
         return 2
-    for problem in read.problems:
-        print(f"newsbot eval: {problem}", file=err)
     if not read.items:
         print(f"newsbot eval: {path} has no usable items", file=err)
         return 2

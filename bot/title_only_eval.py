@@ -29,7 +29,7 @@ from bot.config import AppConfig
 from bot.core.articles import ArticleFetcher
 from bot.core.matching import Matcher
 from bot.core.models import Feed, Item
-from bot.evaluation import EvalItem, format_table, read_items, run_predictions, score
+from bot.evaluation import EvalItem, format_table, read_items_file, run_predictions, score
 
 ARTICLE_PATH = "/articles/{n}"
 
@@ -132,15 +132,9 @@ def run_title_only_eval(
     """The ``newsbot eval --title-only`` command; returns the exit code."""
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        with path.open(encoding="utf-8") as fh:
-            read = read_items(fh, str(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"newsbot eval: cannot read {path} ({exc.__class__.__name__}: {exc}); "
-              "give a JSONL file of items", file=err)  # fmt: skip
+    read = read_items_file(path, err)
+    if read is None:
         return 2
-    for problem in read.problems:
-        print(f"newsbot eval: {problem}", file=err)
     if not any(i.gold_relevant is not None for i in read.items):
         print(f"newsbot eval: {path} has no labelled items; --title-only compares recalls, "
               "so it needs items with 'relevant'", file=err)  # fmt: skip
