@@ -44,7 +44,7 @@ MATCHER_GRID: dict[str, list[float]] = {
     "matching.topic_threshold": [1.0, 2.0, 3.0],
 }
 GROUPER_GRID: dict[str, list[float]] = {
-    "matching.grouping.join": [0.25, 0.3, 0.35, 0.4, 0.5],
+    "thresholds.story": [0.25, 0.3, 0.35, 0.4, 0.5],
     "matching.grouping.min_cosine": [0.0, 0.08, 0.15],
     "matching.grouping.topic_weight": [0.0, 0.15, 0.3],
     "matching.grouping.date_weight": [0.0, 0.1, 0.2],

@@ -95,7 +95,9 @@ class TopicConfig(_Strict):
 
 class ThresholdsConfig(_Strict):
     relevance: float = 0.5
-    story: float = 0.5
+    # The similarity at which a report joins an open story (bot/core/stories.py): the one
+    # story-grouping threshold, which `/news admin threshold story` edits.
+    story: float = Field(default=0.3, ge=0, le=1)
     story_window: float = 4 * 86400.0  # seconds a story stays open to new reports
 
     @field_validator("story_window", mode="before")
@@ -214,6 +216,9 @@ def parse_config(text: str, path: Path) -> AppConfig:
             "the top level must be a mapping of sections",
             "start from config/newsbot.yaml, which has poll:, feeds:, topics:",
         ) from None
+    if retired_join(data.get("matching")) is not None:
+        where = ("matching", "grouping", "join")
+        raise ConfigError(path, _line_of(node, where), *RETIRED_JOIN)
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
@@ -231,6 +236,22 @@ REMOVED = {
         "delete it, and put allow_private: true on each feed that is on your own network",
     ),
 }
+
+
+# matching.grouping.join and thresholds.story both claimed to be the story threshold; only
+# the first was read. thresholds.story is now the one knob (the admin command edits it).
+RETIRED_JOIN = (
+    "matching.grouping.join: this setting was retired: the story join threshold is "
+    "thresholds.story (the one `/news admin threshold story` changes)",
+    "move its value to thresholds.story and delete this line",
+)
+
+
+def retired_join(matching: object) -> object | None:
+    """The value of a retired ``matching.grouping.join`` in a matching section, if any."""
+    grouping = matching.get("grouping") if isinstance(matching, dict) else None
+    value: object | None = grouping.get("join") if isinstance(grouping, dict) else None
+    return value
 
 
 def _problem(err: Any) -> str:

@@ -24,20 +24,26 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, parse_duration
 from bot.core import feed_admin
-from bot.core.models import Feed, Reply, ReplyField, UserRef
+from bot.core.feedback import FlaggedStory
+from bot.core.feedback_report import feedback_reply, parse_days
+from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
+from bot.core.regroup import regroup
 from bot.core.track import suggest_terms
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
 from bot.storage.db import Database
-from bot.storage.items import item_from_row
+from bot.storage.flagged import flagged_stories
+from bot.storage.items import item_from_row, items_since
 from bot.storage.runtime import is_seeded, load_runtime
+from bot.storage.scratch import scratch_session
 from bot.storage.tables import AuditRow, ItemRow, StoryItemRow
 
 logger = logging.getLogger(__name__)
 
 ADMINS_ONLY = "admins only: ask a workspace admin (or a configured bot admin) to run this."
 REPLAY_DAYS = 7
+FLAGGED_READ = 100  # flagged stories read for one report (five are shown)
 MIN_POLL_SECONDS = 60.0
 MAX_POLL_SECONDS = 86400.0
 
@@ -346,12 +352,41 @@ class Admin:
 
     async def dry_run(self, old: AppConfig, new: AppConfig, label: str) -> Reply:
         since = self.clock() - timedelta(days=REPLAY_DAYS)
+        if old.thresholds.story != new.thresholds.story:
+            return await self.regroup_dry_run(old, new, label, since)
         result = await self.db.run(lambda s: replay(s, old, new, since))
         return Reply(
             text=f"Dry run of `{label}` over {result.items} items of the last "
             f"{REPLAY_DAYS} days (nothing changed):",
             fields=result.fields(),
         )
+
+    async def regroup_dry_run(
+        self, old: AppConfig, new: AppConfig, label: str, since: datetime
+    ) -> Reply:
+        """A story-threshold edit regroups the week with the real grouper, off the live rows."""
+        week = await self.db.run(lambda s: items_since(s, since))
+        result = await asyncio.to_thread(regroup, week, old, new, scratch_session)
+        return Reply(
+            text=f"Dry run of `{label}`: the relevant reports of the last {REPLAY_DAYS} days "
+            "regrouped from scratch under the current and the proposed threshold (the live "
+            "stories are untouched):",
+            fields=result.fields(),
+        )
+
+    # -- feedback -------------------------------------------------------------------------
+
+    async def feedback(self, days_text: str) -> Reply:
+        """Flagged stories, their evidence, and the checked changes that would stop them."""
+        days = parse_days(days_text)
+        now = self.clock()
+
+        def read(s: Session) -> tuple[AppConfig, list[FlaggedStory], list[Item]]:
+            stories = flagged_stories(s, now - timedelta(days=days), FLAGGED_READ)
+            return self.live(s), stories, items_since(s, now - timedelta(days=REPLAY_DAYS))
+
+        cfg, stories, week = await self.db.run(read)
+        return await asyncio.to_thread(feedback_reply, cfg, stories, week, days)
 
     # -- track ----------------------------------------------------------------------------
 

@@ -186,6 +186,9 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec("admin threshold", "admin threshold <topic|relevance|story> <value> [--dry-run]",
                 "Change a relevance or story-grouping threshold.", True,
                 (_a("target", "topic"), _a("value", "text"), _DRY)),
+    CommandSpec("admin feedback", "admin feedback [--days N]",
+                "Stories readers flagged not relevant: why they passed, what would stop them.",
+                True, (_a("days", "text", required=False),)),
     CommandSpec("admin schedule poll", "admin schedule poll <interval>",
                 "How often feeds are polled (e.g. 10m).", True, (_a("interval", "duration"),)),
     CommandSpec("admin audit", "admin audit [n]", "The latest admin changes.", True,
@@ -276,6 +279,7 @@ class Commands:
             "admin track": lambda c: self.admin.track(c.text("article")),
             "admin threshold": lambda c: self.admin.threshold(
                 c.user, c.text("target"), c.text("value"), c.dry_run),
+            "admin feedback": lambda c: self.admin.feedback(c.text("days")),
             "admin schedule poll": lambda c: self.admin.schedule_poll(c.user, c.text("interval")),
             "admin audit": lambda c: self.admin.audit(c.number("n", 10)),
             "admin revert": lambda c: self.admin.revert(c.user, c.number("audit-id", 0)),

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import AppConfig, ConfigError
+from bot.config import RETIRED_JOIN, AppConfig, ConfigError, retired_join
 from bot.core.actors import (
     BOTH,
     INDIA,
@@ -79,9 +79,8 @@ class FieldWeights(_Strict):
 class GroupingSettings(_Strict):
     """Story grouping knobs (see bot/core/stories.py)."""
 
-    # A report joins an open story at this similarity (within thresholds.story_window) ...
-    join: float = Field(default=0.3, ge=0, le=1)
-    # ... or, when the story is older but not older than long_window, at this one.
+    # A report joins an open story at thresholds.story (within thresholds.story_window), or,
+    # when the story is older but not older than long_window, at this similarity.
     strong: float = Field(default=0.45, ge=0, le=1)
     long_window_days: float = Field(default=16.0, ge=0)
     # A new story is linked to an earlier one this similar within link_window_days.
@@ -146,6 +145,8 @@ class MatchingSettings(_Strict):
 
 def load_matching_settings(raw: dict[str, object]) -> MatchingSettings:
     """Validate the config's ``matching:`` section; errors name the setting and the fix."""
+    if retired_join(raw) is not None:
+        raise MatchingError(f"{RETIRED_JOIN[0]}; {RETIRED_JOIN[1]}")
     try:
         return MatchingSettings.model_validate(raw)
     except ValidationError as exc:

@@ -6,7 +6,8 @@ names, places and numbers weigh most; stopwords, the config's generic words and 
 US–India story shares (country names, topic vocabulary) weigh nothing, so two events that share
 only their topic stay apart.
 
-* Within ``thresholds.story_window`` of the story's last report, similarity ≥ ``join`` joins.
+* Within ``thresholds.story_window`` of the story's last report, similarity ≥
+  ``thresholds.story`` joins.
 * Up to ``long_window_days`` a very similar report (≥ ``strong``) still joins (a two-week
   exercise's closing report).
 * Otherwise a new story opens, linked to the most similar earlier story (≥ ``link``) within
@@ -94,10 +95,11 @@ class StoryGrouper:
         self.window = timedelta(seconds=cfg.thresholds.story_window)
         self.long_window = max(self.window, timedelta(days=self.settings.long_window_days))
         self.link_window = max(self.long_window, timedelta(days=self.settings.link_window_days))
-        self.join = self.settings.join
+        # The one story threshold (config thresholds.story, edited by the admin command).
+        self.join = cfg.thresholds.story
         g = self.settings
-        self._floor = min(g.min_cosine, g.join, g.strong, g.link)
-        self._needed = min(g.join, g.strong, g.link)
+        self._floor = min(g.min_cosine, self.join, g.strong, g.link)
+        self._needed = min(self.join, g.strong, g.link)
         self._window_s = self.window.total_seconds()
         generic = {w.lower() for w in self.settings.generic_words}
         for topic in cfg.topics:

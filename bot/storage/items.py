@@ -196,3 +196,13 @@ def item_from_row(row: ItemRow) -> Item:
         first_seen=row.first_seen_at,
         alertable=row.alertable,
     )
+
+
+def items_since(session: Session, since: datetime) -> list[Item]:
+    """Every item first seen since ``since``, in the order they were seen (dry runs)."""
+    stmt = (
+        select(ItemRow)
+        .where(ItemRow.first_seen_at >= since)
+        .order_by(ItemRow.first_seen_at, ItemRow.id)
+    )
+    return [item_from_row(row) for row in session.scalars(stmt)]

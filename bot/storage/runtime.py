@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, FeedConfig, TopicConfig
+from bot.config import AppConfig, FeedConfig, TopicConfig, retired_join
 from bot.storage.tables import FeedRow, SettingRow, TopicRow
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def load_runtime(session: Session) -> AppConfig:
     if isinstance(data.get("poll"), dict):
         # Removed setting (now per feed, allow_private): a database seeded before still has it.
         data["poll"] = {k: v for k, v in data["poll"].items() if k not in REMOVED_POLL_KEYS}
+    _move_retired_join(data)
     topics = sorted(session.scalars(select(TopicRow)), key=_position)
     data["topics"] = [
         {
@@ -104,6 +105,20 @@ def load_runtime(session: Session) -> AppConfig:
         for f in session.scalars(select(FeedRow).order_by(FeedRow.id))
     ]
     return AppConfig.model_validate(data)
+
+
+def _move_retired_join(data: dict[str, Any]) -> None:
+    """A database seeded before thresholds.story became the story threshold keeps grouping as
+    it did: the stored matching.grouping.join (the value the grouper read) moves there; the
+    stored thresholds.story was read by nothing."""
+    join = retired_join(data.get("matching"))
+    if join is None:
+        return
+    grouping = {k: v for k, v in data["matching"]["grouping"].items() if k != "join"}
+    data["matching"] = {**data["matching"], "grouping": grouping}
+    thresholds = data.get("thresholds")
+    data["thresholds"] = {**(thresholds if isinstance(thresholds, dict) else {}), "story": join}
+    logger.info("stored matching.grouping.join %s is now thresholds.story", join)
 
 
 def _position(topic: TopicRow) -> tuple[int, str]:

@@ -1,0 +1,158 @@
+"""`/news admin feedback`: the flagged stories, the evidence that let each through written as
+sentences, and the cheapest changes that would have stopped it with their week's cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import AppConfig
+from bot.core.actors import Knowledge
+from bot.core.feedback import MAX_STEPS, Advisor, Costed, FlaggedStory
+from bot.core.models import Item, Reply, ReplyField
+from bot.core.usage import UsageError
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 90
+STORIES_SHOWN = 5
+PROPOSALS_SHOWN = 3
+FIELD_MAX = 1000  # Discord's field value limit is 1024
+
+RULES = {
+    "relevant": "both sides named as subjects, under a topic, scoring at or above the threshold",
+    "no-us-actor": "no US actor as a subject",
+    "no-india-actor": "no Indian actor as a subject",
+    "third-country": "a third country outweighed the pair",
+    "no-topic": "under none of the topics",
+    "weak": "US–India only in passing",
+}
+
+
+def parse_days(text: str) -> int:
+    """``--days N`` (or ``N``, ``Nd``); the default is a week."""
+    words = text.split()
+    if words and words[0].lower() == "--days":
+        words = words[1:]
+        if not words:
+            raise UsageError("--days needs a number of days, e.g. `--days 14`")
+    if not words:
+        return DEFAULT_DAYS
+    if len(words) > 1:
+        raise UsageError(f"unexpected `{' '.join(words[1:])}`; give one number of days")
+    value = words[0].lower().removesuffix("d")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
+        raise UsageError(f"--days must be a whole number from 1 to {MAX_DAYS}, not `{words[0]}`")
+    return int(value)
+
+
+def evidence_sentences(evidence: dict[str, Any]) -> list[str]:
+    """The stored evidence as sentences: who stood for each side, which terms, which rule."""
+    out: list[str] = []
+    decided = evidence.get("decided_by") or {}
+    if decided:
+        out.append(
+            f"The US side was {decided.get('us', '(none)')}; "
+            f"the Indian side was {decided.get('india', '(none)')}."
+        )
+    both = (evidence.get("actors") or {}).get("both") or []
+    if both:
+        out.append(f"Both sides at once through {', '.join(both)}.")
+    terms = evidence.get("topic_terms") or {}
+    if terms:
+        scores = evidence.get("topic_scores") or {}
+        parts = [
+            f"{topic} ({', '.join(hits)}; weight {float(scores.get(topic, 0)):.1f})"
+            for topic, hits in terms.items()
+        ]
+        out.append(f"Topic terms found: {'; '.join(parts)}.")
+    third = (evidence.get("actors") or {}).get("third") or []
+    if third:
+        out.append(f"Third countries named: {', '.join(third)}.")
+    rule = evidence.get("rule")
+    if rule:
+        score, threshold = evidence.get("score"), evidence.get("threshold")
+        numbers = (
+            f" (score {float(score):.2f} against threshold {float(threshold):.2f})"
+            if isinstance(score, int | float) and isinstance(threshold, int | float)
+            else ""
+        )
+        out.append(f"Decided by the rule `{rule}`: {RULES.get(str(rule), str(rule))}{numbers}.")
+    return out or ["No evidence was stored for this report."]
+
+
+def feedback_reply(
+    cfg: AppConfig,
+    stories: Sequence[FlaggedStory],
+    week: Sequence[Item],
+    days: int,
+    knowledge: Knowledge | None = None,
+) -> Reply:
+    """The admin's report on the flagged stories of the last ``days`` days."""
+    if not stories:
+        return Reply(text=f"No stories were flagged “not relevant” in the last {days} days.")
+    advisor = Advisor(cfg, knowledge)
+    alerts = advisor.alerts(week)
+    flagged = {r.item.id for s in stories for r in s.reports}
+    fields: list[ReplyField] = []
+    for story in stories[:STORIES_SHOWN]:
+        fields.append(_evidence_field(story))
+        fields.append(_changes_field(advisor, story, alerts, flagged))
+    more = len(stories) - STORIES_SHOWN
+    tail = f" Showing the {STORIES_SHOWN} most recent; {more} more." if more > 0 else ""
+    return Reply(
+        text=f"{len(stories)} stor{'y' if len(stories) == 1 else 'ies'} flagged “not relevant” "
+        f"in the last {days} days, the most recently flagged first. Each change below was "
+        f"checked by re-running the matcher on the story, and its cost is a dry run over the "
+        f"{len(alerts)} alerts of the last 7 days.{tail} Nothing was changed: apply one with "
+        "the command shown (add `--dry-run` to see it again).",
+        fields=tuple(fields),
+    )
+
+
+def _evidence_field(story: FlaggedStory) -> ReplyField:
+    people = f"{story.flaggers} {'person' if story.flaggers == 1 else 'people'}"
+    name = (
+        f"{_clip(story.headline, 150)} ({story.key}) — flagged by {people}, "
+        f"last {story.last_flagged:%Y-%m-%d %H:%M} UTC"
+    )
+    if not story.reports:
+        return ReplyField(name, "Its reports are no longer stored.")
+    first = story.reports[0]
+    lines = [f"Let through ({len(story.reports)} report(s)); the first, “{first.item.title}”:"]
+    lines += evidence_sentences(first.evidence)
+    return ReplyField(name, _clip("\n".join(lines), FIELD_MAX))
+
+
+def _changes_field(
+    advisor: Advisor, story: FlaggedStory, alerts: Sequence[Item], flagged: set[int]
+) -> ReplyField:
+    name = f"What would have stopped {story.key}"
+    items = advisor.still_relevant(story)
+    if not items:
+        return ReplyField(name, "The current config already lets none of its reports through.")
+    costed = advisor.ranked(items, alerts, flagged)
+    if not costed:
+        return ReplyField(
+            name,
+            f"No relevance threshold (its score is perfect) and no {MAX_STEPS} topic-term "
+            "removals stop every report; look at the actors in the evidence.",
+        )
+    lines = [_proposal_line(n, c) for n, c in enumerate(costed[:PROPOSALS_SHOWN])]
+    return ReplyField(name, _clip("\n".join(lines), FIELD_MAX))
+
+
+def _proposal_line(n: int, costed: Costed) -> str:
+    cost = costed.cost
+    lead = "Smallest: " if n == 0 else ""
+    also = f" (and {cost.also_flagged} other flagged report(s))" if cost.also_flagged else ""
+    if cost.removed:
+        lost = "; ".join(f"“{_clip(t, 60)}”" for t in cost.lost)
+        price = f"would also remove {cost.removed} other alert(s) of the last 7 days{also}: {lost}"
+    else:
+        price = f"would remove no other alert of the last 7 days{also}"
+    apply = " then ".join(f"`{c}`" for c in costed.proposal.commands)
+    return f"• {lead}{costed.proposal.change}: {price}. Apply: {apply}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
