@@ -71,6 +71,23 @@ def test_config_check_says_the_global_private_switch_is_now_per_feed(tmp_path: P
     assert "put allow_private: true on each feed that is on your own network" in line
 
 
+def test_config_check_names_thresholds_story_as_the_retired_joins_replacement(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["matching"]["grouping"]["join"] = 0.35
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(data, sort_keys=False))
+    lines = old.read_text().splitlines()
+    at = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("join:"))
+    result = CliRunner().invoke(main, ["--config", str(old), "config", "check"])
+    assert result.exit_code == 1
+    [line] = [x for x in result.output.splitlines() if x.strip()]
+    assert f"{old}:{at}: matching.grouping.join: this setting was retired" in line
+    assert "the story join threshold is thresholds.story" in line
+    assert "move its value to thresholds.story and delete this line" in line
+
+
 def test_demo_prints_alerts_for_relevant_items_only() -> None:
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
