@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.enrichment import enrich_title_only
+from bot.core.feedstate import FeedOutcome, FeedStatus
 from bot.core.fetch import Resolver
+from bot.core.ingest import NewItem, Poller
 from bot.core.matching import Matcher
 from bot.core.models import Item
-from bot.core.poller import FeedOutcome, FeedStatus, NewItem, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
 from bot.storage.items import load_items, unmatched_items

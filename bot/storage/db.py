@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# What the core catches when a transaction fails: storage's name for it, so no core module
+# has to know which database library sits underneath.
+StorageError = SQLAlchemyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id. A database already there is opened without importing

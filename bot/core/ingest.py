@@ -9,54 +9,24 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import partial
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from typing import Any
 
 from bot.config import PollConfig
+from bot.core import feedstate
 from bot.core.backlog import Backlog
-from bot.core.fetch import (
-    Fetcher,
-    FetchResult,
-    FetchStatus,
-    Resolver,
-    backoff_delay,
-    safe_url,
-)
-from bot.core.models import Feed, FeedHealth, Item
+from bot.core.feedstate import FeedOutcome, FeedStatus, Polled, next_state, with_count
+from bot.core.fetch import Fetcher, FetchResult, FetchStatus, Resolver
+from bot.core.models import Feed, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.core.schedule import due_tolerance
-from bot.storage.db import Database
-from bot.storage.feeds import FeedState, claim_due_feeds, save_states
-from bot.storage.items import FeedItems, known_keys, store_new_items
+from bot.storage.db import Database, StorageError
+from bot.storage.feeds import claim_due_feeds, save_states
+from bot.storage.items import known_keys, store_polled
 
 logger = logging.getLogger(__name__)
-
-
-class FeedStatus(StrEnum):
-    OK = "ok"
-    NOT_MODIFIED = "not_modified"
-    FAILED = "failed"
-    EMPTY = "empty"  # a valid feed with no entries: logged, not backed off
-    GONE = "gone"  # the site answered 410 Gone: polling stopped, admins told
-
-
-@dataclass(frozen=True, slots=True)
-class FeedOutcome:
-    """How one feed's poll went, in one line a person can act on."""
-
-    feed_id: int
-    name: str
-    url: str
-    status: FeedStatus
-    message: str
-    new_items: int
-    next_fetch_at: datetime
-    http_status: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +50,6 @@ class PollResult:
     @property
     def failed(self) -> list[FeedOutcome]:
         return [o for o in self.outcomes if o.status is FeedStatus.FAILED]
-
-
-@dataclass(frozen=True, slots=True)
-class _Handled:
-    """One fetched feed after parsing: its new state, items to store and outcome so far."""
-
-    feed: Feed
-    state: FeedState
-    items: FeedItems | None
-    outcome: FeedOutcome
-    note: str = ""  # e.g. "it moved permanently to …", repeated in the final message
-    listed: int = 0  # entries in the feed, new or not
 
 
 def _utcnow() -> datetime:
@@ -260,8 +218,8 @@ class Poller:
         done = parsed or {}
         handled = [self._handle(r, now, done.get(i)) for i, r in enumerate(results)]
         try:
-            items = self.db.transaction(lambda s: self._store(s, handled, now))
-        except SQLAlchemyError:
+            items = self.db.transaction(partial(_store, polled=handled, now=now))
+        except StorageError:
             # One feed's bad row must not cost the others theirs: retry one by one.
             logger.exception(
                 "storing a batch of %d feeds failed; retrying one by one", len(handled)
@@ -269,11 +227,11 @@ class Poller:
             items = []
             for i, h in enumerate(handled):
                 try:
-                    items.extend(self.db.transaction(partial(self._store, handled=[h], now=now)))
-                except SQLAlchemyError as exc:
+                    items.extend(self.db.transaction(partial(_store, polled=[h], now=now)))
+                except StorageError as exc:
                     handled[i] = self._store_failed(h, exc, now)
         per_feed = Counter(item.feed_id for item in items)
-        outcomes = [_with_count(h, per_feed.get(h.feed.id, 0)) for h in handled]
+        outcomes = [with_count(h, per_feed.get(h.feed.id, 0)) for h in handled]
         return outcomes, items
 
     def _known_keys(self, keys: Sequence[str]) -> Collection[str]:
@@ -281,169 +239,34 @@ class Poller:
         store step checks again, so a failure here costs only time)."""
         try:
             return self.db.transaction(lambda s: known_keys(s, keys))
-        except SQLAlchemyError as exc:
+        except StorageError as exc:
             logger.warning("checking for known items failed (%s)", exc.__class__.__name__)
             return ()
 
-    def _store(self, session: Session, handled: Sequence[_Handled], now: datetime) -> list[Item]:
-        batches = [h.items for h in handled if h.items is not None]
-        items = store_new_items(session, batches, now=now)
-        save_states(session, [h.state for h in handled])
-        return items
-
-    def _store_failed(self, h: _Handled, exc: SQLAlchemyError, now: datetime) -> _Handled:
+    def _store_failed(self, h: Polled, exc: StorageError, now: datetime) -> Polled:
         error = f"its items could not be stored ({exc.__class__.__name__})"
-        failed = self._failure(h.feed, now, error, h.state.last_status, None)
+        failed = feedstate.failed(h.feed, now, error, h.state.last_status, None, self.poll)
         try:
             self.db.transaction(lambda s: save_states(s, [failed.state]))
-        except SQLAlchemyError:
+        except StorageError:
             logger.exception("could not record the failure of feed %s", h.feed.id)
         return failed
 
     def _handle(
         self, result: FetchResult, now: datetime, parsed: ParsedFeed | None = None
-    ) -> _Handled:
-        feed = result.feed
-        if result.status is FetchStatus.FAILED:
-            return self._failure(
-                feed, now, result.error or "unknown error", result.http_status, result.retry_after
-            )
-        if result.status is FetchStatus.NOT_MODIFIED:
-            return self._success(
-                feed,
-                result,
-                now,
-                FeedStatus.NOT_MODIFIED,
-                None,
-                "not modified since the last check (HTTP 304)",
-            )
-        if parsed is None:
+    ) -> Polled:
+        if result.status is FetchStatus.OK and parsed is None:
             # A feed polled before mostly repeats items we have: skip cleaning those.
-            known = self._known_keys if feed.first_polled_at is not None else None
-            parsed = parse_safely(result.body, feed, result.content_type, known)
-        if parsed.error:
-            return self._failure(feed, now, parsed.error, result.http_status, None)
-        if parsed.empty:
-            return self._success(
-                feed, result, now, FeedStatus.EMPTY, parsed, "the feed is valid but lists no items"
-            )
-        return self._success(
-            feed, result, now, FeedStatus.OK, parsed, f"{parsed.listed} items in the feed"
-        )
-
-    def _success(
-        self,
-        feed: Feed,
-        result: FetchResult,
-        now: datetime,
-        status: FeedStatus,
-        parsed: ParsedFeed | None,
-        detail: str,
-    ) -> _Handled:
-        next_at = now + timedelta(seconds=self.poll.interval)
-        moved = result.moved_to if result.moved_to and result.moved_to != feed.url else None
-        note = f"; it moved permanently to {safe_url(moved)}, address updated" if moved else ""
-        detail += note
-        message = f'feed "{feed.name}" ({safe_url(feed.url)}): {detail}; next check {_at(next_at)}'
+            known = self._known_keys if result.feed.first_polled_at is not None else None
+            parsed = parse_safely(result.body, result.feed, result.content_type, known)
+        polled = next_state(result, parsed, now, self.poll)
         # Failures and the rest are the caller's to log (the pipeline does); an empty feed is
         # worth one line here because it is easy to miss otherwise.
-        log = logger.info if status is FeedStatus.EMPTY else logger.debug
-        log("%s", message)
-        state = FeedState(
-            feed_id=feed.id,
-            fetched_at=now,
-            next_fetch_at=next_at,
-            health=FeedHealth.OK,
-            failures=0,
-            last_status=result.http_status,
-            last_error=None,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            first_polled_at=feed.first_polled_at or now,
-            succeeded=True,
-            moved_to=moved,
-            validators_changed=(result.etag, result.last_modified, feed.first_polled_at or now)
-            != (feed.etag, feed.last_modified, feed.first_polled_at),
-        )
-        items = None
-        listed = parsed.listed if parsed is not None else 0
-        if parsed is not None and parsed.items:
-            # A new feed's backlog is stored and matched but never alerted.
-            alertable = (
-                feed.first_polled_at is not None
-                or feed.alert_on_first_poll
-                or self.poll.alert_on_first_poll
-            )
-            items = FeedItems(feed.id, parsed.items, alertable, self.poll.max_age)
-        outcome = FeedOutcome(
-            feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
-        )
-        return _Handled(feed, state, items, outcome, note, listed)
-
-    def _failure(
-        self,
-        feed: Feed,
-        now: datetime,
-        error: str,
-        http_status: int | None,
-        retry_after: float | None,
-    ) -> _Handled:
-        failures = feed.failures + 1
-        delay = backoff_delay(failures, self.poll)
-        if retry_after is not None and retry_after > delay:
-            delay = retry_after  # the site said when; asking sooner would only be refused
-        next_at = now + timedelta(seconds=delay)
-        message = (
-            f'feed "{feed.name}" ({safe_url(feed.url)}) failed: {error}; '
-            f"retrying in {_duration(delay)} ({_at(next_at)}), failure {failures} in a row"
-        )
-        logger.debug("%s", message)
-        state = FeedState(
-            feed_id=feed.id,
-            fetched_at=now,
-            next_fetch_at=next_at,
-            health=FeedHealth.FAILING,
-            failures=failures,
-            last_status=http_status,
-            last_error=error,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            first_polled_at=feed.first_polled_at,
-            succeeded=False,
-            validators_changed=False,
-        )
-        status = FeedStatus.FAILED
-        if http_status == 410:  # the site's final word: stop until an admin resumes the feed
-            status, state = FeedStatus.GONE, replace(state, health=FeedHealth.GONE, stop=True)
-            message = (
-                f'feed "{feed.name}" ({safe_url(feed.url)}) is gone (HTTP 410): polling stopped. '
-                f"Add its new address or remove it; `/news admin feeds resume {feed.id}` resumes it"
-            )
-        o = (feed.id, feed.name, feed.url, status, message, 0, next_at, http_status)
-        outcome = FeedOutcome(*o)
-        return _Handled(feed, state, None, outcome)
+        log = logger.info if polled.outcome.status is FeedStatus.EMPTY else logger.debug
+        log("%s", polled.outcome.message)
+        return polled
 
 
-def _with_count(h: _Handled, count: int) -> FeedOutcome:
-    o = h.outcome
-    if o.status is not FeedStatus.OK:
-        return o
-    message = (
-        f'feed "{h.feed.name}" ({safe_url(h.feed.url)}): {count} new of {h.listed} items'
-        f"{h.note}; next check {_at(o.next_fetch_at)}"
-    )
-    return replace(o, new_items=count, message=message)
-
-
-def _at(when: datetime) -> str:
-    return f"at {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f}s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400 * 2:
-        return f"{seconds / 3600:.1f}h".replace(".0h", "h")
-    return f"{seconds / 86400:.1f}d".replace(".0d", "d")
+def _store(session: Any, polled: Sequence[Polled], now: datetime) -> list[Item]:
+    batches = [p.items for p in polled if p.items is not None]
+    return store_polled(session, batches, [p.state for p in polled], now=now)
