@@ -76,7 +76,10 @@ class Advisor:
         self.cfg = cfg
         # Loaded once: every proposal builds a matcher of its own.
         self.knowledge = knowledge if knowledge is not None else load_knowledge()
-        self.matcher = Matcher.from_config(cfg, knowledge)
+        self.matcher = Matcher.from_config(cfg, self.knowledge)
+        # A proposal's matcher is built once (~50 ms), for its check and for its cost; the
+        # config is kept beside it so its id is never reused while cached.
+        self._built: dict[int, tuple[AppConfig, Matcher]] = {id(cfg): (cfg, self.matcher)}
 
     def still_relevant(self, story: FlaggedStory) -> list[Item]:
         """The story's reports the current config still lets through."""
@@ -105,7 +108,7 @@ class Advisor:
         self, proposal: Proposal, alerts: Sequence[Item], own: set[int], flagged: set[int]
     ) -> Cost:
         """Dry run of ``proposal`` over ``alerts``: which of them it would no longer post."""
-        after = Matcher.from_config(proposal.config, self.knowledge)
+        after = self._matcher(proposal.config)
         removed = [i for i in alerts if i.id not in own and not after.match(i).relevant]
         others = [i for i in removed if i.id not in flagged]
         lost = tuple(i.title for i in others[:LOST_SHOWN])
@@ -119,6 +122,12 @@ class Advisor:
         costed = [Costed(p, self.cost(p, alerts, own, flagged)) for p in self.proposals(items)]
         return sorted(costed, key=lambda c: (c.cost.removed, -c.cost.also_flagged))
 
+    def _matcher(self, cfg: AppConfig) -> Matcher:
+        built = self._built.get(id(cfg))
+        if built is None:
+            built = self._built[id(cfg)] = (cfg, Matcher.from_config(cfg, self.knowledge))
+        return built[1]
+
     # ---------------------------------------------------------------- candidates
 
     def _combined(self, items: Sequence[Item]) -> Proposal | None:
@@ -129,6 +138,7 @@ class Advisor:
             best: tuple[tuple[int, float], str, list[str], AppConfig, Matcher] | None = None
             for topic_id, terms in self._hit_terms(cfg, left):
                 edited = _without(cfg, topic_id, terms)
+                # Not cached: a search step's matchers are many and used once.
                 matcher = Matcher.from_config(edited, self.knowledge)
                 after = _progress(matcher, left)
                 if best is None or after < best[0]:
@@ -144,7 +154,7 @@ class Advisor:
 
     def _hit_terms(self, cfg: AppConfig, items: Sequence[Item]) -> list[tuple[str, list[str]]]:
         """Each topic term that hit one of ``items``, with its other spellings in that topic."""
-        matcher = Matcher.from_config(cfg, self.knowledge) if cfg is not self.cfg else self.matcher
+        matcher = self._matcher(cfg)
         seen: set[tuple[str, tuple[str, ...]]] = set()
         out: list[tuple[str, list[str]]] = []
         for item in items:
@@ -196,7 +206,7 @@ class Advisor:
         ]
 
     def _stops(self, cfg: AppConfig, items: Sequence[Item]) -> bool:
-        matcher = Matcher.from_config(cfg, self.knowledge)
+        matcher = self._matcher(cfg)
         return not any(matcher.match(i).relevant for i in items)
 
 
