@@ -22,6 +22,7 @@ from bot.core.models import Item
 
 LOST_SHOWN = 3
 MAX_STEPS = 6  # term removals combined at most, for a story no single change stops
+SEARCH_WIDTH = 8  # the terms hitting the most reports tried at each step (a matcher each)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ class Advisor:
         """
         if not items:
             return []
-        singles = [self._removal(self.cfg, {t: ts}) for t, ts in self._hit_terms(self.cfg, items)]
+        # A term stops every report only if it hit every report: the commonest come first.
+        common = self._hit_terms(self.cfg, items)[:SEARCH_WIDTH]
+        singles = [self._removal(self.cfg, {t: ts}) for t, ts in common]
         singles = [p for p in [*singles, *self._threshold(items)] if self._stops(p.config, items)]
         if singles:
             return singles
@@ -125,7 +128,7 @@ class Advisor:
     def _matcher(self, cfg: AppConfig) -> Matcher:
         built = self._built.get(id(cfg))
         if built is None:
-            built = self._built[id(cfg)] = (cfg, Matcher.from_config(cfg, self.knowledge))
+            built = self._built[id(cfg)] = (cfg, self.matcher.retuned(cfg))
         return built[1]
 
     # ---------------------------------------------------------------- candidates
@@ -136,10 +139,10 @@ class Advisor:
         progress = _progress(self.matcher, left)
         for _ in range(MAX_STEPS):
             best: tuple[tuple[int, float], str, list[str], AppConfig, Matcher] | None = None
-            for topic_id, terms in self._hit_terms(cfg, left):
+            for topic_id, terms in self._hit_terms(cfg, left)[:SEARCH_WIDTH]:
                 edited = _without(cfg, topic_id, terms)
                 # Not cached: a search step's matchers are many and used once.
-                matcher = Matcher.from_config(edited, self.knowledge)
+                matcher = self.matcher.retuned(edited)
                 after = _progress(matcher, left)
                 if best is None or after < best[0]:
                     best = (after, topic_id, terms, edited, matcher)
@@ -153,23 +156,24 @@ class Advisor:
         return None
 
     def _hit_terms(self, cfg: AppConfig, items: Sequence[Item]) -> list[tuple[str, list[str]]]:
-        """Each topic term that hit one of ``items``, with its other spellings in that topic."""
+        """Each topic term that hit one of ``items`` (with its other spellings in that topic),
+        the terms hitting the most reports first."""
         matcher = self._matcher(cfg)
-        seen: set[tuple[str, tuple[str, ...]]] = set()
-        out: list[tuple[str, list[str]]] = []
+        reports: dict[tuple[str, tuple[str, ...]], int] = {}
         for item in items:
             hits: dict[str, list[str]] = dict(matcher.match(item).evidence.get("topic_terms", {}))  # type: ignore[call-overload]
-            for topic_id, phrases in hits.items():
-                topic = next((t for t in cfg.topics if t.id == topic_id), None)
-                for phrase in phrases:
-                    words = _words(phrase)
-                    if topic is None or not words or (topic_id, words) in seen:
-                        continue
-                    seen.add((topic_id, words))
-                    terms = [t for t in topic.terms if _words(t) == words]
-                    if terms:
-                        out.append((topic_id, terms))
-        return out
+            found = {(topic_id, _words(p)) for topic_id, phrases in hits.items() for p in phrases}
+            for key in found:
+                if key[1]:
+                    reports[key] = reports.get(key, 0) + 1
+        out: list[tuple[int, str, list[str]]] = []
+        for (topic_id, words), count in reports.items():
+            topic = next((t for t in cfg.topics if t.id == topic_id), None)
+            terms = [t for t in topic.terms if _words(t) == words] if topic is not None else []
+            if terms:
+                out.append((count, topic_id, terms))
+        out.sort(key=lambda c: -c[0])  # stable: the first found first among equals
+        return [(topic_id, terms) for _, topic_id, terms in out]
 
     def _removal(self, cfg: AppConfig, removed: dict[str, list[str]]) -> Proposal:
         edited = cfg

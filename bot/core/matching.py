@@ -25,6 +25,7 @@ follow the labelling rules:
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -202,21 +203,11 @@ class Matcher:
         for country, phrases in settings.third_countries.items():
             for phrase in phrases:
                 labelled.setdefault(phrase, Actor(THIRD, "country", country=country))
-        term_labels: dict[str, str] = {}
-        self._topic_rules: list[_TopicRule] = []
-        for topic_id, terms, actors, threshold in topics:
+        for topic_id, _terms, actors, _threshold in topics:
             for phrase in actors:
                 labelled.setdefault(phrase, Actor(BOTH, "format", topic=topic_id))
-            for term in terms:
-                # One phrase may belong to several topics ("ship repair").
-                term_labels[term] = (
-                    term_labels[term] + "," + topic_id if term in term_labels else topic_id
-                )
-            self._topic_rules.append(
-                _TopicRule(
-                    topic_id, threshold if threshold is not None else settings.topic_threshold
-                )
-            )
+        self._topic_actors = [(t[0], list(t[2])) for t in topics]
+        self._compile_terms(topics)
         self._pair_rules: list[tuple[str, frozenset[str], frozenset[str]]] = []
         for n, rule in enumerate(settings.pair_rules):
             if rule.topic not in known:
@@ -235,13 +226,43 @@ class Matcher:
                 )
         self._high_level = frozenset(settings.high_level_topics)
         self._actors = Gazetteer(labelled)
-        self._terms = Gazetteer(term_labels)
 
     @classmethod
     def from_config(cls, cfg: AppConfig, knowledge: Knowledge | None = None) -> Matcher:
         settings = load_matching_settings(cfg.matching)
         topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
         return cls(settings, topics, cfg.thresholds.relevance, knowledge)
+
+    def _compile_terms(self, topics: Topics) -> None:
+        term_labels: dict[str, str] = {}
+        self._topic_rules: list[_TopicRule] = []
+        for topic_id, terms, _actors, threshold in topics:
+            for term in terms:
+                # One phrase may belong to several topics ("ship repair").
+                term_labels[term] = (
+                    term_labels[term] + "," + topic_id if term in term_labels else topic_id
+                )
+            default = self.settings.topic_threshold
+            self._topic_rules.append(
+                _TopicRule(topic_id, threshold if threshold is not None else default)
+            )
+        self._terms = Gazetteer(term_labels)
+
+    def retuned(self, cfg: AppConfig) -> Matcher:
+        """This matcher with ``cfg``'s topic terms and thresholds, sharing the actor gazetteer
+        (most of a build's time): for trying many term or threshold edits of one config.
+
+        ``cfg`` must differ from this matcher's config in nothing else (the ``matching:``
+        section, the topics and their actors); otherwise this raises ValueError.
+        """
+        topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
+        same = [(t[0], list(t[2])) for t in topics] == self._topic_actors
+        if not same or load_matching_settings(cfg.matching) != self.settings:
+            raise ValueError("retuned() takes only topic-term and threshold edits")
+        other = copy.copy(self)
+        other.relevance_threshold = cfg.thresholds.relevance
+        other._compile_terms(topics)
+        return other
 
     def match(self, item: Item) -> Match:
         seg = segments(item.title, item.summary)

@@ -247,3 +247,30 @@ def test_immigration_enforcement_on_indian_students_is_relevant(matcher: Matcher
 def test_a_newspaper_name_is_not_an_actor(matcher: Matcher) -> None:
     m = judge(matcher, "Washington Post: India's monsoon arrives early", "Rain hit Kerala.")
     assert not m.relevant and m.evidence["rule"] == "no-us-actor"
+
+
+def test_a_retuned_matcher_decides_as_one_built_from_the_edited_config(
+    cfg: AppConfig, matcher: Matcher
+) -> None:
+    lines = (CONFIG.parents[1] / "tests" / "testdata" / "eval" / "dev.jsonl").read_text()
+    items = [
+        Item(n, str(n), None, o["title"], o.get("summary", ""), None, "X", None,
+             datetime(2025, 1, 1, tzinfo=UTC))
+        for n, o in enumerate(json.loads(line) for line in lines.splitlines())
+    ]  # fmt: skip
+    topics = [
+        t.model_copy(update={"terms": t.terms[1:], "threshold": 1.5 if i == 2 else t.threshold})
+        for i, t in enumerate(cfg.topics)
+    ]
+    edited = cfg.model_copy(
+        update={
+            "topics": topics,
+            "thresholds": cfg.thresholds.model_copy(update={"relevance": 0.8}),
+        }
+    )
+    built, retuned = Matcher.from_config(edited), matcher.retuned(edited)
+    assert [built.match(i) for i in items] == [retuned.match(i) for i in items]
+    assert [matcher.match(i) for i in items] != [retuned.match(i) for i in items]
+    actors = [cfg.topics[0].model_copy(update={"actors": ["Zorblax Accord"]}), *cfg.topics[1:]]
+    with pytest.raises(ValueError, match="only topic-term and threshold edits"):
+        matcher.retuned(cfg.model_copy(update={"topics": actors}))
