@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,13 +15,14 @@ from typing import Any
 from bot.config import PollConfig
 from bot.core import feedstate
 from bot.core.backlog import Backlog
+from bot.core.feedleases import FeedLeases, default_owner
 from bot.core.feedstate import FeedOutcome, FeedStatus, Polled, next_state, with_count
 from bot.core.fetch import Fetcher, FetchResult, FetchStatus, Resolver
 from bot.core.models import Feed, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.core.schedule import due_tolerance
 from bot.storage.db import Database, StorageError
-from bot.storage.feeds import claim_due_feeds, save_states
+from bot.storage.feeds import claim_due_feeds, release_leases, save_states
 from bot.storage.items import known_keys, store_polled
 
 logger = logging.getLogger(__name__)
@@ -100,42 +99,114 @@ class Poller:
         self.parse_workers = max(1, parse_workers)
         self.poll = poll
         self.clock = clock
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-        # Longer than any fetch can take, so a lease only outlives a crashed poller.
-        self.lease = timedelta(seconds=max(120.0, poll.timeout * 3))
+        self.owner = owner or default_owner()
+        # Short, so a crashed worker's feeds are soon taken over; renewed while fetches run.
+        self.lease = timedelta(seconds=poll.lease)
+        # Feeds claimed at a time: what this worker can have in flight, so the others get
+        # the rest of the due feeds.
+        self.batch = poll.concurrency
 
     async def poll_due(self, now: datetime | None = None, *, force: bool = False) -> PollResult:
-        """Poll the due feeds (``force``: every unpaused feed) and return the new items."""
+        """Poll the due feeds (``force``: every unpaused feed) and return the new items.
+
+        Feeds are claimed a batch at a time (the fetch concurrency), and more as fetches
+        finish, so several workers sharing a database split the due feeds between them.
+        """
         now = now or self.clock()
-        tolerance = due_tolerance(self.poll.interval)
-        feeds = await self.db.run(
-            lambda s: claim_due_feeds(
-                s, now, owner=self.owner, lease=self.lease, force=force, tolerance=tolerance
-            )
-        )
+        leases = FeedLeases(self.db, self.owner, self.lease, self.clock)
+        seen: set[int] = set()
+        feeds, more = await self._claim(now, force, self.batch, seen)
         if not feeds:
             return PollResult()
+        leases.add(f.id for f in feeds)
         outcomes: list[FeedOutcome] = []
         new_items: list[NewItem] = []
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
         backlog = Backlog(self.max_pending_bytes)
-        async with Fetcher(self.poll, resolver=self.resolver) as fetcher:
-            consumer = asyncio.create_task(self._consume(queue, backlog, now, outcomes, new_items))
-
-            async def fetch_one(feed: Feed) -> None:
-                await backlog.room()
-                result = await fetcher.fetch(feed)
-                backlog.add(len(result.body))
-                queue.put_nowait(result)
-
-            try:
-                await asyncio.gather(*(fetch_one(f) for f in feeds))
-            finally:
-                queue.put_nowait(None)
-                await consumer
+        polled = len(feeds)
+        claim_more = partial(self._claim, now, force, seen=seen) if more else None
+        renewer = asyncio.create_task(leases.keep_alive())
+        try:
+            async with Fetcher(self.poll, resolver=self.resolver) as fetcher:
+                consumer = asyncio.create_task(
+                    self._consume(queue, backlog, now, outcomes, new_items, leases)
+                )
+                try:
+                    polled += await self._fetch_all(
+                        fetcher, feeds, queue, backlog, leases, claim_more
+                    )
+                finally:
+                    queue.put_nowait(None)
+                    await consumer
+        finally:
+            renewer.cancel()
+            await leases.give_back()
         failed = sum(o.status is FeedStatus.FAILED for o in outcomes)
-        logger.info("polled %d feeds: %d new items, %d failed", len(feeds), len(new_items), failed)
+        logger.info("polled %d feeds: %d new items, %d failed", polled, len(new_items), failed)
         return PollResult(outcomes, new_items)
+
+    async def _claim(
+        self, now: datetime, force: bool, limit: int, seen: set[int]
+    ) -> tuple[list[Feed], bool]:
+        """Claim up to ``limit`` due feeds this cycle has not fetched yet; also whether more
+        may be waiting. A feed fetched earlier in the cycle (a forced cycle reaches those
+        last, as they are due last) is given back at once and ends the claiming."""
+        tolerance = due_tolerance(self.poll.interval)
+        feeds = await self.db.run(
+            lambda s: claim_due_feeds(
+                s,
+                now,
+                owner=self.owner,
+                lease=self.lease,
+                force=force,
+                tolerance=tolerance,
+                limit=limit,
+            )
+        )
+        again = [f.id for f in feeds if f.id in seen]
+        if again:
+            await self.db.run(partial(release_leases, owner=self.owner, ids=again))
+        fresh = [f for f in feeds if f.id not in seen]
+        seen.update(f.id for f in fresh)
+        return fresh, len(feeds) >= limit and not again
+
+    async def _fetch_all(
+        self,
+        fetcher: Fetcher,
+        first: Sequence[Feed],
+        queue: asyncio.Queue[FetchResult | None],
+        backlog: Backlog,
+        leases: FeedLeases,
+        claim: Callable[[int], Awaitable[tuple[list[Feed], bool]]] | None,
+    ) -> int:
+        """Fetch the claimed feeds, claiming more as slots free up; returns how many more."""
+
+        async def fetch_one(feed: Feed) -> None:
+            await backlog.room()
+            result = await fetcher.fetch(feed)
+            backlog.add(len(result.body))
+            queue.put_nowait(result)
+
+        running = {asyncio.create_task(fetch_one(f)) for f in first}
+        claimed = 0
+        try:
+            while running:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+                room = self.batch - len(running)
+                # Claim in chunks, not one feed per finished fetch: each claim is a transaction.
+                if claim is not None and room >= max(1, self.batch // 4):
+                    feeds, more = await claim(room)
+                    claim = claim if more else None
+                    leases.add(f.id for f in feeds)
+                    claimed += len(feeds)
+                    running |= {asyncio.create_task(fetch_one(f)) for f in feeds}
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        return claimed
 
     async def _consume(
         self,
@@ -144,9 +215,10 @@ class Poller:
         now: datetime,
         outcomes: list[FeedOutcome],
         new_items: list[NewItem],
+        leases: FeedLeases,
     ) -> None:
         try:
-            await self._consume_batches(queue, backlog, now, outcomes, new_items)
+            await self._consume_batches(queue, backlog, now, outcomes, new_items, leases)
         finally:
             backlog.close()  # a failed consumer must not leave fetches waiting for room
 
@@ -157,6 +229,7 @@ class Poller:
         now: datetime,
         outcomes: list[FeedOutcome],
         new_items: list[NewItem],
+        leases: FeedLeases,
     ) -> None:
         done = False
         while not done:
@@ -181,6 +254,7 @@ class Poller:
                 self._handle_batch, batch, now, parsed
             )
             backlog.done(size)
+            leases.done(o.feed_id for o in got_outcomes)
             outcomes.extend(got_outcomes)
             new_items.extend(NewItem(i.id, i.published or i.first_seen) for i in got_items)
 

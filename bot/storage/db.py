@@ -56,6 +56,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def describe_database(url: str) -> str:
+    """The database for a log line: a SQLite file by its absolute path (a relative default
+    depends on the folder the bot was started from), a server without its password."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        name = parsed.database or ":memory:"
+        return f"SQLite {name if name == ':memory:' else Path(name).expanduser().resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
