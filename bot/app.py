@@ -12,9 +12,9 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.adapters.base import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
+from bot.core.chat import ChatAdapter
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.fetch import Resolver

@@ -24,7 +24,6 @@ import discord.http
 import yarl
 from discord import app_commands
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.adapters.discord_embeds import (
     NO_MENTIONS,
     admin_note,
@@ -35,7 +34,14 @@ from bot.adapters.discord_embeds import (
     thread_reply_content,
 )
 from bot.config import AppConfig
-from bot.core.commands import ArgSpec, Commands, CommandSpec
+from bot.core.chat import (
+    HANDLER_FAILED,
+    AdapterStopped,
+    ChannelUnavailable,
+    CommandHandler,
+    DeliveryError,
+)
+from bot.core.commands import ArgSpec, CommandSpec
 from bot.core.models import (
     ChannelRef,
     Command,
@@ -384,7 +390,7 @@ class DiscordAdapter:
     def __init__(
         self,
         settings: Settings,
-        commands: Commands,
+        commands: CommandHandler,
         cfg: AppConfig,
         *,
         guild_ready_timeout: float = 2.0,
@@ -745,9 +751,7 @@ async def _safely(work: Awaitable[Reply]) -> Reply:
         return await work
     except Exception:
         logger.exception("Discord: command failed")
-        return Reply(
-            text="Something went wrong on our side; it is logged. Try again later.", ok=False
-        )
+        return HANDLER_FAILED
 
 
 def _is_code(exc: BaseException | None, code: int) -> bool:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -33,8 +33,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters import slack_blocks as kit
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.config import AppConfig
+from bot.core.chat import (
+    HANDLER_FAILED,
+    AdapterStopped,
+    ChannelUnavailable,
+    CommandHandler,
+    DeliveryError,
+)
 from bot.core.models import (
     ChannelRef,
     Command,
@@ -76,29 +82,12 @@ TOKEN_ERRORS = {
 GONE_MESSAGE_ERRORS = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
-class CommandRunner(Protocol):
-    """What the adapter needs of ``bot.core.commands.Commands``."""
-
-    async def handle(self, cmd: Command) -> Reply: ...
-
-    async def feedback(
-        self, story_key: str, user: UserRef, channel: ChannelRef, verdict: str = "not_relevant"
-    ) -> Reply: ...
-
-
-FAILED_REPLY = Reply(
-    text="Sorry, that failed on the bot's side; the error is logged. Try again in a minute, "
-    "or ask an admin to look at newsbot's log.",
-    ok=False,
-)
-
-
 class SlackAdapter:
     """newsbot in one Slack workspace (single-workspace app: one bot token)."""
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings, commands: CommandRunner, cfg: AppConfig) -> None:
+    def __init__(self, settings: Settings, commands: CommandHandler, cfg: AppConfig) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set; the Slack adapter needs a xoxb- token")
         self.settings = settings
@@ -343,7 +332,7 @@ class SlackAdapter:
             return await work()
         except Exception:
             logger.exception("Slack: %s failed", what)
-            return FAILED_REPLY
+            return HANDLER_FAILED
 
     async def _respond(
         self, respond: AsyncRespond, reply: Reply, *, force_ephemeral: bool = False

@@ -10,7 +10,6 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.adapters.discord_bot import (
     BOT_PERMISSIONS,
     DiscordAdapter,
@@ -19,6 +18,7 @@ from bot.adapters.discord_bot import (
     invite_url,
 )
 from bot.adapters.discord_embeds import render_reply
+from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.core.commands import SPECS
 from bot.core.models import Command, UserRef
 from bot.storage.db import Database

@@ -15,10 +15,10 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.adapters.slack_app import SlackAdapter
 from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig, load_config
+from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.models import SourceLink
