@@ -17,6 +17,7 @@ from bot.config import AppConfig
 from bot.core.chat import ChatAdapter
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
+from bot.core.digests import start_digests
 from bot.core.fetch import Resolver
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
@@ -53,8 +54,6 @@ class NewsBot:
 
     async def start_schedule(self) -> BotScheduler:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
-        from bot.core.digests import start_digests
-
         self.scheduler = BotScheduler(self.pipeline.tick, interval=self.cfg.poll.interval)
         self.scheduler.start()
         await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
