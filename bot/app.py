@@ -104,7 +104,7 @@ def _build_adapters(
     wanted = set(platforms) if platforms is not None else {"slack", "discord", "console"}
     # Imported only when configured: each platform library is slow to import.
     if "slack" in wanted and settings.slack_bot_token is not None:
-        from bot.adapters.slack_app import SlackAdapter
+        from bot.adapters.slack.adapter import SlackAdapter
 
         adapters["slack"] = SlackAdapter(settings, commands, cfg)
     if "discord" in wanted and settings.discord_token is not None:

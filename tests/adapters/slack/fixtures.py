@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.adapters.slack_app import EVENTS_PATH, SlackAdapter
+from bot.adapters.slack.adapter import EVENTS_PATH, SlackAdapter
 from bot.core.models import ChannelRef, SourceLink, StoryCard
 from bot.settings import Settings
 from bot.storage.db import Database

@@ -15,8 +15,8 @@ import yaml
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.adapters.slack_app import SlackAdapter
-from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
+from bot.adapters.slack.adapter import SlackAdapter
+from bot.adapters.slack.blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig, load_config
 from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.core.commands import Commands
@@ -25,7 +25,7 @@ from bot.core.models import SourceLink
 from bot.settings import DEFAULT_CONFIG, REPO_ROOT
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow, SubscriptionRow
-from tests.adapters.slack_fixtures import (
+from tests.adapters.slack.fixtures import (
     NOW,
     SECRET,
     block_action,
