@@ -108,7 +108,7 @@ def _build_adapters(
 
         adapters["slack"] = SlackAdapter(settings, commands, cfg)
     if "discord" in wanted and settings.discord_token is not None:
-        from bot.adapters.discord_bot import DiscordAdapter
+        from bot.adapters.discord.adapter import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(settings, commands, cfg)
     if not adapters and "console" in wanted:

@@ -9,7 +9,7 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.adapters.discord_bot import DiscordAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
 from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, SourceLink, StoryCard

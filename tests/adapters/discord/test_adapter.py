@@ -10,20 +10,15 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.discord_bot import (
-    BOT_PERMISSIONS,
-    DiscordAdapter,
-    command_paths,
-    command_text,
-    invite_url,
-)
-from bot.adapters.discord_embeds import render_reply
+from bot.adapters.discord.adapter import BOT_PERMISSIONS, DiscordAdapter, invite_url
+from bot.adapters.discord.embeds import render_reply
+from bot.adapters.discord.tree import command_paths, command_text
 from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.core.commands import SPECS
 from bot.core.models import Command, UserRef
 from bot.storage.db import Database
 from bot.storage.tables import DeliveryRow, FeedbackRow, SubscriptionRow
-from tests.adapters.discord_fixtures import (
+from tests.adapters.discord.fixtures import (
     ALICE,
     MANAGE_GUILD,
     NOW,
