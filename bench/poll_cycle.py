@@ -51,9 +51,9 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import PollConfig  # noqa: E402
+from bot.core.ingest import Poller  # noqa: E402
 from bot.core.models import Feed  # noqa: E402
 from bot.core.parse import parse_many  # noqa: E402
-from bot.core.poller import Poller  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.tables import FeedRow, ItemRow, MatchRow  # noqa: E402
 

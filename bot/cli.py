@@ -14,7 +14,9 @@ import click
 import yaml
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.logs import LEVELS, LogFormat, setup_logging
 from bot.settings import Settings
+from bot.storage.db import describe_database
 
 if TYPE_CHECKING:
     from bot.app import NewsBot
@@ -39,18 +41,6 @@ class BotContext:
             raise click.ClickException(str(exc)) from None
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    # Library chatter (every request) drowns the bot's own one-line messages.
-    for noisy in ("aiohttp.access", "apscheduler.executors", "apscheduler.scheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 @click.group()
 @click.option(
     "--config",
@@ -59,10 +49,26 @@ def _setup_logging(level: str) -> None:
     envvar="NEWSBOT_CONFIG",
     help="Config file (default: config/newsbot.yaml; env NEWSBOT_CONFIG).",
 )
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    default=None,
+    help="How much to log (default INFO; env NEWSBOT_LOG_LEVEL).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="NEWSBOT_LOG_FORMAT",
+    show_default=True,
+    help="text for a terminal, json (one object per line) for a log collector "
+    "(env NEWSBOT_LOG_FORMAT).",
+)
 @click.version_option(package_name="newsbot")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None, log_level: str | None) -> None:
+def main(
+    ctx: click.Context, config_path: Path | None, log_level: str | None, log_format: LogFormat
+) -> None:
     """newsbot: follow-ups on US–India defence ties, grouped into stories, posted to chat."""
     try:
         settings = Settings()
@@ -70,7 +76,13 @@ def main(ctx: click.Context, config_path: Path | None, log_level: str | None) ->
         raise click.ClickException(f"bad environment setting: {exc}") from None
     if config_path is not None:
         settings = settings.model_copy(update={"config": config_path})
-    _setup_logging(log_level or settings.log_level)
+    level = (log_level or settings.log_level).upper()
+    if level not in LEVELS:
+        raise click.ClickException(
+            f"NEWSBOT_LOG_LEVEL={settings.log_level!r} is not a log level; "
+            f"use one of {', '.join(LEVELS)}"
+        )
+    setup_logging(level, log_format)
     ctx.obj = BotContext(settings)
 
 
@@ -92,6 +104,7 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    logger.info("database: %s", describe_database(settings.database_url))
     bot = await open_bot(settings, cfg)
     try:
         await bot.start_adapters()
@@ -129,8 +142,7 @@ async def _poll_once(settings: Settings, cfg: AppConfig, force: bool) -> None:
         click.echo(
             f"polled {len(report.outcomes)} feeds ({failed} failed): {report.new_items} new "
             f"items, {report.relevant} relevant, {report.flush.posted} alerts posted, "
-            f"{report.flush.updated} updated.",
-            err=True,
+            f"{report.flush.updated} updated."
         )
     finally:
         await bot.close()

@@ -72,8 +72,14 @@ class PollConfig(_Strict):
     # An item published longer than this before it is first seen is stored, never alerted
     # (0 switches the guard off).
     max_age: float = Field(default=3 * 86400.0, ge=0)
+    # How long a worker's claim on a feed lasts without renewal. A worker renews it while the
+    # fetch runs and gives it back on a clean stop; after a crash another worker takes the
+    # feed once this has passed.
+    lease: float = Field(default=30.0, ge=5)
 
-    @field_validator("interval", "timeout", "backoff_base", "backoff_max", "max_age", mode="before")
+    @field_validator(
+        "interval", "timeout", "backoff_base", "backoff_max", "max_age", "lease", mode="before"
+    )
     @classmethod
     def _duration(cls, v: object) -> float:
         return parse_duration(v)

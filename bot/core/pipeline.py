@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.enrichment import enrich_title_only
+from bot.core.feedleases import release_stale
+from bot.core.feedstate import FeedOutcome, FeedStatus
 from bot.core.fetch import Resolver
+from bot.core.ingest import NewItem, Poller
 from bot.core.matching import Matcher
 from bot.core.models import Item
-from bot.core.poller import FeedOutcome, FeedStatus, NewItem, Poller
 from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
 from bot.storage.items import load_items, unmatched_items
@@ -71,6 +73,7 @@ class Pipeline:
         self.delivery = delivery
         self.clock = clock
         self.resolver = resolver  # the DNS feeds are fetched through; None: the system's
+        self._leases_checked = False
 
     async def tick(self) -> datetime | None:
         """The scheduler's poll job: one cycle; returns when a failed feed should be retried."""
@@ -80,6 +83,11 @@ class Pipeline:
         started = time.perf_counter()
         now = self.clock()
         cfg = await self.db.run(load_runtime)
+        if not self._leases_checked:
+            # Feeds an earlier life of this process (or a dead neighbour on this host) had
+            # claimed are polled in this first cycle, not after their leases run out.
+            await release_stale(self.db)
+            self._leases_checked = True
         poller = Poller(self.db, cfg.poll, clock=self.clock, resolver=self.resolver)
         result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:

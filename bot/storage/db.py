@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# What the core catches when a transaction fails: storage's name for it, so no core module
+# has to know which database library sits underneath.
+StorageError = SQLAlchemyError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id. A database already there is opened without importing
@@ -49,6 +54,16 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def describe_database(url: str) -> str:
+    """The database for a log line: a SQLite file by its absolute path (a relative default
+    depends on the folder the bot was started from), a server without its password."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        name = parsed.database or ":memory:"
+        return f"SQLite {name if name == ':memory:' else Path(name).expanduser().resolve()}"
+    return parsed.render_as_string(hide_password=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

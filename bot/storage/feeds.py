@@ -95,7 +95,8 @@ def claim_due_feeds(
     Retry-After is not to be undercut).
     On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED while the lease is written,
     so several pollers sharing the database never claim the same feed; SQLite has one writer
-    at a time, which gives the same guarantee.
+    at a time, and a row is leased only where its lease is still free when written.
+    A worker claims a batch at a time (``limit``), so several split the due feeds.
     """
     conditions = [
         FeedRow.paused.is_(False),
@@ -113,19 +114,87 @@ def claim_due_feeds(
     query = (
         select(*_FEED_COLUMNS).where(and_(*conditions)).order_by(FeedRow.next_fetch_at, FeedRow.id)
     )
-    if limit is not None:
-        query = query.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    feeds = [_feed_from_columns(row) for row in session.execute(query)]
+    claimed: list[Feed] = []
+    # A row another worker leased between our read and our write is lost to us; read again
+    # (a few times) so a worker that lost a race still gets its share.
+    for _attempt in range(5):
+        want = None if limit is None else limit - len(claimed)
+        if want == 0:
+            break
+        feeds = [_feed_from_columns(row) for row in session.execute(query.limit(want))]
+        got = _lease(session, feeds, owner, now, lease)
+        claimed += got
+        if len(got) == len(feeds):
+            break
+    return claimed
+
+
+def _lease(
+    session: Session, feeds: Sequence[Feed], owner: str, now: datetime, lease: timedelta
+) -> list[Feed]:
+    """Lease these feeds to ``owner`` where their lease is still free when written (SQLite's
+    driver reads outside the write transaction, so two workers can select the same rows;
+    the later UPDATE then finds them leased and takes none of them)."""
     ids = [f.id for f in feeds]
+    free = or_(FEEDS.c.lease_until.is_(None), FEEDS.c.lease_until <= now)
+    taken: set[int] = set()
     for start in range(0, len(ids), 1000):
-        session.execute(
+        result = session.execute(
             update(FEEDS)
-            .where(FEEDS.c.id.in_(ids[start : start + 1000]))
+            .where(FEEDS.c.id.in_(ids[start : start + 1000]), free)
             .values(lease_owner=owner, lease_until=now + lease)
+            .returning(FEEDS.c.id)
         )
-    return feeds
+        taken.update(result.scalars())
+    return [f for f in feeds if f.id in taken]
+
+
+def renew_leases(session: Session, owner: str, ids: Sequence[int], until: datetime) -> int:
+    """Extend ``owner``'s leases on these feeds (work still running); returns how many."""
+    renewed = 0
+    for start in range(0, len(ids), 1000):
+        result = session.execute(
+            update(FEEDS)
+            .where(FEEDS.c.id.in_(ids[start : start + 1000]), FEEDS.c.lease_owner == owner)
+            .values(lease_until=until)
+        )
+        renewed += _count(result)
+    return renewed
+
+
+def release_leases(session: Session, owner: str, ids: Sequence[int]) -> int:
+    """Give back ``owner``'s leases on feeds it will not fetch after all (a clean stop), so
+    another worker can take them at once rather than after the lease runs out."""
+    released = 0
+    for start in range(0, len(ids), 1000):
+        result = session.execute(
+            update(FEEDS)
+            .where(FEEDS.c.id.in_(ids[start : start + 1000]), FEEDS.c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+        released += _count(result)
+    return released
+
+
+def lease_owners(session: Session, prefix: str) -> list[str]:
+    """The owners holding live or stale feed leases whose name starts with ``prefix``."""
+    query = select(FeedRow.lease_owner).distinct().where(FeedRow.lease_owner.like(f"{prefix}%"))
+    return [owner for owner in session.scalars(query) if owner]
+
+
+def release_owner(session: Session, owner: str) -> int:
+    """Drop every lease ``owner`` holds: it is known to be gone (a process that died)."""
+    result = session.execute(
+        update(FEEDS).where(FEEDS.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+    )
+    return _count(result)
+
+
+def _count(result: object) -> int:
+    # An UPDATE's result is a CursorResult; its rowcount is the rows it matched.
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 _FEED_COLUMNS = (FeedRow.id, FeedRow.url, FeedRow.name, FeedRow.etag, FeedRow.last_modified,

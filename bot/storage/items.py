@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
 from bot.storage import twins
+from bot.storage.feeds import FeedState, save_states
 from bot.storage.tables import ItemRow, MatchRow
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,16 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
     ]
     twins.remember(session, stored, now)
     return stored
+
+
+def store_polled(
+    session: Session, batches: Sequence[FeedItems], states: Sequence[FeedState], *, now: datetime
+) -> list[Item]:
+    """A batch of polled feeds: their new items and their states, in the caller's one
+    transaction, so a crash never leaves a feed with items stored but its state unwritten."""
+    items = store_new_items(session, batches, now=now)
+    save_states(session, states)
+    return items
 
 
 def _unique_within(batches: Iterable[FeedItems]) -> list[tuple[FeedItems, ParsedItem]]:

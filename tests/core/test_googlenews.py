@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, load_config
 from bot.core.googlenews import decode_token
+from bot.core.ingest import Poller
 from bot.core.matching import Matcher
 from bot.core.models import Feed, Item, ParsedItem
 from bot.core.parse import parse_feed
-from bot.core.poller import Poller
 from bot.core.stories import StoryGrouper
 from bot.core.summaries import load_card
 from bot.storage.db import Database

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import PollConfig
+from bot.core.feedstate import FeedStatus
+from bot.core.ingest import Poller
 from bot.core.models import Feed
 from bot.core.parse import item_key, parse_feed
-from bot.core.poller import FeedStatus, Poller
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed
 from bot.storage.tables import ItemRow

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, text, update
 from bot.adapters.console import console_channel
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.ingest import Poller
 from bot.core.models import ChannelRef, Command, UserRef
-from bot.core.poller import Poller
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.runtime import load_runtime
 from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, SubscriptionRow

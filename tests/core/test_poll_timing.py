@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import PollConfig
-from bot.core.poller import Poller
+from bot.core.ingest import Poller
 from bot.core.schedule import due_tolerance
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed

@@ -1,4 +1,4 @@
-"""The poller against a loopback news site and a real database: only new items come back."""
+"""The ingest step against a loopback news site and a real database: only new items come back."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.config import PollConfig
+from bot.core.feedstate import FeedOutcome, FeedStatus
+from bot.core.ingest import Poller, PollResult
 from bot.core.models import Feed, FeedHealth, Item
-from bot.core.poller import FeedOutcome, FeedStatus, Poller, PollResult
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed, get_feed
 from bot.storage.items import load_items
