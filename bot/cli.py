@@ -7,19 +7,26 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import yaml
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.core.configdiff import describe
 from bot.logs import LEVELS, LogFormat, setup_logging
 from bot.settings import Settings
 from bot.storage.db import describe_database
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.app import NewsBot
+    from bot.storage.configsync import EntityChange
+
+T = TypeVar("T")
 
 logger = logging.getLogger("bot")
 
@@ -107,6 +114,7 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
     logger.info("database: %s", describe_database(settings.database_url))
     bot = await open_bot(settings, cfg)
     try:
+        await _warn_of_drift(bot, settings)
         await bot.start_adapters()
         await bot.start_schedule()
         logger.info(
@@ -119,6 +127,26 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
         logger.info("stopping: letting the current cycle finish")
     finally:
         await bot.close()
+
+
+async def _warn_of_drift(bot: NewsBot, settings: Settings) -> None:
+    """The file is read once, to seed the database; later edits to it change nothing until
+    applied. Say so at start rather than leave an operator wondering."""
+    from bot.storage.configsync import differences
+
+    file_cfg = load_config(settings.config)
+    drift = await bot.db.run(lambda s: differences(s, file_cfg))
+    if drift:
+        shown = "; ".join(describe(c.entity, c.before, c.after) for c in drift[:3])
+        more = f"; and {len(drift) - 3} more" if len(drift) > 3 else ""
+        logger.warning(
+            "%s differs from the database in %d places (%s%s); the database is what runs. "
+            "`newsbot config diff` shows them, `newsbot config apply` applies the file",
+            settings.config,
+            len(drift),
+            shown,
+            more,
+        )
 
 
 @main.command()
@@ -179,7 +207,7 @@ def console(obj: BotContext, user: str, channel: str | None, admin: bool, poll: 
 
 @main.group()
 def config() -> None:
-    """Check or export the configuration."""
+    """Check, compare, apply or export the configuration."""
 
 
 @config.command("check")
@@ -193,21 +221,72 @@ def config_check(obj: BotContext) -> None:
     )
 
 
-@config.command("export")
+@config.command("diff")
 @click.pass_obj
-def config_export(obj: BotContext) -> None:
-    """Write the live config (the database's, with chat edits) as YAML to standard output."""
+def config_diff(obj: BotContext) -> None:
+    """Show how the config file differs from the database (what `config apply` would do)."""
+    changes = _file_changes(obj)
+    if not changes:
+        click.echo(f"the database matches {obj.settings.config}")
+        return
+    click.echo(f"{len(changes)} differences ({obj.settings.config} against the database):")
+    for change in changes:
+        click.echo(describe(change.entity, change.before, change.after))
+
+
+@config.command("apply")
+@click.option("--yes", is_flag=True, help="Apply without asking.")
+@click.pass_obj
+def config_apply(obj: BotContext, yes: bool) -> None:
+    """Make the database match the config file, one audited change per feed, topic or
+    setting (`/news admin revert <id>` undoes one). Feeds an admin paused stay paused."""
+    from datetime import UTC, datetime
+
+    from bot.storage.configsync import apply_file
+
+    changes = _file_changes(obj)
+    if not changes:
+        click.echo(f"nothing to apply: the database matches {obj.settings.config}")
+        return
+    for change in changes:
+        click.echo(describe(change.entity, change.before, change.after))
+    if not yes:
+        click.confirm(f"apply these {len(changes)} changes?", abort=True)
+    cfg = obj.config()
+    ids = _with_database(obj, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
+    click.echo(
+        f"applied {len(ids)} changes (audit #{ids[0]}–#{ids[-1]}); a running bot uses them "
+        "from its next cycle; `/news admin revert <id>` undoes one"
+    )
+
+
+def _file_changes(obj: BotContext) -> list[EntityChange]:
+    from bot.storage.configsync import differences
+
+    cfg = obj.config()
+    return _with_database(obj, lambda s: differences(s, cfg))
+
+
+def _with_database(obj: BotContext, fn: Callable[[Session], T]) -> T:
     from bot.storage.db import Database
-    from bot.storage.runtime import load_runtime, seed
+    from bot.storage.runtime import seed
 
     cfg = obj.config()
     db = Database.open(obj.settings.database_url)
     try:
         db.transaction(lambda s: seed(s, cfg))
-        live = db.transaction(load_runtime)
+        return db.transaction(fn)
     finally:
         db.close()
-    click.echo(dump_config(live), nl=False)
+
+
+@config.command("export")
+@click.pass_obj
+def config_export(obj: BotContext) -> None:
+    """Write the live config (the database's, with chat edits) as YAML to standard output."""
+    from bot.storage.runtime import load_runtime
+
+    click.echo(dump_config(_with_database(obj, load_runtime)), nl=False)
 
 
 def dump_config(cfg: AppConfig) -> str:
