@@ -12,11 +12,12 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.adapters.base import ChatAdapter
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
+from bot.core.chat import ChatAdapter
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
+from bot.core.digests import start_digests
 from bot.core.fetch import Resolver
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
@@ -53,8 +54,6 @@ class NewsBot:
 
     async def start_schedule(self) -> BotScheduler:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
-        from bot.core.digests import start_digests
-
         self.scheduler = BotScheduler(self.pipeline.tick, interval=self.cfg.poll.interval)
         self.scheduler.start()
         await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
@@ -105,11 +104,11 @@ def _build_adapters(
     wanted = set(platforms) if platforms is not None else {"slack", "discord", "console"}
     # Imported only when configured: each platform library is slow to import.
     if "slack" in wanted and settings.slack_bot_token is not None:
-        from bot.adapters.slack_app import SlackAdapter
+        from bot.adapters.slack.adapter import SlackAdapter
 
         adapters["slack"] = SlackAdapter(settings, commands, cfg)
     if "discord" in wanted and settings.discord_token is not None:
-        from bot.adapters.discord_bot import DiscordAdapter
+        from bot.adapters.discord.adapter import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(settings, commands, cfg)
     if not adapters and "console" in wanted:

@@ -197,7 +197,7 @@ def console(obj: BotContext, user: str, channel: str | None, admin: bool, poll: 
 
     A line may start with `--as user@channel` and/or `--admin` to speak as someone else.
     """
-    from bot.adapters.console import run_console
+    from bot.repl import run_console
 
     cfg = obj.config()
     failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel, admin=admin,

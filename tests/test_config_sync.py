@@ -20,7 +20,7 @@ from bot.storage.db import Database
 from bot.storage.tables import AuditRow, FeedRow
 from tests.feedserver import FeedServer
 from tests.test_cli import _config_with_feeds, _env
-from tests.test_console import console
+from tests.test_repl import console
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
+from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, MessageRef, StoryCard
 from bot.core.subscriptions import PENDING, Decision, decide
 from bot.core.summaries import load_card

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.adapters.base import ChannelUnavailable, ChatAdapter, DeliveryError
+from bot.core.chat import ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, StoryCard
 from bot.core.schedule import BotScheduler
 from bot.core.subscriptions import HELD, words_in

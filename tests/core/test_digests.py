@@ -3,7 +3,6 @@ message; APScheduler's triggers are driven with explicit instants, never by slee
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.adapters.console import ConsoleAdapter
 from bot.config import AppConfig, load_config
 from bot.core.admin import DefaultHooks
 from bot.core.commands import Commands
@@ -25,6 +23,7 @@ from bot.storage.db import Database
 from bot.storage.runtime import seed
 from bot.storage.tables import DeliveryRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
+from tests.fakes.recording import DigestPosted, RecordingAdapter
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # 22:30 in Kolkata
@@ -66,7 +65,7 @@ async def test_digest_jobs_follow_the_command_and_survive_a_restart(
     db: Database, cfg: AppConfig
 ) -> None:
     await db.run(lambda s: seed(s, cfg))
-    digests = Digests(db, {"console": ConsoleAdapter(io.StringIO())})
+    digests = Digests(db, {"console": RecordingAdapter()})
     scheduler = BotScheduler(lambda: _nothing(), interval=900)
     scheduler.start(first_run=datetime.now(UTC) + timedelta(days=1))
     jobs = DigestJobs(db, scheduler, digests)
@@ -122,19 +121,21 @@ def _subscribe(s: Session, **settings: object) -> int:
 
 
 async def test_a_digest_posts_the_stories_since_the_last_one(db: Database) -> None:
-    out = io.StringIO()
+    chat = RecordingAdapter()
     sub_id = await db.run(
         lambda s: _subscribe(s, mode="digest",
                              digest={"every": "daily", "at": "08:00", "tz": "Asia/Kolkata"})
     )  # fmt: skip
     await db.run(_two_stories)
-    digests = Digests(db, {"console": ConsoleAdapter(out)}, clock=lambda: NOW)
+    digests = Digests(db, {"console": chat}, clock=lambda: NOW)
     assert await digests.run(sub_id) == 2
-    text = out.getvalue()
-    assert text.startswith("[DIGEST] Your daily newsbot digest: 2 stories")
-    assert "2+2 dialogue" in text and "Quad" in text and "Old diplomacy" not in text
+    [digest] = chat.calls
+    assert isinstance(digest, DigestPosted) and digest.channel == CHANNEL
+    assert digest.title == "Your daily newsbot digest: 2 stories"
+    assert sorted(digest.story_keys) == ["s-0a", "s-0b"]  # not the 50-hour-old s-0c
     rows = await db.run(lambda s: s.scalars(select(DeliveryRow)).all())
     assert [(r.kind, r.status, r.items_posted) for r in rows] == [("digest", "sent", 2)]
+    assert [r.id for r in rows] == [digest.delivery_id]
     assert await digests.run(sub_id) == 0  # nothing new since
 
 
@@ -149,13 +150,16 @@ async def test_quiet_hours_hold_alerts_and_release_them_as_one_message(db: Datab
     end = datetime(2025, 11, 4, 1, 30, tzinfo=UTC)  # 07:00 in Kolkata
     assert {r.due_at for r in rows} == {end}
 
-    out = io.StringIO()
+    chat = RecordingAdapter()
     clock = [end - timedelta(minutes=1)]
-    digests = Digests(db, {"console": ConsoleAdapter(out)}, clock=lambda: clock[0])
-    assert await digests.release_held() == 0 and out.getvalue() == ""
+    digests = Digests(db, {"console": chat}, clock=lambda: clock[0])
+    assert await digests.release_held() == 0 and chat.calls == []
     clock[0] = end
     assert await digests.release_held() == 1
-    assert out.getvalue().count("[DIGEST] Held during quiet hours: 2 stories") == 1
+    [held] = chat.calls
+    assert isinstance(held, DigestPosted) and held.channel == CHANNEL
+    assert held.title == "Held during quiet hours: 2 stories"
+    assert sorted(held.story_keys) == ["s-0a", "s-0b"]
     rows = await db.run(lambda s: s.scalars(select(DeliveryRow)).all())
     assert {r.status for r in rows} == {"released"}
     sub = await db.run(lambda s: s.get(SubscriptionRow, sub_id))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.adapters.console import ConsoleAdapter
 from bot.core.delivery import Delivery, plan_deliveries
 from bot.core.models import ChannelRef
 from bot.core.subscriptions import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
@@ -17,6 +15,7 @@ from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import DeliveryRow, StoryRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
+from tests.fakes.recording import RecordingAdapter
 
 NOW = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # 22:30 in Kolkata
 CHANNEL = ChannelRef("console", "local", "news", "news")
@@ -97,8 +96,8 @@ async def test_a_story_muted_after_planning_is_not_posted(db: Database) -> None:
         return [story.id]
 
     await db.run(setup)
-    out = io.StringIO()
-    report = await Delivery(db, {"console": ConsoleAdapter(out)}, clock=lambda: NOW).flush()
-    assert report.posted == 0 and out.getvalue() == ""
+    chat = RecordingAdapter()
+    report = await Delivery(db, {"console": chat}, clock=lambda: NOW).flush()
+    assert report.posted == 0 and chat.calls == []
     row = await db.run(lambda s: s.scalars(select(DeliveryRow)).one())
     assert (row.status, row.reason) == ("skipped", "muted (story `s-0m`)")

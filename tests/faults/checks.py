@@ -16,7 +16,8 @@ from urllib.parse import unquote
 
 import discord
 
-from bot.adapters import discord_embeds, slack_blocks
+from bot.adapters.discord import embeds as discord_embeds
+from bot.adapters.slack import blocks as slack_blocks
 from bot.core.models import StoryCard
 from bot.storage.tables import ItemRow
 

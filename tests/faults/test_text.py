@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters import discord_embeds, slack_blocks
+from bot.adapters.discord import embeds as discord_embeds
+from bot.adapters.slack import blocks as slack_blocks
 from tests.faults.checks import discord_texts, slack_texts
 from tests.faults.harness import COCHIN, Fault, Outcome, Sites, fresh, params, rss, run
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.adapters import discord_bot
-from bot.adapters import discord_embeds as de
+import bot.adapters.discord
+from bot.adapters.discord import embeds as de
 from tests.adapters.hostile import (
     HOSTILE,
     NOW,
@@ -165,9 +165,11 @@ SENDS = {"send", "edit", "send_message"}
 
 
 def test_every_send_and_edit_in_the_adapter_allows_no_mentions() -> None:
-    tree = ast.parse(Path(discord_bot.__file__).read_text())
+    package = Path(bot.adapters.discord.__file__).parent
+    trees = [ast.parse(module.read_text()) for module in sorted(package.glob("*.py"))]
     calls = [
         node
+        for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)

@@ -1,29 +1,23 @@
-"""The Slack adapter: a slack-bolt ``AsyncApp`` for ``/news`` and buttons, and Block Kit alerts.
+"""The Slack adapter: a slack-bolt ``AsyncApp`` and the ChatAdapter calls, as Block Kit.
 
-Inbound: the ``/news`` slash command and the alert buttons, over Socket Mode when an app token
-is set (no public URL needed) or over bolt's aiohttp server with signature verification.
-Outbound: ``chat.postMessage`` / ``chat.update`` through one ``AsyncWebClient`` whose base URL
-comes from the settings, with slack_sdk's retry handlers for connection errors and 429s.
-
-Slack errors become the core's delivery errors: a closed channel ``ChannelUnavailable``, a
-rejected token ``AdapterStopped`` (this adapter stops; the bot runs on), the rest
-``DeliveryError`` (the outbox retries later). Tokens are ``SecretStr`` and never logged.
+Inbound events (``inbound``) arrive over Socket Mode when an app token is set (no public URL
+needed) or over bolt's aiohttp server with signature verification. Outbound:
+``chat.postMessage`` / ``chat.update`` through one ``AsyncWebClient`` whose base URL comes from
+the settings, with slack_sdk's retry handlers for connection errors and 429s; every call's
+errors become the core's delivery errors (``errors``). Tokens are ``SecretStr`` and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -32,65 +26,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.adapters import slack_blocks as kit
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
+from bot.adapters.slack import blocks as kit
+from bot.adapters.slack.errors import GoneMessage, translate, unreachable
+from bot.adapters.slack.inbound import PLATFORM, SlackInbound
 from bot.config import AppConfig
-from bot.core.models import (
-    ChannelRef,
-    Command,
-    MessageRef,
-    Reply,
-    SourceLink,
-    StoryCard,
-    UserRef,
-)
+from bot.core.chat import AdapterStopped, ChannelUnavailable, CommandHandler, DeliveryError
+from bot.core.models import ChannelRef, MessageRef, SourceLink, StoryCard
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
-ADMIN_CACHE_SECONDS = 600.0
 HISTORY_LOOKBACK = 100  # messages searched for an earlier post of the same delivery
 RATE_LIMIT_RETRIES = 2  # then the outbox retries later, so one slow channel holds up little
 SOCKET_CONNECT_WAIT = 20.0  # seconds start() waits for the websocket before moving on
-
-# The channel is gone or closed to the bot: pausing the subscription is the right answer.
-CHANNEL_ERRORS = {
-    "channel_not_found": "the channel no longer exists or the bot cannot see it",
-    "not_in_channel": "the bot is not a member of the channel (invite it with /invite @newsbot)",
-    "is_archived": "the channel is archived",
-    "channel_is_archived": "the channel is archived",
-    "restricted_action": "the workspace does not let the bot post in the channel",
-}
-# The token itself is no good: nothing this adapter does can work until someone fixes it.
-TOKEN_ERRORS = {
-    "invalid_auth",
-    "not_authed",
-    "account_inactive",
-    "token_revoked",
-    "token_expired",
-    "team_disabled",
-}
-# An edit of a message someone deleted (or that can no longer be edited) has nothing to do.
-GONE_MESSAGE_ERRORS = {"message_not_found", "cant_update_message", "edit_window_closed"}
-
-
-class CommandRunner(Protocol):
-    """What the adapter needs of ``bot.core.commands.Commands``."""
-
-    async def handle(self, cmd: Command) -> Reply: ...
-
-    async def feedback(
-        self, story_key: str, user: UserRef, channel: ChannelRef, verdict: str = "not_relevant"
-    ) -> Reply: ...
-
-
-FAILED_REPLY = Reply(
-    text="Sorry, that failed on the bot's side; the error is logged. Try again in a minute, "
-    "or ask an admin to look at newsbot's log.",
-    ok=False,
-)
 
 
 class SlackAdapter:
@@ -98,7 +47,7 @@ class SlackAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings, commands: CommandRunner, cfg: AppConfig) -> None:
+    def __init__(self, settings: Settings, commands: CommandHandler, cfg: AppConfig) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set; the Slack adapter needs a xoxb- token")
         self.settings = settings
@@ -121,12 +70,10 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt.newsbot"),
             signing_secret=secret.get_secret_value() if secret else "",
         )
-        self.app.command("/news")(self._on_news)
-        self.app.action(kit.WHY_ACTION)(self._on_why)
-        self.app.action(kit.NOT_RELEVANT_ACTION)(self._on_not_relevant)
+        self.inbound = SlackInbound(commands, cfg, self._users_info)
+        self.inbound.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
         self._stopped_reason: str | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._warned_history = False
@@ -188,7 +135,7 @@ class SlackAdapter:
                 "Information → App-Level Tokens; or unset it to use HTTP mode."
             ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"Slack is unreachable ({exc.__class__.__name__})") from None
+            raise unreachable(exc) from None
         self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
         self._socket.client.wss_uri = str(opened["url"])
         connecting = asyncio.ensure_future(self._socket.connect_async())  # type: ignore[no-untyped-call]
@@ -241,7 +188,7 @@ class SlackAdapter:
                 text=kit.card_text(card),
                 blocks=kit.card_blocks(card),
             )
-        except _GoneMessage as exc:
+        except GoneMessage as exc:
             logger.info("story %s: the alert %s in %s is gone (%s); nothing to edit",
                         card.story_key, ref.message_id, ref.channel.channel, exc)  # fmt: skip
 
@@ -282,8 +229,7 @@ class SlackAdapter:
     async def notify_admins(self, workspace: str, text: str) -> None:
         """Direct-message every known admin: the configured ones and those seen in commands."""
         admins = set(self.cfg.admins.slack_users)
-        admins |= {user for (team, user), (ok, _) in self._admins.items()
-                   if ok and team == workspace}  # fmt: skip
+        admins |= self.inbound.admins_seen(workspace)
         if not admins:
             logger.warning("no Slack admin to tell (%s); list user ids under admins.slack_users",
                            text)  # fmt: skip
@@ -293,100 +239,6 @@ class SlackAdapter:
                 await self._call(self.client.chat_postMessage, channel=user, **kit.admin_note(text))
             except ChannelUnavailable as exc:
                 logger.warning("could not message Slack admin %s: %s", user, exc.reason)
-
-    # -- inbound: slash command and buttons -----------------------------------------------
-
-    async def _on_news(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        # Slack gives 3 s for the ack; the work (database, maybe network) comes after it.
-        await ack()
-        team = str(command.get("team_id", ""))
-        channel = ChannelRef(PLATFORM, team, str(command.get("channel_id", "")),
-                             str(command.get("channel_name", "")))  # fmt: skip
-        user = await self._user(team, str(command.get("user_id", "")),
-                                str(command.get("user_name", "")))  # fmt: skip
-        cmd = Command(text=str(command.get("text", "")), user=user, channel=channel)
-        reply = await self._run(lambda: self.commands.handle(cmd), what=f"/news {cmd.text[:40]}")
-        await self._respond(respond, reply)
-
-    async def _on_why(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        story_key, user, channel = await self._action_context(body)
-        cmd = Command(text=f"why {story_key}", user=user, channel=channel)
-        reply = await self._run(lambda: self.commands.handle(cmd), what="the Why this? button")
-        await self._respond(respond, reply, force_ephemeral=True)
-
-    async def _on_not_relevant(
-        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        story_key, user, channel = await self._action_context(body)
-        reply = await self._run(lambda: self.commands.feedback(story_key, user, channel),
-                                what="the Not relevant button")  # fmt: skip
-        await self._respond(respond, reply, force_ephemeral=True)
-
-    async def _action_context(self, body: dict[str, Any]) -> tuple[str, UserRef, ChannelRef]:
-        actions = body.get("actions") or [{}]
-        story_key = str(actions[0].get("value", ""))
-        team = str(
-            (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-        )
-        raw_channel = body.get("channel") or {}
-        channel = ChannelRef(PLATFORM, team, str(raw_channel.get("id", "")),
-                             str(raw_channel.get("name", "")))  # fmt: skip
-        raw_user = body.get("user") or {}
-        name = str(raw_user.get("username") or raw_user.get("name") or "")
-        user = await self._user(team, str(raw_user.get("id", "")), name)
-        return story_key, user, channel
-
-    async def _run(self, work: Callable[[], Awaitable[Reply]], *, what: str) -> Reply:
-        try:
-            return await work()
-        except Exception:
-            logger.exception("Slack: %s failed", what)
-            return FAILED_REPLY
-
-    async def _respond(
-        self, respond: AsyncRespond, reply: Reply, *, force_ephemeral: bool = False
-    ) -> None:
-        # Errors and personal answers go only to the asker; the rest may be shown to all.
-        ephemeral = force_ephemeral or reply.ephemeral or not reply.ok
-        try:
-            await respond(
-                text=kit.reply_text(reply),
-                blocks=kit.reply_blocks(reply),
-                response_type="ephemeral" if ephemeral else "in_channel",
-                replace_original=False,
-                unfurl_links=False,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            logger.warning("Slack: could not answer through response_url: %s",
-                           exc.__class__.__name__)  # fmt: skip
-
-    async def _user(self, team: str, user_id: str, name: str) -> UserRef:
-        is_admin = user_id in self.cfg.admins.slack_users or await self._workspace_admin(
-            team, user_id
-        )
-        return UserRef(PLATFORM, team, user_id, name=name, is_admin=is_admin)
-
-    async def _workspace_admin(self, team: str, user_id: str) -> bool:
-        """Workspace admins and owners, from users.info, cached for ten minutes."""
-        key = (team, user_id)
-        cached = self._admins.get(key)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        try:
-            resp = await self._call(self.client.users_info, user=user_id)
-        except DeliveryError as exc:
-            logger.warning("Slack: users.info for %s failed (%s); treating as non-admin",
-                           user_id, exc)  # fmt: skip
-            return False
-        info = resp.get("user") or {}
-        is_admin = bool(
-            info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner")
-        )
-        self._admins[key] = (is_admin, now + ADMIN_CACHE_SECONDS)
-        return is_admin
 
     # -- Web API calls and their errors ---------------------------------------------------
 
@@ -430,37 +282,22 @@ class SlackAdapter:
         try:
             return await method(**kwargs)
         except SlackApiError as exc:
-            raise self._translate(exc) from None
+            error = translate(exc)
+            if isinstance(error, AdapterStopped):
+                self._stop_for(error)
+            raise error from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"Slack is unreachable ({exc.__class__.__name__})") from None
+            raise unreachable(exc) from None
 
-    def _translate(self, exc: SlackApiError) -> DeliveryError:
-        error = str(exc.response.get("error") or "")
-        if error in CHANNEL_ERRORS:
-            return ChannelUnavailable(f"{error}: {CHANNEL_ERRORS[error]}")
-        if error in TOKEN_ERRORS:
-            return self._token_rejected(error)
-        if error in GONE_MESSAGE_ERRORS:
-            return _GoneMessage(error)
-        if exc.response.status_code == 429:
-            return DeliveryError("Slack rate limit (HTTP 429) still in force after retries")
-        if error == "missing_scope":
-            needed = exc.response.get("needed") or "?"
-            return DeliveryError(f"missing_scope: the app lacks the {needed} scope; "
-                                 "reinstall it from config/slack-manifest.yaml")  # fmt: skip
-        return DeliveryError(f"Slack API error {error or exc.response.status_code}")
-
-    def _token_rejected(self, error: str) -> AdapterStopped:
-        reason = (
-            f"Slack rejected SLACK_BOT_TOKEN ({error}). The Slack adapter has stopped; the rest "
-            "of newsbot runs on. Reinstall the app or copy a fresh Bot User OAuth Token into "
-            "SLACK_BOT_TOKEN, then restart newsbot."
-        )
+    def _stop_for(self, rejected: AdapterStopped) -> None:
+        # The token is no good: every later call fails at once with the same reason.
         if self._stopped_reason is None:
-            self._stopped_reason = reason
-            logger.error("%s", reason)
+            self._stopped_reason = str(rejected)
+            logger.error("%s", rejected)
             self._keep(asyncio.ensure_future(self.stop()))
-        return AdapterStopped(reason)
+
+    async def _users_info(self, user_id: str) -> AsyncSlackResponse:
+        return await self._call(self.client.users_info, user=user_id)
 
 
 def _ts_where(messages: list[dict[str, Any]], key: str, value: str) -> str | None:
@@ -472,7 +309,3 @@ def _ts_where(messages: list[dict[str, Any]], key: str, value: str) -> str | Non
         if str((metadata.get("event_payload") or {}).get(key, "")) == value:
             return str(message["ts"])
     return None
-
-
-class _GoneMessage(DeliveryError):
-    """The message to edit was deleted or can no longer be edited."""

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.adapters import slack_blocks as kit
+from bot.adapters.slack import blocks as kit
 from tests.adapters.hostile import (
     HOSTILE,
     SAFE_URLS,

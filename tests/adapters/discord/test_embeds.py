@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.discord_embeds import (
+from bot.adapters.discord.embeds import (
     EMBED_TOTAL_MAX,
     EMBEDS_PER_MESSAGE,
     FIELD_VALUE_MAX,

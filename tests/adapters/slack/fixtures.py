@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 
-from bot.adapters.slack_app import EVENTS_PATH, SlackAdapter
+from bot.adapters.slack.adapter import EVENTS_PATH, SlackAdapter
 from bot.core.models import ChannelRef, SourceLink, StoryCard
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import SubscriptionRow
+from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack, form_body
 from tests.fakes.slack_signing import signed_headers
 
@@ -122,3 +124,7 @@ def subscribe(db: Database, fake: FakeSlack, channel_id: str = "C0NEWS", **extra
         return int(sub.id)
 
     return db.transaction(write)
+
+
+async def fake_wait(fake: FakeSlack, predicate: Callable[[], object]) -> None:
+    await wait_until(predicate, timeout=5.0, what="the fake Slack to see the bot's answer")

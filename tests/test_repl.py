@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.adapters.console import console_channel, parse_line
+from bot.adapters.console import console_channel
 from bot.cli import main
 from bot.core.models import UserRef
+from bot.repl import parse_line
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config" / "newsbot.yaml"

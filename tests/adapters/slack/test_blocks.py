@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters import slack_blocks as kit
+from bot.adapters.slack import blocks as kit
 from bot.core.models import Reply, ReplyField, SourceLink
-from tests.adapters.slack_fixtures import card
+from tests.adapters.slack.fixtures import card
 
 WJ = "\u2060"  # word joiner
 

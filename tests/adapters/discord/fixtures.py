@@ -9,13 +9,14 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.adapters.discord_bot import DiscordAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
 from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, SourceLink, StoryCard
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.tables import SubscriptionRow
+from tests.fakes._loopback import wait_until
 from tests.fakes.fake_discord import FakeDiscord
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -133,3 +134,30 @@ def subscribe(db: Database, fake: FakeDiscord, **extra: Any) -> int:
         return int(row.id)
 
     return db.transaction(write)
+
+
+EPHEMERAL = 64
+MESSAGES = r"/channels/\d+/messages"
+
+
+def tree_command(fake: FakeDiscord, name: str, guild: int | None = None) -> dict[str, Any]:
+    return next(c for c in fake.commands[guild] if c["name"] == name)
+
+
+def tree_characters(node: dict[str, Any]) -> int:
+    own = len(node["name"]) + len(node.get("description", ""))
+    own += sum(len(c["name"]) + len(str(c["value"])) for c in node.get("choices") or [])
+    return own + sum(tree_characters(o) for o in node.get("options") or [])
+
+
+def tree_child(node: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(o for o in node["options"] if o["name"] == name)
+
+
+async def interact(fake: FakeDiscord, payload: dict[str, Any]) -> dict[str, Any]:
+    """Dispatch an interaction and return the JSON body of the bot's callback."""
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    await wait_until(lambda: fake.interaction_callbacks(payload), 5, what="interaction callback")
+    body = fake.interaction_callbacks(payload)[0].json
+    assert isinstance(body, dict)
+    return body

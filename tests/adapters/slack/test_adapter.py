@@ -5,192 +5,37 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 import yaml
 from pydantic import SecretStr
-from sqlalchemy import select
 
-from bot.adapters.base import AdapterStopped, ChannelUnavailable, DeliveryError
-from bot.adapters.slack_app import SlackAdapter
-from bot.adapters.slack_blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
-from bot.config import AppConfig, load_config
+from bot.adapters.slack.adapter import SlackAdapter
+from bot.adapters.slack.blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
+from bot.config import AppConfig
+from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.models import SourceLink
-from bot.settings import DEFAULT_CONFIG, REPO_ROOT
+from bot.settings import REPO_ROOT
 from bot.storage.db import Database
-from bot.storage.tables import FeedbackRow, SubscriptionRow
-from tests.adapters.slack_fixtures import (
+from bot.storage.tables import SubscriptionRow
+from tests.adapters.slack.fixtures import (
     NOW,
     SECRET,
-    block_action,
     card,
     channel,
-    interactive_body,
+    fake_wait,
     send_signed,
     slack_settings,
     slash_body,
     subscribe,
 )
 from tests.adapters.storydata import add_report, add_story
-from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack
 
 MANIFEST = REPO_ROOT / "config" / "slack-manifest.yaml"
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(Path(DEFAULT_CONFIG))
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-def commands(sqlite_db: Database, cfg: AppConfig) -> Commands:
-    return Commands(sqlite_db, cfg)
-
-
-@pytest_asyncio.fixture
-async def adapter(
-    fake: FakeSlack, commands: Commands, cfg: AppConfig
-) -> AsyncIterator[SlackAdapter]:
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
-
-
-# -- /news over HTTP and Socket Mode ----------------------------------------------------------
-
-
-async def test_signed_slash_command_over_http_gets_its_answer(
-    fake: FakeSlack, adapter: SlackAdapter
-) -> None:
-    status, _ = await send_signed(adapter, slash_body(fake, "topics"))
-    assert status == 200  # the ack, well within Slack's 3 seconds
-
-    await fake_wait(fake, lambda: fake.response_url_posts)
-    answer = fake.response_url_posts[0]["body"]
-    assert "framework-agreement" in json.dumps(answer["blocks"])
-    assert answer["replace_original"] is False
-
-
-async def test_bad_signature_gets_401_and_runs_nothing(
-    fake: FakeSlack, adapter: SlackAdapter
-) -> None:
-    status, text = await send_signed(adapter, slash_body(fake, "topics"), secret="wrong-secret")
-    assert status == 401
-    assert "invalid request" in text
-    assert fake.response_url_posts == []
-
-
-async def test_a_wrong_argument_gets_usage_help_only_the_asker_sees(
-    fake: FakeSlack, adapter: SlackAdapter
-) -> None:
-    await send_signed(adapter, slash_body(fake, "subscrbe framework-agreement"))
-    await fake_wait(fake, lambda: fake.response_url_posts)
-    answer = fake.response_url_posts[0]["body"]
-    assert answer["response_type"] == "ephemeral"
-    assert "subscribe" in answer["text"]
-
-
-async def test_slash_command_through_socket_mode(
-    fake: FakeSlack, commands: Commands, cfg: AppConfig
-) -> None:
-    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, cfg)
-    await bot.start()
-    try:
-        await fake.wait_for_socket()
-        payload = fake.slash_command_payload("/news", "topics")
-        envelope = await fake.send_envelope("slash_commands", payload)
-        ack = await fake.wait_for_ack(envelope)
-        assert ack["envelope_id"] == envelope
-        await fake_wait(fake, lambda: fake.response_url_posts)
-        assert "framework-agreement" in json.dumps(fake.response_url_posts[0]["body"])
-        assert bot.http_port is None  # no web server in Socket Mode
-    finally:
-        await bot.stop()
-
-
-async def test_admin_commands_need_a_workspace_admin(
-    fake: FakeSlack, adapter: SlackAdapter
-) -> None:
-    await send_signed(adapter, slash_body(fake, "admin feeds list", user_id="U0ALICE"))
-    fake.user_flags["U0BOSS"] = {"is_admin": True}
-    await send_signed(adapter, slash_body(fake, "admin feeds list", user_id="U0BOSS",
-                                          response_name="boss"))  # fmt: skip
-    await fake_wait(fake, lambda: len(fake.response_url_posts) >= 2)
-    by_name = {p["name"]: p["body"]["text"] for p in fake.response_url_posts}
-    assert "admins only" in by_name["cmd"]
-    assert "admins only" not in by_name["boss"]
-    # users.info is asked once per user and cached.
-    await send_signed(adapter, slash_body(fake, "topics", user_id="U0BOSS", response_name="again"))
-    await fake_wait(fake, lambda: len(fake.response_url_posts) >= 3)
-    assert [c.args["user"] for c in fake.calls_for("users.info")] == ["U0ALICE", "U0BOSS"]
-
-
-async def test_config_admins_are_admins_without_asking_slack(
-    fake: FakeSlack, commands: Commands, cfg: AppConfig
-) -> None:
-    cfg = cfg.model_copy(
-        update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0CFG"]})}
-    )
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
-    await bot.start()
-    try:
-        await send_signed(bot, slash_body(fake, "admin feeds list", user_id="U0CFG"))
-        await fake_wait(fake, lambda: fake.response_url_posts)
-        assert "admins only" not in fake.response_url_posts[0]["body"]["text"]
-        assert fake.calls_for("users.info") == []
-    finally:
-        await bot.stop()
-
-
-# -- buttons ----------------------------------------------------------------------------------
-
-
-async def test_not_relevant_button_records_feedback(
-    fake: FakeSlack, db: Database, cfg: AppConfig
-) -> None:
-    story_id = add_story(db, key="s42")
-    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg)
-    await bot.start()
-    try:
-        body = interactive_body(block_action(fake, NOT_RELEVANT_ACTION, "s42"))
-        status, _ = await send_signed(bot, body)
-        assert status == 200
-        await fake_wait(fake, lambda: fake.response_url_posts)
-    finally:
-        await bot.stop()
-    rows = db.transaction(lambda s: [(r.story_id, r.user, r.channel, r.verdict)
-                                     for r in s.scalars(select(FeedbackRow))])  # fmt: skip
-    assert rows == [(story_id, "U0ALICE", "C0NEWS", "not_relevant")]
-    answer = fake.response_url_posts[0]["body"]
-    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
-
-
-async def test_why_button_answers_only_the_presser(fake: FakeSlack, adapter: SlackAdapter) -> None:
-    await send_signed(adapter, interactive_body(block_action(fake, WHY_ACTION, "s404")))
-    await fake_wait(fake, lambda: fake.response_url_posts)
-    answer = fake.response_url_posts[0]["body"]
-    assert answer["response_type"] == "ephemeral"
-    assert answer["text"]
 
 
 # -- alerts -----------------------------------------------------------------------------------
@@ -380,26 +225,6 @@ async def test_at_here_in_a_feed_title_reaches_slack_escaped(
     assert "&lt;!channel&gt;" in sent and "Pentagon &amp; MoD" in sent
 
 
-async def fake_wait(fake: FakeSlack, predicate: Callable[[], object]) -> None:
-    await wait_until(predicate, timeout=5.0, what="the fake Slack to see the bot's answer")
-
-
-def test_sign_helper_matches_slack_docs_example() -> None:
-    # Slack's documented example (api.slack.com/authentication/verifying-requests-from-slack).
-    from tests.fakes.slack_signing import slack_signature
-
-    body = (
-        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
-        b"G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook"
-        b"-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977"
-        b"00885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d1"
-        b"0d2c447fce8b6703c"
-    )
-    assert slack_signature(SECRET, 1531420618, body) == (
-        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
-    )
-
-
 async def test_a_rejected_app_token_stops_socket_mode_with_a_clear_message(
     fake: FakeSlack, commands: Commands, cfg: AppConfig
 ) -> None:
@@ -571,25 +396,6 @@ async def test_no_token_or_secret_reaches_the_log_even_at_debug(
     assert "Sending a request" in caplog.text  # slack_sdk did log its requests
     for secret in (fake.bot_token, fake.app_token, SECRET):
         assert secret not in caplog.text
-
-
-async def test_not_relevant_button_through_socket_mode(
-    fake: FakeSlack, db: Database, cfg: AppConfig
-) -> None:
-    story_id = add_story(db, key="s9")
-    bot = SlackAdapter(slack_settings(fake, socket_mode=True), Commands(db, cfg), cfg)
-    await bot.start()
-    try:
-        await fake.wait_for_socket()
-        press = block_action(fake, NOT_RELEVANT_ACTION, "s9")
-        envelope = await fake.send_envelope("interactive", press)
-        await fake.wait_for_ack(envelope)
-        await fake_wait(fake, lambda: fake.response_url_posts)
-    finally:
-        await bot.stop()
-    verdicts = db.transaction(lambda s: [(r.story_id, r.verdict)
-                                         for r in s.scalars(select(FeedbackRow))])  # fmt: skip
-    assert verdicts == [(story_id, "not_relevant")]
 
 
 async def test_every_outbound_message_of_a_hostile_story_is_inert_on_the_wire(

@@ -1,0 +1,101 @@
+"""`newsbot console`: the bot on a terminal. `/news …` lines come in on standard input, as a
+given user in a given channel; replies (and, with ``--poll``, alerts) go out on standard output
+through the console adapter's renderers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+from bot.adapters.console import PLATFORM, WORKSPACE, clean, console_channel, render_reply
+from bot.app import open_bot
+from bot.config import AppConfig
+from bot.core.chat import CommandHandler
+from bot.core.models import ChannelRef, Command, UserRef
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One typed line: who says it, where, and the command text after ``/news``."""
+
+    user: UserRef
+    channel: ChannelRef
+    text: str
+
+
+def parse_line(line: str, user: UserRef, channel: ChannelRef) -> ConsoleLine | None:
+    """``[--as user@channel] [--admin] /news …``; None for blank lines and # comments."""
+    rest = line.strip()
+    if not rest or rest.startswith("#"):
+        return None
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        rest = rest.strip()
+        if flag == "--admin":
+            user = replace(user, is_admin=True)
+        elif flag == "--as":
+            who, _, rest = rest.partition(" ")
+            name, _, where = who.partition("@")
+            if not name:
+                raise ValueError("--as needs user@channel, e.g. --as asha@newsroom")
+            user = UserRef(PLATFORM, WORKSPACE, name, name, is_admin=user.is_admin)
+            if where:
+                channel = console_channel(where)
+        else:
+            raise ValueError(f"unknown flag {flag}; use --as user@channel or --admin")
+    text = rest.removeprefix("/news").strip() if rest.startswith("/news") else rest
+    return ConsoleLine(user, channel, text)
+
+
+async def command_loop(
+    commands: CommandHandler, stdin: TextIO, out: TextIO, *, user: UserRef, channel: ChannelRef
+) -> int:
+    """Answer ``/news …`` lines from ``stdin`` until it ends; returns the number of failed ones.
+
+    Lines are read in a worker thread so alerts keep printing while the loop waits.
+    """
+    failures = 0
+    while True:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            return failures
+        try:
+            parsed = parse_line(line, user, channel)
+        except ValueError as exc:
+            print(f"! {clean(str(exc))}", file=out, flush=True)
+            failures += 1
+            continue
+        if parsed is None:
+            continue
+        reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
+        who = f"{parsed.user.user}@{parsed.channel.channel}"
+        # What was typed is echoed: pasted text can carry terminal escapes too.
+        print(clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
+        print(render_reply(reply), file=out, flush=True)
+        failures += 0 if reply.ok else 1
+
+
+async def run_console(
+    settings: Settings,
+    cfg: AppConfig,
+    *,
+    user: str,
+    channel: str | None,
+    admin: bool,
+    poll: bool,
+    stdin: TextIO,
+    out: TextIO,
+) -> int:
+    """The bot on the terminal: commands from ``stdin``; with ``poll``, the schedule runs too
+    and alerts print as they come."""
+    bot = await open_bot(settings, cfg, out=out, platforms=["console"])
+    try:
+        if poll:
+            await bot.start_schedule()
+        where = console_channel(channel or bot.cfg.delivery.console_channel)
+        who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin)
+        return await command_loop(bot.commands, stdin, out, user=who, channel=where)
+    finally:
+        await bot.close()
