@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.adapters.slack_app import SlackAdapter
-from bot.adapters.slack_blocks import NOT_RELEVANT_ACTION
+from bot.adapters.slack.adapter import SlackAdapter
+from bot.adapters.slack.blocks import NOT_RELEVANT_ACTION
 from bot.config import AppConfig, load_config
 from bot.core.commands import Commands
 from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
-from tests.adapters.slack_fixtures import (
+from tests.adapters.slack.fixtures import (
     block_action,
     interactive_body,
     send_signed,
