@@ -4,18 +4,12 @@ slack-bolt against the fake Slack on 127.0.0.1, a real SQLite database."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
-import pytest_asyncio
 
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.blocks import NOT_RELEVANT_ACTION
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.commands import Commands
-from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from tests.adapters.slack.fixtures import (
     block_action,
@@ -30,21 +24,6 @@ from tests.fakes.fake_slack import FakeSlack
 
 ALASKA = "US and India hold drills in Alaska"
 GOA = "Indian and US navies begin drills off Goa"
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(Path(DEFAULT_CONFIG))
-
-
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def test_pressed_not_relevant_then_admin_feedback_renders_evidence_and_the_fix(
