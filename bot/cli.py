@@ -225,7 +225,7 @@ def config_check(obj: BotContext) -> None:
 @click.pass_obj
 def config_diff(obj: BotContext) -> None:
     """Show how the config file differs from the database (what `config apply` would do)."""
-    changes = _file_changes(obj)
+    changes = _file_changes(obj, obj.config())
     if not changes:
         click.echo(f"the database matches {obj.settings.config}")
         return
@@ -244,7 +244,8 @@ def config_apply(obj: BotContext, yes: bool) -> None:
 
     from bot.storage.configsync import apply_file
 
-    changes = _file_changes(obj)
+    cfg = obj.config()
+    changes = _file_changes(obj, cfg)
     if not changes:
         click.echo(f"nothing to apply: the database matches {obj.settings.config}")
         return
@@ -252,26 +253,24 @@ def config_apply(obj: BotContext, yes: bool) -> None:
         click.echo(describe(change.entity, change.before, change.after))
     if not yes:
         click.confirm(f"apply these {len(changes)} changes?", abort=True)
-    cfg = obj.config()
-    ids = _with_database(obj, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
+    ids = _with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
     click.echo(
         f"applied {len(ids)} changes (audit #{ids[0]}–#{ids[-1]}); a running bot uses them "
         "from its next cycle; `/news admin revert <id>` undoes one"
     )
 
 
-def _file_changes(obj: BotContext) -> list[EntityChange]:
+def _file_changes(obj: BotContext, cfg: AppConfig) -> list[EntityChange]:
     from bot.storage.configsync import differences
 
-    cfg = obj.config()
-    return _with_database(obj, lambda s: differences(s, cfg))
+    return _with_database(obj, cfg, lambda s: differences(s, cfg))
 
 
-def _with_database(obj: BotContext, fn: Callable[[Session], T]) -> T:
+def _with_database(obj: BotContext, cfg: AppConfig, fn: Callable[[Session], T]) -> T:
+    """One transaction on the database, seeded from ``cfg`` first if it is new."""
     from bot.storage.db import Database
     from bot.storage.runtime import seed
 
-    cfg = obj.config()
     db = Database.open(obj.settings.database_url)
     try:
         db.transaction(lambda s: seed(s, cfg))
@@ -286,7 +285,7 @@ def config_export(obj: BotContext) -> None:
     """Write the live config (the database's, with chat edits) as YAML to standard output."""
     from bot.storage.runtime import load_runtime
 
-    click.echo(dump_config(_with_database(obj, load_runtime)), nl=False)
+    click.echo(dump_config(_with_database(obj, obj.config(), load_runtime)), nl=False)
 
 
 def dump_config(cfg: AppConfig) -> str:
