@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "newsbot.yaml"
+
+
+def default_database_path(root: Path = REPO_ROOT) -> Path:
+    """Where the SQLite database lives when no URL is set: an absolute path, so a start from
+    another folder opens the same bot. A source checkout keeps it beside the code
+    (``data/newsbot.db``); an installed package in the user's data folder."""
+    if (root / "pyproject.toml").is_file():
+        return root / "data" / "newsbot.db"
+    return user_data_path("newsbot") / "newsbot.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
 
 
 class Settings(BaseSettings):
@@ -17,7 +31,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBOT_", extra="ignore")
 
     config: Path = DEFAULT_CONFIG
-    database_url: str = "sqlite:///data/newsbot.db"
+    database_url: str = Field(default_factory=default_database_url)
     log_level: str = "INFO"
     # Platform tokens keep the platforms' conventional names, not the NEWSBOT_ prefix.
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
