@@ -1,7 +1,8 @@
 """``newsbot eval``: run the live matcher and grouper over labelled items and score them.
 
 Items are processed in ``published`` order against a throw-away SQLite database, exactly as
-the bot would see them. The figures are those of the reference scorer (shared/eval/score.py):
+the bot would see them. The figures are the reference scorer's own (``bot/reference_scorer.py``,
+shared/eval/score.py kept verbatim):
 relevance P/R/F1 of the positive class; topic micro/macro-F1 over items relevant in gold or
 prediction; story pairwise and B-cubed P/R/F1 over gold-relevant items; 0/0 is 0.0.
 """
@@ -12,16 +13,15 @@ import json
 import logging
 import sys
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from itertools import combinations
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
+from bot import reference_scorer
 from bot.config import AppConfig
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
@@ -32,18 +32,6 @@ from bot.storage.stories import save_match
 from bot.storage.tables import ItemRow
 
 logger = logging.getLogger(__name__)
-
-TOPICS = (
-    "framework-agreement",
-    "defence-industry",
-    "military-exercises",
-    "logistics-intel",
-    "emerging-tech",
-    "indo-pacific",
-    "diplomacy",
-    "trade-tensions",
-    "visa-immigration",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,130 +233,17 @@ def run_predictions(items: list[EvalItem], cfg: AppConfig) -> list[Prediction]:
 # ------------------------------------------------------------------------ metrics
 
 
-def _div(a: float, b: float) -> float:
-    return a / b if b else 0.0
-
-
-def _f1(p: float, r: float) -> float:
-    return 2 * p * r / (p + r) if (p + r) else 0.0
-
-
-def relevance_metrics(gold: dict[str, bool], pred: dict[str, bool]) -> dict[str, float]:
-    ids = list(gold)
-    tp = sum(1 for i in ids if gold[i] and pred.get(i, False))
-    fp = sum(1 for i in ids if not gold[i] and pred.get(i, False))
-    fn = sum(1 for i in ids if gold[i] and not pred.get(i, False))
-    tn = len(ids) - tp - fp - fn
-    p, r = _div(tp, tp + fp), _div(tp, tp + fn)
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": p, "recall": r,
-            "f1": _f1(p, r), "accuracy": _div(tp + tn, len(ids))}  # fmt: skip
-
-
-def topic_metrics(
-    gold_rel: dict[str, bool],
-    pred_rel: dict[str, bool],
-    gold_topics: dict[str, set[str]],
-    pred_topics: dict[str, set[str]],
-) -> dict[str, Any]:
-    """Over items relevant in gold or prediction; a not-relevant side has no topics."""
-    t_ids = [i for i in gold_rel if gold_rel[i] or pred_rel.get(i, False)]
-    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    exact = 0
-    for i in t_ids:
-        gt = gold_topics.get(i, set()) if gold_rel[i] else set()
-        pt = pred_topics.get(i, set()) if pred_rel.get(i, False) else set()
-        exact += gt == pt
-        for t in gt | pt:
-            per[t][0 if (t in gt and t in pt) else 1 if t in pt else 2] += 1
-    tp = sum(v[0] for v in per.values())
-    fp = sum(v[1] for v in per.values())
-    fn = sum(v[2] for v in per.values())
-    mp, mr = _div(tp, tp + fp), _div(tp, tp + fn)
-    per_topic: dict[str, dict[str, float]] = {}
-    for t in list(TOPICS) + sorted(set(per) - set(TOPICS)):
-        a, b, c = per.get(t, (0, 0, 0))
-        if a + b + c == 0:
-            continue
-        p, r = _div(a, a + b), _div(a, a + c)
-        per_topic[t] = {"tp": a, "fp": b, "fn": c, "precision": p, "recall": r, "f1": _f1(p, r)}
-    return {
-        "items": len(t_ids),
-        "micro_precision": mp,
-        "micro_recall": mr,
-        "micro_f1": _f1(mp, mr),
-        "macro_f1": _div(sum(v["f1"] for v in per_topic.values()), len(per_topic)),
-        "exact_match": _div(exact, len(t_ids)),
-        "per_topic": per_topic,
-    }
-
-
-def _clusters(ids: list[str], label_of: dict[str, str | None]) -> dict[str, int]:
-    numbers: dict[str, int] = {}
-    out: dict[str, int] = {}
-    next_id = 0
-    for i in ids:
-        label = label_of.get(i)
-        if label is None or label == "":
-            out[i] = next_id  # a singleton
-            next_id += 1
-            continue
-        if label not in numbers:
-            numbers[label] = next_id
-            next_id += 1
-        out[i] = numbers[label]
-    return out
-
-
-def story_metrics(
-    ids: list[str], gold_label: dict[str, str | None], pred_label: dict[str, str | None]
-) -> dict[str, float]:
-    """Pairwise and B-cubed P/R/F1 of the predicted clustering of ``ids``."""
-    g, p = _clusters(ids, gold_label), _clusters(ids, pred_label)
-    g_members: dict[int, set[str]] = defaultdict(set)
-    p_members: dict[int, set[str]] = defaultdict(set)
-    for i in ids:
-        g_members[g[i]].add(i)
-        p_members[p[i]].add(i)
-
-    def pairs(members: dict[int, set[str]]) -> set[tuple[str, str]]:
-        out: set[tuple[str, str]] = set()
-        for m in members.values():
-            out.update(combinations(sorted(m), 2))
-        return out
-
-    gp, pp = pairs(g_members), pairs(p_members)
-    tp = len(gp & pp)
-    pw_p, pw_r = _div(tp, len(pp)), _div(tp, len(gp))
-    bp = br = 0.0
-    for i in ids:
-        inter = len(g_members[g[i]] & p_members[p[i]])
-        bp += inter / len(p_members[p[i]])
-        br += inter / len(g_members[g[i]])
-    b_p, b_r = _div(bp, len(ids)), _div(br, len(ids))
-    return {"items": len(ids), "gold_clusters": len(g_members), "pred_clusters": len(p_members),
-            "gold_pairs": len(gp), "pred_pairs": len(pp), "correct_pairs": tp,
-            "pairwise_precision": pw_p, "pairwise_recall": pw_r, "pairwise_f1": _f1(pw_p, pw_r),
-            "bcubed_precision": b_p, "bcubed_recall": b_r, "bcubed_f1": _f1(b_p, b_r)}  # fmt: skip
-
-
 def score(items: list[EvalItem], predictions: list[Prediction]) -> dict[str, Any]:
-    """All figures for the items that carry gold labels."""
-    gold = [i for i in items if i.gold_relevant is not None]
-    pred = {p.id: p for p in predictions}
-    ids = [i.id for i in gold]
-    g_rel = {i.id: bool(i.gold_relevant) for i in gold}
-    p_rel = {i: pred[i].relevant if i in pred else False for i in ids}
-    g_top = {i.id: set(i.gold_topics) for i in gold}
-    p_top = {i: set(pred[i].topics) if i in pred else set() for i in ids}
-    gold_label = {i.id: i.gold_story for i in gold}
-    pred_label = {i: pred[i].story if i in pred else None for i in ids}
-    return {
-        "gold_items": len(ids),
-        "relevance": relevance_metrics(g_rel, p_rel),
-        "topics": topic_metrics(g_rel, p_rel, g_top, p_top),
-        "story": story_metrics([i for i in ids if g_rel[i]], gold_label, pred_label),
-        "story_all": story_metrics(ids, gold_label, pred_label),
-    }
+    """All figures for the items that carry gold labels, by the reference scorer's own code."""
+    gold = [
+        {"id": i.id, "relevant": bool(i.gold_relevant), "topics": list(i.gold_topics),
+         "story": i.gold_story}
+        for i in items
+        if i.gold_relevant is not None
+    ]  # fmt: skip
+    pred = [p.as_json() for p in predictions]
+    result: dict[str, Any] = reference_scorer.score(gold, pred)
+    return result
 
 
 def format_table(res: dict[str, Any]) -> str:

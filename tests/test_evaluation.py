@@ -1,5 +1,5 @@
-"""``newsbot eval``: the live matcher and grouper over labelled items, scored exactly as the
-reference scorer (tests/testdata/eval/score.py, a copy of the shared one) scores them."""
+"""``newsbot eval``: the live matcher and grouper over labelled items, scored by the reference
+scorer's own code (``bot/reference_scorer.py``, shared/eval/score.py kept verbatim)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from bot.evaluation import read_items, run_eval
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "newsbot.yaml"
 DEV = ROOT / "tests" / "testdata" / "eval" / "dev.jsonl"
-SCORER = ROOT / "tests" / "testdata" / "eval" / "score.py"
+SCORER = ROOT / "bot" / "reference_scorer.py"
+SHARED_SCORER = ROOT.parent / "shared" / "eval" / "score.py"
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,14 @@ def test_eval_figures_equal_the_reference_scorer(tmp_path: Path, cfg: AppConfig)
     lines = [json.loads(line) for line in preds.read_text().splitlines()]
     assert len(lines) == 125
     assert set(lines[0]) == {"id", "relevant", "topics", "story", "score", "why"}
+
+
+@pytest.mark.skipif(
+    not SHARED_SCORER.is_file(),
+    reason=f"the shared reference scorer is not beside this checkout ({SHARED_SCORER})",
+)
+def test_the_kept_scorer_is_the_shared_reference_byte_for_byte() -> None:
+    assert SCORER.read_bytes() == SHARED_SCORER.read_bytes()
 
 
 def test_eval_meets_the_quality_targets_on_dev(cfg: AppConfig) -> None:
