@@ -73,15 +73,6 @@ class ArticleLead:
 
 
 @dataclass(frozen=True, slots=True)
-class Topic:
-    id: str
-    name: str
-    description: str
-    terms: tuple[str, ...] = ()
-    threshold: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Match:
     """The matcher's decision on one item, with the evidence that ``/news why`` shows."""
 

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, FeedConfig, TopicConfig, retired_join
@@ -123,7 +123,3 @@ def _move_retired_join(data: dict[str, Any]) -> None:
 
 def _position(topic: TopicRow) -> tuple[int, str]:
     return (int((topic.extra or {}).get("position", 10**6)), topic.id)
-
-
-def feed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(FeedRow)) or 0
