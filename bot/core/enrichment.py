@@ -4,7 +4,9 @@ Runs after the cycle's first alerts are out, so a slow article site delays nothi
 items that wait for it. Of the cycle's new items matched not relevant, those whose summary
 says nothing beyond the headline get the lead of their article (from the cache, else
 fetched: at most ``articles.max_per_cycle`` pages, all in flight at once, each within
-``articles.timeout``) as their summary; the caller matches them again on it.
+``articles.timeout``) as their summary; the caller matches them again on it. Items the budget
+could not reach (a burst, a slow site) are carried over: the next cycles take them first,
+oldest first, for up to ``CARRY_WINDOW`` after they were stored.
 """
 
 from __future__ import annotations
@@ -12,20 +14,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot.config import AppConfig
 from bot.core.articles import ArticleFetcher, fetchable, is_title_only
 from bot.core.fetch import Resolver, safe_url
+from bot.core.ingest import NewItem
 from bot.core.models import ArticleLead, Feed, Item
-from bot.storage.articles import cached_articles, save_articles, set_summaries, unrelevant_items
+from bot.storage.articles import (
+    cached_articles,
+    save_articles,
+    set_summaries,
+    unrelevant_items,
+    waiting_for_articles,
+)
 from bot.storage.db import Database
 
 logger = logging.getLogger(__name__)
 
 # Beyond each request's own timeout: time for the pages' extraction, which runs in threads.
 EXTRACT_GRACE = 5.0
+# How long an item the article budget could not reach waits for a later cycle's budget: a lead
+# a day late still finds a follow-up worth an alert; older is left to its headline.
+CARRY_WINDOW = timedelta(days=1)
+# Earlier items looked at per cycle, per page of budget (most of them turn out to be cached or
+# not title-only, and cost nothing).
+CARRY_LOOKAHEAD = 4
 
 
 async def enrich_title_only(
@@ -35,13 +50,20 @@ async def enrich_title_only(
     *,
     now: Callable[[], datetime],
     resolver: Resolver | None = None,
-) -> list[int]:
-    """Give the title-only items among ``ids`` their article's lead; returns the ids of the
-    items whose summary changed."""
+) -> list[NewItem]:
+    """Give the title-only items among ``ids``, and those earlier cycles left waiting, their
+    article's lead; returns the items whose summary changed, for matching again."""
     articles = cfg.articles
-    if not articles.enabled or not ids:
+    if not articles.enabled:
         return []
-    candidates = await db.run(partial(unrelevant_items, ids=ids))
+    limit = articles.max_per_cycle * CARRY_LOOKAHEAD
+    waiting = await db.run(partial(waiting_for_articles, since=now() - CARRY_WINDOW, limit=limit))
+    fresh = set(ids)
+    # Earlier items first: they have waited longest, and a burst must not starve them.
+    ordered = [*(i for i in waiting if i not in fresh), *ids]
+    if not ordered:
+        return []
+    candidates = await db.run(partial(unrelevant_items, ids=ordered))
     wanted = [(i, f) for i, f in candidates if fetchable(i) and is_title_only(i)]
     if not wanted:
         return []
@@ -51,8 +73,8 @@ async def enrich_title_only(
     todo = list(pages.items())[: articles.max_per_cycle]
     if len(pages) > len(todo):
         logger.info(
-            "%d title-only item(s) keep their headline alone this cycle: articles.max_per_cycle "
-            "is %d",
+            "%d title-only item(s) wait for a later cycle's article budget "
+            "(articles.max_per_cycle is %d)",
             len(pages) - len(todo),
             articles.max_per_cycle,
         )
@@ -60,10 +82,11 @@ async def enrich_title_only(
     if fetched:
         await db.run(partial(save_articles, articles=fetched, now=now()))
     leads = {**known, **fetched}
-    summaries = {i.id: lead.lead for i, _ in wanted if (lead := leads.get(_url(i))) and lead.lead}
-    if summaries:
+    changed = [i for i, _ in wanted if (lead := leads.get(_url(i))) and lead.lead]
+    if changed:
+        summaries = {i.id: leads[_url(i)].lead for i in changed}
         await db.run(partial(set_summaries, summaries=summaries))
-    return list(summaries)
+    return [NewItem(i.id, i.published or i.first_seen) for i in changed]
 
 
 def _url(item: Item) -> str:

@@ -146,10 +146,7 @@ class Pipeline:
             )
             if not enriched:
                 return 0, [], FlushReport()
-            again = set(enriched)
-            count, stories = await self._match_and_group(
-                cfg, [n for n in new_items if n.id in again], isolate_failures=True
-            )
+            count, stories = await self._match_and_group(cfg, enriched, isolate_failures=True)
             if not stories:
                 return count, [], FlushReport()
             await self.delivery.plan(stories)

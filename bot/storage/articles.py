@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,34 @@ def unrelevant_items(session: Session, ids: Sequence[int]) -> list[tuple[Item, F
         for item, feed in rows:
             found[item.id] = (item_from_row(item), _feed(feed) if feed is not None else None)
     return [found[i] for i in ids if i in found]
+
+
+# A summary longer than its headline and outlet by this much says something of its own: the
+# item is not title-only, whatever its words (a cheap bound the database can apply).
+TITLE_ONLY_SLACK = 400
+
+
+def waiting_for_articles(session: Session, since: datetime, limit: int) -> list[int]:
+    """Items stored since ``since``, matched not relevant, that may alert, whose article was
+    never fetched and whose summary is short enough to be title-only: what a cycle's article
+    budget left for later, oldest first."""
+    room = func.length(ItemRow.title) + func.length(ItemRow.source) + TITLE_ONLY_SLACK
+    rows = session.scalars(
+        select(ItemRow.id)
+        .join(MatchRow, MatchRow.item_id == ItemRow.id)
+        .outerjoin(ArticleRow, ArticleRow.url == ItemRow.url)
+        .where(
+            ItemRow.first_seen_at >= since,
+            MatchRow.relevant.is_(False),
+            ItemRow.alertable,
+            ItemRow.url.is_not(None),
+            ArticleRow.url.is_(None),
+            func.length(ItemRow.summary) <= room,
+        )
+        .order_by(ItemRow.first_seen_at, ItemRow.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 def _feed(row: FeedRow) -> Feed:

@@ -190,6 +190,37 @@ async def test_at_most_max_per_cycle_articles_are_fetched(
         assert len(await news.articles()) == 2
 
 
+async def test_items_over_the_article_budget_wait_for_the_next_cycles_and_then_alert(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # A burst of title-only items: the budget takes the oldest first, the rest are carried
+    # over, and one that turns relevant on its article alerts in a later cycle, not never.
+    paths = [f"/news/markets-{n}" for n in range(2)]
+    items = [
+        title_only(SENSEX | {"title": f"{SENSEX['title']} ({n})"}, feed_server.set_response(
+            path, body=article_page("Markets", SENSEX["summary"]), content_type="text/html"
+        ))
+        for n, path in enumerate(paths)
+    ]  # fmt: skip
+    page = feed_server.set_response(
+        "/news/hadr-drill",
+        body=article_page(HADR["title"], HADR["summary"], SECOND),
+        content_type="text/html; charset=utf-8",
+    )
+    async with open_news(feed_server, tmp_path, ArticlesConfig(max_per_cycle=1)) as news:
+        feed_server.add_feed("a.xml", [full(OLD_RANA), *items, title_only(HADR, page)])
+
+        printed = [await news.cycle() for _ in range(3)]
+
+        fetched = [len(feed_server.requests_for(p)) for p in [*paths, "/news/hadr-drill"]]
+        assert fetched == [1, 1, 1]  # each page once, one per cycle
+        assert [p.count("[ALERT]") for p in printed] == [0, 0, 1]
+        assert HADR["title"] in printed[2]
+        assert (await news.item(page)).summary.startswith(HADR["summary"][:100])
+        assert "[ALERT]" not in await news.cycle()  # nothing left waiting, nothing again
+        assert [len(feed_server.requests_for(p)) for p in paths] == [1, 1]
+
+
 async def test_a_cached_article_is_not_fetched_again(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
