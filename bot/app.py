@@ -54,7 +54,12 @@ class NewsBot:
 
     async def start_schedule(self) -> BotScheduler:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
-        self.scheduler = BotScheduler(self.pipeline.tick, interval=self.cfg.poll.interval)
+        self.scheduler = BotScheduler(
+            self.pipeline.tick,
+            interval=self.cfg.poll.interval,
+            resume=self.pipeline.resume,
+            resume_every=self.cfg.poll.lease / 3,
+        )
         self.scheduler.start()
         await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
         return self.scheduler

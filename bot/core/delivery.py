@@ -27,6 +27,7 @@ from bot.storage.tables import (
     StoryRow,
     SubscriptionRow,
 )
+from bot.storage.work import planned
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +184,9 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
     """Every active subscription sharing a topic with a story gets one alert row for it.
 
     An existing row only learns the story's new report count; ``flush`` edits the post.
+    The stories are no longer due for planning from this transaction on (``storage.work``).
     """
+    planned(session, story_ids)
     stories = session.scalars(select(StoryRow).where(StoryRow.id.in_(story_ids))).all()
     subs = session.scalars(select(SubscriptionRow).where(SubscriptionRow.paused.is_(False))).all()
     if not stories or not subs:

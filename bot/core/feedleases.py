@@ -13,11 +13,12 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.storage.db import Database, StorageError
 from bot.storage.feeds import lease_owners, release_leases, release_owner, renew_leases
+from bot.storage.work import expire_item_leases, item_lease_owners
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +84,10 @@ class FeedLeases:
 
 
 async def release_stale(db: Database, owner: str | None = None) -> int:
-    """At start: drop leases left by this process's earlier life (same owner name) and by
+    """At start: drop feed leases left by this process's earlier life (same owner name) and by
     processes on this host that are no longer running, so their feeds are polled now rather
-    than after the lease runs out."""
+    than after the lease runs out; their unmatched items' leases run out now, for this
+    process's first pass to take up. Returns the feed leases released."""
     owner = owner or default_owner()
     host = owner.rsplit(":", 1)[0]
     owners = await db.run(lambda s: lease_owners(s, f"{host}:"))
@@ -95,6 +97,12 @@ async def release_stale(db: Database, owner: str | None = None) -> int:
         released += await db.run(partial(release_owner, owner=name))
     if released:
         logger.info("released %d stale feed leases of stopped processes on %s", released, host)
+    holders = await db.run(lambda s: item_lease_owners(s, f"{host}:"))
+    gone = [o for o in holders if o == owner or not _running_here(o, host)]
+    if gone:
+        now = datetime.now(UTC) - timedelta(seconds=1)
+        items = await db.run(partial(expire_item_leases, owners=gone, now=now))
+        logger.info("taking up %d unmatched items of stopped processes on %s", items, host)
     return released
 
 

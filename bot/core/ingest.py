@@ -21,6 +21,7 @@ from bot.core.fetch import Fetcher, FetchResult, FetchStatus, Resolver
 from bot.core.models import Feed, Item
 from bot.core.parse import ParsedFeed, parse_many, parse_safely
 from bot.core.schedule import due_tolerance
+from bot.core.workleases import ItemLeases
 from bot.storage.db import Database, StorageError
 from bot.storage.feeds import claim_due_feeds, release_leases, save_states
 from bot.storage.items import known_keys, store_polled
@@ -79,9 +80,13 @@ class Poller:
         parse_pool: Executor | None = None,
         parse_workers: int = 1,
         resolver: Resolver | None = None,
+        item_leases: ItemLeases | None = None,
     ) -> None:
         self.db = db
         self.resolver = resolver  # the DNS the fetcher asks; None: the system's
+        # The new items' matching is leased to this holder as they are stored (None: no
+        # lease, for callers that match what they store themselves, at once).
+        self.item_leases = item_leases
         # After the first response of a batch arrives, wait this long for more to join it:
         # each batch costs a thread hop and a commit, and a few ms matter to no reader.
         self.batch_linger = batch_linger
@@ -99,7 +104,7 @@ class Poller:
         self.parse_workers = max(1, parse_workers)
         self.poll = poll
         self.clock = clock
-        self.owner = owner or default_owner()
+        self.owner = owner or (item_leases.owner if item_leases else default_owner())
         # Short, so a crashed worker's feeds are soon taken over; renewed while fetches run.
         self.lease = timedelta(seconds=poll.lease)
         # Feeds claimed at a time: what this worker can have in flight, so the others get
@@ -257,6 +262,8 @@ class Poller:
             leases.done(o.feed_id for o in got_outcomes)
             outcomes.extend(got_outcomes)
             new_items.extend(NewItem(i.id, i.published or i.first_seen) for i in got_items)
+            if self.item_leases is not None:
+                self.item_leases.add(i.id for i in got_items)
 
     async def _parse_in_pool(self, batch: Sequence[FetchResult]) -> dict[int, ParsedFeed] | None:
         """With a parse pool, parse the batch's bodies there, spread over its workers."""
@@ -291,8 +298,9 @@ class Poller:
         transaction. Runs in a worker thread."""
         done = parsed or {}
         handled = [self._handle(r, now, done.get(i)) for i, r in enumerate(results)]
+        lease = (self.item_leases.owner, self.item_leases.until()) if self.item_leases else None
         try:
-            items = self.db.transaction(partial(_store, polled=handled, now=now))
+            items = self.db.transaction(partial(_store, polled=handled, now=now, lease=lease))
         except StorageError:
             # One feed's bad row must not cost the others theirs: retry one by one.
             logger.exception(
@@ -301,7 +309,8 @@ class Poller:
             items = []
             for i, h in enumerate(handled):
                 try:
-                    items.extend(self.db.transaction(partial(_store, polled=[h], now=now)))
+                    store = partial(_store, polled=[h], now=now, lease=lease)
+                    items.extend(self.db.transaction(store))
                 except StorageError as exc:
                     handled[i] = self._store_failed(h, exc, now)
         per_feed = Counter(item.feed_id for item in items)
@@ -341,6 +350,8 @@ class Poller:
         return polled
 
 
-def _store(session: Any, polled: Sequence[Polled], now: datetime) -> list[Item]:
+def _store(
+    session: Any, polled: Sequence[Polled], now: datetime, lease: tuple[str, datetime] | None
+) -> list[Item]:
     batches = [p.items for p in polled if p.items is not None]
-    return store_polled(session, batches, [p.state for p in polled], now=now)
+    return store_polled(session, batches, [p.state for p in polled], now=now, lease=lease)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -14,28 +15,25 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.enrichment import enrich_title_only
-from bot.core.feedleases import release_stale
+from bot.core.feedleases import default_owner, release_stale
 from bot.core.feedstate import FeedOutcome, FeedStatus
 from bot.core.fetch import Resolver
-from bot.core.ingest import NewItem, Poller
+from bot.core.ingest import NewItem, Poller, PollResult
 from bot.core.matching import Matcher
 from bot.core.models import Item
 from bot.core.stories import StoryGrouper
+from bot.core.workleases import ItemLeases
 from bot.storage.db import Database
-from bot.storage.items import load_items, unmatched_items
+from bot.storage.items import load_items
 from bot.storage.runtime import load_runtime
 from bot.storage.stories import save_matches
+from bot.storage.work import claim_overdue_items, claim_overdue_stories, plan_due, take_items
 
 logger = logging.getLogger(__name__)
 
 MATCH_CHUNK = 1000  # items matched and grouped per transaction
-# A cycle that dies between storing items and matching them (a crash, a database error)
-# leaves them unmatched, and no later poll reports them as new. Each cycle takes up what is
-# older than SETTLE (far longer than any cycle takes from storing to matching, so never items
-# another process is still working on) and younger than WINDOW (so the query stays a short
-# index range scan, and a day-old item is not news worth a late alert).
-RECOVER_SETTLE = timedelta(minutes=10)
-RECOVER_WINDOW = timedelta(days=1)
+# Work whose lease ran out (its process died, or stopped cleanly) taken up per resume pass.
+RESUME_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +71,7 @@ class Pipeline:
         self.delivery = delivery
         self.clock = clock
         self.resolver = resolver  # the DNS feeds are fetched through; None: the system's
+        self.owner = default_owner()
         self._leases_checked = False
 
     async def tick(self) -> datetime | None:
@@ -84,17 +83,20 @@ class Pipeline:
         now = self.clock()
         cfg = await self.db.run(load_runtime)
         if not self._leases_checked:
-            # Feeds an earlier life of this process (or a dead neighbour on this host) had
-            # claimed are polled in this first cycle, not after their leases run out.
+            # Feeds and items an earlier life of this process (or a dead neighbour on this
+            # host) had claimed are taken up in this first cycle, not after their leases end.
             await release_stale(self.db)
             self._leases_checked = True
-        poller = Poller(self.db, cfg.poll, clock=self.clock, resolver=self.resolver)
-        result = await poller.poll_due(now, force=force)
-        for outcome in result.outcomes:
-            _log_outcome(outcome)
-        await self._tell_admins_of_gone_feeds(result.outcomes)
-        relevant, story_ids = await self._match_and_group(cfg, result.new_items)
-        more_relevant, more_stories = await self._recover_unmatched(cfg, now)
+        leases = self._item_leases(cfg)
+        renewer = asyncio.create_task(leases.keep_alive())
+        try:
+            result, relevant, story_ids = await self._poll_and_match(cfg, now, force, leases)
+        except asyncio.CancelledError:
+            await leases.give_back()
+            raise
+        finally:
+            renewer.cancel()
+        more_relevant, more_stories = await self._resume(cfg, leases)
         relevant += more_relevant
         story_ids = list(dict.fromkeys([*story_ids, *more_stories]))
         await self.delivery.plan(story_ids)
@@ -126,6 +128,63 @@ class Pipeline:
         )
         return report
 
+    def _item_leases(self, cfg: AppConfig) -> ItemLeases:
+        return ItemLeases(self.db, self.owner, timedelta(seconds=cfg.poll.lease), self.clock)
+
+    async def _poll_and_match(
+        self, cfg: AppConfig, now: datetime, force: bool, leases: ItemLeases
+    ) -> tuple[PollResult, int, list[int]]:
+        poller = Poller(
+            self.db, cfg.poll, clock=self.clock, resolver=self.resolver, item_leases=leases
+        )
+        result = await poller.poll_due(now, force=force)
+        for outcome in result.outcomes:
+            _log_outcome(outcome)
+        await self._tell_admins_of_gone_feeds(result.outcomes)
+        relevant, story_ids = await self._match_and_group(cfg, result.new_items, leases=leases)
+        return result, relevant, story_ids
+
+    async def resume(self) -> FlushReport:
+        """The resume job: take up work whose lease ran out (a process killed between storing
+        and matching, or between grouping and planning), and deliver what it yields. Runs every
+        third of a lease period, so nothing waits for the next poll cycle."""
+        cfg = await self.db.run(load_runtime)
+        _, stories = await self._resume(cfg, self._item_leases(cfg))
+        if not stories:
+            return FlushReport()
+        await self.delivery.plan(stories)
+        return await self.delivery.flush()
+
+    async def _resume(self, cfg: AppConfig, leases: ItemLeases) -> tuple[int, list[int]]:
+        """Claim and match overdue items, and claim overdue stories for planning; returns
+        (relevant count, stories to plan). A failure is logged and left for the next pass."""
+        now = self.clock()
+        until = leases.until()
+        claim = partial(
+            claim_overdue_items, owner=self.owner, now=now, until=until, limit=RESUME_BATCH
+        )
+        try:
+            left = await self.db.run(claim)
+            relevant, stories = 0, list[int]()
+            if left:
+                logger.warning(
+                    "matching %d item(s) whose matching was cut short (a process stopped or "
+                    "died); their alerts come late",
+                    len(left),
+                )
+                leases.add(row_id for row_id, _ in left)
+                relevant, stories = await self._match_and_group(
+                    cfg, [NewItem(row_id, at) for row_id, at in left], leases=leases
+                )
+            due = partial(claim_overdue_stories, now=now, until=until, limit=RESUME_BATCH)
+            overdue = await self.db.run(due)
+            if overdue:
+                logger.warning("planning the alerts of %d story(ies) left unplanned", len(overdue))
+            return relevant, list(dict.fromkeys([*stories, *overdue]))
+        except Exception:
+            logger.exception("taking up work earlier cycles left unfinished failed")
+            return 0, []
+
     async def _tell_admins_of_gone_feeds(self, outcomes: Sequence[FeedOutcome]) -> None:
         for outcome in outcomes:
             if outcome.status is not FeedStatus.GONE:
@@ -155,36 +214,24 @@ class Pipeline:
             logger.exception("giving title-only items their article's text failed")
             return 0, [], FlushReport()
 
-    async def _recover_unmatched(self, cfg: AppConfig, now: datetime) -> tuple[int, list[int]]:
-        """Match and group what earlier cycles stored but never matched, as ``_match_and_group``.
-        A failure here is logged and left for the next cycle; it must not cost this cycle's
-        alerts."""
-        find = partial(unmatched_items, since=now - RECOVER_WINDOW, before=now - RECOVER_SETTLE)
-        try:
-            left = await self.db.run(find)
-            if not left:
-                return 0, []
-            logger.warning(
-                "matching %d item(s) an earlier cycle stored but did not match "
-                "(it was cut short); their alerts come late",
-                len(left),
-            )
-            return await self._match_and_group(
-                cfg, [NewItem(row_id, at) for row_id, at in left], isolate_failures=True
-            )
-        except Exception:
-            logger.exception("matching the items earlier cycles left unmatched failed")
-            return 0, []
-
     async def _match_and_group(
-        self, cfg: AppConfig, new_items: Sequence[NewItem], *, isolate_failures: bool = False
+        self,
+        cfg: AppConfig,
+        new_items: Sequence[NewItem],
+        *,
+        leases: ItemLeases | None = None,
+        isolate_failures: bool = False,
     ) -> tuple[int, list[int]]:
         """Match and group in chunks, each read back from the database: a new feed's backlog
         can be thousands of items, and holding them all at once would hold all their memory.
 
-        With ``isolate_failures``, a chunk that fails is tried again one item at a time, so
-        one item the matcher cannot handle holds back only itself (until the next cycle).
+        With ``leases``, only the items this process still holds are matched (their leases come
+        off in the same transaction), and each touched story is due for planning within a
+        lease period. With ``isolate_failures`` (always, with ``leases``), a chunk that fails
+        is tried again one item at a time, so one item the matcher cannot handle holds back
+        only itself (its lease runs out and a later pass tries again).
         """
+        isolate_failures = isolate_failures or leases is not None
         ordered = [n.id for n in sorted(new_items, key=lambda n: (n.at, n.id))]
         matcher = Matcher.from_config(cfg)
         grouper = StoryGrouper(cfg)
@@ -193,7 +240,14 @@ class Pipeline:
         chunks = [ordered[i : i + MATCH_CHUNK] for i in range(0, len(ordered), MATCH_CHUNK)]
         while chunks:
             chunk = chunks.pop(0)
-            step = partial(match_and_group_stored, matcher=matcher, grouper=grouper, ids=chunk)
+            step = partial(
+                match_and_group_stored,
+                matcher=matcher,
+                grouper=grouper,
+                ids=chunk,
+                owner=leases.owner if leases else None,
+                plan_by=leases.until() if leases else None,
+            )
             try:
                 count, stories = await self.db.run(step)
             except Exception:
@@ -204,16 +258,32 @@ class Pipeline:
                 else:
                     logger.exception("item %d could not be matched; next cycle tries again", *chunk)
                 continue
+            if leases is not None:
+                leases.done(chunk)
             relevant += count
             touched.update(dict.fromkeys(stories))
         return relevant, list(touched)
 
 
 def match_and_group_stored(
-    session: Session, matcher: Matcher, grouper: StoryGrouper, ids: Sequence[int]
+    session: Session,
+    matcher: Matcher,
+    grouper: StoryGrouper,
+    ids: Sequence[int],
+    *,
+    owner: str | None = None,
+    plan_by: datetime | None = None,
 ) -> tuple[int, list[int]]:
-    """``match_and_group`` for stored items, read in the order of ``ids``."""
-    return match_and_group(session, matcher, grouper, load_items(session, ids))
+    """``match_and_group`` for stored items, read in the order of ``ids``. With ``owner``,
+    only the items it still holds a lease on, and the leases taken off in this transaction;
+    the stories touched are due for planning by ``plan_by``."""
+    if owner is not None:
+        held = take_items(session, owner, ids)
+        ids = [i for i in ids if i in held]
+    count, stories = match_and_group(session, matcher, grouper, load_items(session, ids))
+    if plan_by is not None and stories:
+        plan_due(session, stories, plan_by)
+    return count, stories
 
 
 def match_and_group(

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 POLL_JOB = "poll"
 RETRY_JOB = "poll-retry"
 RELEASE_JOB = "release-held"
+RESUME_JOB = "resume"
 DIGEST_JOB = "digest-{}"
 
 
@@ -56,8 +57,12 @@ class BotScheduler:
         *,
         interval: float,
         scheduler: AsyncIOScheduler | None = None,
+        resume: Callable[[], Awaitable[object]] | None = None,
+        resume_every: float = 10.0,
     ) -> None:
         self._poll = poll
+        self._resume = resume
+        self.resume_every = resume_every
         self.interval = interval
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[object]] = set()
@@ -78,6 +83,19 @@ class BotScheduler:
             misfire_grace_time=None,
             replace_existing=True,
         )
+        if self._resume is not None:
+            # Work a dead worker left (items unmatched, stories unplanned) is taken up within
+            # a lease period, not at the next poll, which may be fifteen minutes away.
+            self.scheduler.add_job(
+                self._resume_job,
+                IntervalTrigger(seconds=self.resume_every, timezone=UTC),
+                id=RESUME_JOB,
+                name="resume unfinished work",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                replace_existing=True,
+            )
         self.scheduler.start()
 
     def reschedule_poll(self, interval: float) -> None:
@@ -124,6 +142,13 @@ class BotScheduler:
             coalesce=True,
             replace_existing=True,
         )
+
+    async def _resume_job(self) -> None:
+        assert self._resume is not None
+        try:
+            await self._resume()
+        except Exception:
+            logger.exception("resuming unfinished work failed; the next pass tries again")
 
     async def _poll_job(self) -> None:
         task = asyncio.current_task()

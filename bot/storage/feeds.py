@@ -71,6 +71,11 @@ def add_feed(
     return feed_from_row(row)
 
 
+def get_feed(session: Session, feed_id: int) -> Feed | None:
+    row = session.get(FeedRow, feed_id)
+    return feed_from_row(row) if row else None
+
+
 def claim_due_feeds(
     session: Session,
     now: datetime,

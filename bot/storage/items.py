@@ -39,8 +39,16 @@ class FeedItems:
     max_age: float | None = None
 
 
-def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: datetime) -> list[Item]:
+def store_new_items(
+    session: Session,
+    batches: Sequence[FeedItems],
+    *,
+    now: datetime,
+    lease: tuple[str, datetime] | None = None,
+) -> list[Item]:
     """Insert the items not stored before and return them; everything else is skipped.
+    ``lease`` (owner, until): each new item is stored with its matching leased to that owner
+    (``bot.storage.work``), so a crash before the match leaves work another worker resumes.
 
     An item is already known when its key or its canonical URL is in the table, so the same
     article under two feeds' GUIDs, or seen again in a later poll, is stored once. Within the
@@ -56,7 +64,8 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
     candidates = twins.adopt_direct(session, candidates, now)
     if not candidates:
         return []
-    rows = [_row(fi, p, now) for fi, p in candidates]
+    owner, until = lease if lease is not None else (None, None)
+    rows = [_row(fi, p, now) | {"work_owner": owner, "work_until": until} for fi, p in candidates]
     ids = _insert(session, rows)
     stored = [
         Item(
@@ -79,11 +88,18 @@ def store_new_items(session: Session, batches: Sequence[FeedItems], *, now: date
 
 
 def store_polled(
-    session: Session, batches: Sequence[FeedItems], states: Sequence[FeedState], *, now: datetime
+    session: Session,
+    batches: Sequence[FeedItems],
+    states: Sequence[FeedState],
+    *,
+    now: datetime,
+    lease: tuple[str, datetime] | None = None,
 ) -> list[Item]:
-    """A batch of polled feeds: their new items and their states, in the caller's one
-    transaction, so a crash never leaves a feed with items stored but its state unwritten."""
-    items = store_new_items(session, batches, now=now)
+    """A batch of polled feeds: their new items (with their work leased, see
+    ``store_new_items``) and their states, in the caller's one transaction, so a crash never
+    leaves a feed with items stored but its state unwritten, nor an item with no one to
+    match it."""
+    items = store_new_items(session, batches, now=now, lease=lease)
     save_states(session, states)
     return items
 

@@ -112,6 +112,11 @@ class ItemRow(Base):
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     # False for items stored from a new feed's backlog: kept, matched, never alerted.
     alertable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Work still to do on the item (matching and grouping), leased: written with the item,
+    # cleared in the transaction that saves its match. A lease that runs out (its process
+    # died, or lost the database) lets any worker take the item up.
+    work_owner: Mapped[str | None] = mapped_column(String(200))
+    work_until: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class MatchRow(Base):
@@ -173,6 +178,10 @@ class StoryRow(Base):
     )
     # Matching features of the story (terms, entities) so grouping needs no re-read of items.
     signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Its deliveries are still to be planned by then: set with a new report, cleared in the
+    # transaction that writes the delivery rows; past due, any worker plans it (planning is
+    # idempotent: one row per channel and story).
+    plan_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class StoryItemRow(Base):

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from bot.adapters.console import console_channel
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.feedleases import default_owner, release_stale
 from bot.core.ingest import Poller
 from bot.core.models import ChannelRef, Command, UserRef
+from bot.core.workleases import ItemLeases
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.runtime import load_runtime
-from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, SubscriptionRow
+from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, StoryRow, SubscriptionRow
 from tests.conftest import TESTDATA
 from tests.feedserver import FeedServer
 
@@ -33,6 +35,7 @@ TIGER_HINDU = DEV["dev-002"]  # the same exercise, a second outlet
 COCHIN = DEV["dev-003"]  # a US Navy repair yard in India: relevant, another story
 SENSEX = DEV["dev-010"]  # markets: not relevant
 OLD_RANA = DEV["dev-025"]  # not relevant; serves as a feed's backlog
+ELSEWHERE = "worker-elsewhere:1"  # a worker on another host, holding leases
 
 
 def _feed_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -53,10 +56,15 @@ class Harness:
         self.out.seek(0, io.SEEK_END)
         return printed
 
-    async def store_only(self, ago: timedelta) -> int:
-        """A cycle cut short after storing its items, ``ago``: it never matched them."""
+    async def store_only(self, *, lease_left: timedelta, owner: str = ELSEWHERE) -> int:
+        """Another worker's cycle, cut short after storing its items with their matching
+        leased to it: the lease runs out in ``lease_left`` (negative: it has run out)."""
         cfg = await self.bot.db.run(load_runtime)
-        result = await Poller(self.bot.db, cfg.poll).poll_due(datetime.now(UTC) - ago, force=True)
+        lease = timedelta(seconds=cfg.poll.lease)
+        now = datetime.now(UTC)
+        leases = ItemLeases(self.bot.db, owner, lease, clock=lambda: now + lease_left - lease)
+        poller = Poller(self.bot.db, cfg.poll, item_leases=leases)
+        result = await poller.poll_due(now, force=True)
         return len(result.new_items)
 
     async def subscribed_long_ago(self) -> None:
@@ -154,13 +162,13 @@ async def test_an_unchanged_feed_is_asked_conditionally_and_stores_nothing(
     assert await harness.count(ItemRow) == 1
 
 
-async def test_items_a_cut_short_cycle_stored_but_never_matched_still_alert(
+async def test_items_a_killed_worker_stored_but_never_matched_alert_once_its_lease_ran_out(
     harness: Harness,
 ) -> None:
     await harness.cycle()
     await harness.subscribed_long_ago()
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
-    assert await harness.store_only(ago=timedelta(minutes=11)) == 1
+    assert await harness.store_only(lease_left=timedelta(seconds=-1)) == 1
 
     late = await harness.cycle()
     again = await harness.cycle()
@@ -170,18 +178,76 @@ async def test_items_a_cut_short_cycle_stored_but_never_matched_still_alert(
     assert await harness.count(MatchRow) == 2
 
 
-async def test_items_stored_moments_ago_are_left_to_the_cycle_that_stored_them(
+async def test_the_resume_job_takes_up_overdue_items_between_poll_cycles(
     harness: Harness,
 ) -> None:
-    """Another process may be matching them right now; matching them twice would race it."""
+    await harness.cycle()
+    await harness.subscribed_long_ago()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    assert await harness.store_only(lease_left=timedelta(seconds=-1)) == 1
+    start = harness.out.tell()
+
+    flushed = await harness.bot.pipeline.resume()
+
+    assert flushed.posted == 1
+    assert "Tiger Triumph" in harness.out.getvalue()[start:]
+    assert (await harness.bot.pipeline.resume()).posted == 0
+
+
+async def test_items_a_live_worker_holds_are_left_to_it_until_its_lease_runs_out(
+    harness: Harness,
+) -> None:
+    """The worker that stored them may be matching them right now; matching them twice would
+    race it."""
     await harness.cycle()
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
-    assert await harness.store_only(ago=timedelta(minutes=1)) == 1
+    assert await harness.store_only(lease_left=timedelta(seconds=20)) == 1
 
     printed = await harness.cycle()
 
     assert "[ALERT]" not in printed
     assert await harness.count(MatchRow) == 1  # the backlog item's only
+
+
+async def test_a_restarted_process_takes_up_its_dead_predecessors_items_at_once(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    await harness.subscribed_long_ago()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    # A process on this host that is gone (no such pid), its lease still 20 s from running out.
+    dead = f"{default_owner().rsplit(':', 1)[0]}:{2**22 + 1}"
+    assert await harness.store_only(lease_left=timedelta(seconds=20), owner=dead) == 1
+    await release_stale(harness.bot.db)
+
+    flushed = await harness.bot.pipeline.resume()
+
+    assert flushed.posted == 1
+
+
+async def test_a_story_grouped_but_never_planned_is_planned_once_overdue(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    await harness.subscribed_long_ago()
+    harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
+    await harness.cycle()
+    # As if the process died after grouping and before planning: no delivery row, and the
+    # story due for planning a moment ago.
+    await harness.bot.db.run(lambda s: s.execute(delete(DeliveryRow)))
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await harness.bot.db.run(lambda s: s.execute(update(StoryRow).values(plan_due_at=past)))
+    start = harness.out.tell()
+
+    flushed = await harness.bot.pipeline.resume()
+
+    assert flushed.posted == 1 and "Tiger Triumph" in harness.out.getvalue()[start:]
+    assert (
+        await harness.bot.db.run(
+            lambda s: s.scalar(select(func.count()).where(StoryRow.plan_due_at.is_not(None)))
+        )
+        == 0
+    )
 
 
 async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
@@ -191,7 +257,7 @@ async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
     await harness.subscribed_long_ago()
     items = (OLD_RANA, TIGER_ASIANET, COCHIN)
     harness.server.add_feed("a.xml", [_feed_item(r) for r in items])
-    assert await harness.store_only(ago=timedelta(minutes=11)) == 2
+    assert await harness.store_only(lease_left=timedelta(seconds=-1)) == 2
 
     def refuse_tiger(s: Any) -> int:
         # The database refuses this one item's match, as it might on a constraint a bug

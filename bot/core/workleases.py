@@ -1,0 +1,81 @@
+"""A cycle's leases on the items it stored and has not matched yet.
+
+An item is stored with a lease on its matching, in the same transaction; the cycle that
+stored it renews the lease while it works (a first poll of many feeds can take minutes
+between storing an item and matching it) and the transaction that saves the match takes it
+off. If the process dies, the lease runs out within ``poll.lease`` and any worker's resume
+job takes the item up; on a clean stop the leases are expired at once, for the next process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from bot.storage.db import Database, StorageError
+from bot.storage.work import expire_item_leases, renew_items
+
+logger = logging.getLogger(__name__)
+
+
+class ItemLeases:
+    """The items one process holds for matching."""
+
+    def __init__(
+        self, db: Database, owner: str, lease: timedelta, clock: Callable[[], datetime]
+    ) -> None:
+        self.db = db
+        self.owner = owner
+        self.lease = lease
+        self.clock = clock
+        self.held: set[int] = set()
+
+    def until(self) -> datetime:
+        """When a lease taken now runs out."""
+        return self.clock() + self.lease
+
+    def add(self, ids: Iterable[int]) -> None:
+        self.held.update(ids)
+
+    def done(self, ids: Iterable[int]) -> None:
+        """Matched (the lease came off in the same write), or taken over by another worker."""
+        self.held.difference_update(ids)
+
+    async def keep_alive(self) -> None:
+        """Renew the held leases every third of a lease period until cancelled."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            ids = sorted(self.held)
+            if not ids:
+                continue
+            renew = partial(renew_items, owner=self.owner, ids=ids, until=self.until())
+            try:
+                await self.db.run(renew)
+            except StorageError as exc:
+                # If the database stays away the leases lapse and another worker may match
+                # an item; the match is written once (the lease is checked when it is).
+                logger.warning("renewing %d item leases failed (%s)", len(ids), type(exc).__name__)
+
+    async def give_back(self) -> None:
+        """A clean stop: the items this process will not match are due at once elsewhere."""
+        if not self.held:
+            return
+        owners = [self.owner]
+        try:
+            count = await self.db.run(
+                lambda s: expire_item_leases(s, owners, self.clock() - timedelta(seconds=1))
+            )
+        except StorageError as exc:
+            logger.warning(
+                "could not give back %d item leases (%s); they lapse in %s",
+                len(self.held),
+                type(exc).__name__,
+                self.lease,
+            )
+            return
+        self.held.clear()
+        logger.info("gave back %d unmatched items for the next worker to take", count)
