@@ -143,7 +143,8 @@ class BotProcess:
         await self.wait_for(lambda: any(words in x for x in self.lines), repr(words), timeout)
 
     async def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         if self._reader is not None:
             await self._reader

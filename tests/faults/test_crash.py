@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.storage.db import Database
 from bot.storage.tables import ItemRow, StoryRow
 from tests.conftest import POSTGRES_URL, TESTDATA
-from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_slack import FakeSlack, SlackCall
 from tests.faults.crashbot import (
     INTERVAL,
     LEASE,
@@ -221,5 +223,48 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             state = alert_state(db, posts(fake))
             assert state.relevant_items >= 8, "too few relevant reports to show anything"
             assert sorted(map(int, posts(fake))) == sorted(state.story_deliveries.values())
+        finally:
+            db.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outbox half of issue 15 item 1 (another helper's): a delivery is claimed for "
+    "delivery.CLAIM_SECONDS (120 s) with no owner, so a restarted process cannot take its own "
+    "dead claim back within a lease period; strict, so the fix shows here",
+)
+async def test_killed_between_the_chat_call_and_its_settle_the_alert_shows_once_soon_after(
+    tmp_path: Path, feed_server: FeedServer, fake: FakeSlack
+) -> None:
+    site = Site(feed_server)
+    feeds = {
+        "Fast outlet": feed_server.url("/fast.xml"),
+        "Slow outlet": feed_server.url("/slow.xml"),
+    }
+    config = write_config(tmp_path, feeds)
+    with database_url("sqlite", tmp_path, None) as url:
+        db = prepare(url, config, fake)
+        try:
+            bot = await BotProcess.start(url, config, fake)
+            await bot.wait_for_line("cycle:")
+            victim = bot.proc.pid
+            armed = True
+
+            def post_then_die(call: SlackCall) -> dict[str, Any]:
+                # Slack keeps the message; the bot dies before it hears so (and settles).
+                nonlocal armed
+                answer = fake._m_chat_postMessage(call)
+                if armed:
+                    armed = False
+                    os.kill(victim, signal.SIGKILL)
+                return answer
+
+            fake.set_response("chat.postMessage", post_then_die)
+            site.fast.extend(site.next_reports(stories=4))
+            site.publish(slow_delay=None)
+            await bot.proc.wait()
+            await bot.kill()
+            bot = await _restart_and_check(url, config, fake, db, "during delivery")
+            assert await bot.stop() == 0, bot.output
         finally:
             db.close()
