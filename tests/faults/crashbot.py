@@ -5,6 +5,7 @@ fake Slack it posts to, and what the database and the fake say about its alerts.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -36,7 +37,9 @@ from bot.storage.tables import (
     StoryRow,
     SubscriptionRow,
 )
+from tests.conftest import TESTDATA
 from tests.fakes.fake_slack import FakeSlack
+from tests.feedserver import FeedServer
 
 INTERVAL = 2.0  # seconds between poll ticks
 LEASE = 5.0  # poll.lease: the smallest the config allows
@@ -88,6 +91,43 @@ def prepare(url: str, config: Path, fake: FakeSlack) -> Database:
 
     db.transaction(setup)
     return db
+
+
+def _labelled() -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The labelled set's relevant reports, a story's reports together, and the others."""
+    rows = [json.loads(x) for x in (TESTDATA / "eval" / "dev.jsonl").read_text().splitlines()]
+    stories: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["relevant"]:
+            stories.setdefault(str(row["story"]), []).append(row)
+    return list(stories.values()), [r for r in rows if not r["relevant"]]
+
+
+def item(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    item = {k: row[k] for k in ("title", "summary", "url", "published", "source")}
+    return item | {"guid": row["url"]} | changes
+
+
+class Site:
+    """The two loopback feeds the bot polls; each stage adds reports to one of them."""
+
+    def __init__(self, server: FeedServer) -> None:
+        self.server = server
+        relevant, other = _labelled()
+        self.relevant, self.other = relevant, other
+        self.fast: list[dict[str, Any]] = [item(other[0])]
+        self.slow: list[dict[str, Any]] = [item(other[1])]
+        self.publish(slow_delay=None)
+
+    def next_reports(self, stories: int = 3) -> list[dict[str, Any]]:
+        """A few relevant stories' reports and an unrelated one, not served before."""
+        picked = [item(r) for story in self.relevant[:stories] for r in story]
+        del self.relevant[:stories]
+        return [*picked, item(self.other.pop(2))]
+
+    def publish(self, *, slow_delay: float | None) -> None:
+        self.server.add_feed("/fast.xml", self.fast, last_modified=None)
+        self.server.add_feed("/slow.xml", self.slow, last_modified=None, delay=slow_delay)
 
 
 @dataclass

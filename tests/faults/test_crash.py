@@ -9,11 +9,10 @@ On SQLite always; on PostgreSQL when NEWSBOT_TEST_POSTGRES_URL is set.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,16 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.tables import ItemRow, StoryRow
-from tests.conftest import POSTGRES_URL, TESTDATA
+from tests.conftest import POSTGRES_URL
 from tests.fakes.fake_slack import FakeSlack, SlackCall
 from tests.faults.crashbot import (
     INTERVAL,
     LEASE,
     BotProcess,
+    Site,
     alert_state,
     database_url,
+    item,
     posts,
     prepare,
     write_config,
@@ -53,53 +54,6 @@ DIALECTS = [
         ),
     ),
 ]
-
-
-def _labelled() -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """The labelled set's relevant reports, a story's reports together, and the others."""
-    rows = [json.loads(x) for x in (TESTDATA / "eval" / "dev.jsonl").read_text().splitlines()]
-    stories: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["relevant"]:
-            stories.setdefault(str(row["story"]), []).append(row)
-    return list(stories.values()), [r for r in rows if not r["relevant"]]
-
-
-def _item(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    item = {k: row[k] for k in ("title", "summary", "url", "published", "source")}
-    return item | {"guid": row["url"]} | changes
-
-
-class Site:
-    """The two loopback feeds the bot polls; each stage adds reports to one of them."""
-
-    def __init__(self, server: FeedServer) -> None:
-        self.server = server
-        relevant, other = _labelled()
-        self.relevant, self.other = relevant, other
-        self.fast: list[dict[str, Any]] = [_item(other[0])]
-        self.slow: list[dict[str, Any]] = [_item(other[1])]
-        self.publish(slow_delay=None)
-
-    def next_reports(self, stories: int = 3) -> list[dict[str, Any]]:
-        """A few relevant stories' reports and an unrelated one, not served before."""
-        picked = [_item(r) for story in self.relevant[:stories] for r in story]
-        del self.relevant[:stories]
-        return [*picked, _item(self.other.pop(2))]
-
-    def publish(self, *, slow_delay: float | None) -> None:
-        self.server.add_feed("/fast.xml", self.fast, last_modified=None)
-        self.server.add_feed("/slow.xml", self.slow, last_modified=None, delay=slow_delay)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def _poll(db: Database, query: Callable[[Session], bool]) -> bool:
@@ -192,7 +146,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             # and its alert is not planned yet.
             reports = site.next_reports()
             filler = [
-                _item(
+                item(
                     site.other[0],
                     title=f"Council notice {n}",
                     url=f"https://local.example/{n}",
