@@ -65,6 +65,7 @@ class NewsBot:
         return self.scheduler
 
     async def close(self) -> None:
+        self.pipeline.stop()  # a long cycle gives its feeds back now, not after the grace
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         for adapter in self.adapters.values():

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
-from bot.storage.tables import ItemRow, StoryRow
+from bot.storage.tables import FeedRow, ItemRow, StoryRow
 from tests.conftest import POSTGRES_URL
 from tests.fakes.fake_slack import FakeSlack, SlackCall
 from tests.faults.crashbot import (
@@ -43,6 +43,7 @@ from tests.feedserver import FeedServer
 CYCLE = INTERVAL + 4.0
 BOUND = LEASE + CYCLE
 SLOW = 3.0  # a feed's answer delay, to hold a cycle in its fetch stage
+STUCK = 8.0  # a fetch a clean stop must not wait for
 
 DIALECTS = [
     "sqlite",
@@ -72,6 +73,10 @@ async def _watch(
 
 def _leased_items(s: Session) -> bool:
     return bool(s.scalar(select(func.count()).where(ItemRow.work_owner.is_not(None))))
+
+
+def _leased_feeds(s: Session) -> bool:
+    return bool(s.scalar(select(func.count()).where(FeedRow.lease_owner.is_not(None))))
 
 
 def _grouped_unplanned(s: Session) -> bool:
@@ -163,6 +168,22 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             bot = await _restart_and_check(
                 url, config, fake, db, "after match, before plan", says="left unplanned"
             )
+
+            # A clean stop mid-fetch: the slow fetch is cut short and its feed given back at
+            # once (not when its lease runs out), and the restart's first cycle takes it.
+            site.slow.extend(site.next_reports())
+            site.publish(slow_delay=STUCK)
+            asked = len(feed_server.requests_for("/slow.xml"))
+            await bot.wait_for(
+                lambda: len(feed_server.requests_for("/slow.xml")) > asked, "a slow fetch", 30
+            )
+            stopping = time.monotonic()
+            assert await bot.stop() == 0, bot.output
+            assert time.monotonic() - stopping < STUCK / 2, "the stop waited for the fetch"
+            assert "fetches cut short, their feeds given back" in bot.output
+            assert not await _poll(db, _leased_feeds), "a clean stop left feeds leased"
+            site.publish(slow_delay=None)
+            bot = await _restart_and_check(url, config, fake, db, "a clean stop mid-fetch")
 
             # At start: new reports wait on the feed, and the bot dies while it starts.
             site.slow.extend(site.next_reports())
