@@ -191,17 +191,32 @@ def demo(obj: BotContext) -> None:
 @click.option("--channel", default=None, help="Where they are typed (default: console channel).")
 @click.option("--admin", is_flag=True, help="Type as an admin (admin commands allowed).")
 @click.option("--poll", is_flag=True, help="Also poll feeds on schedule and print the alerts.")
+@click.option(
+    "--prompt/--no-prompt",
+    default=None,
+    help="Show a ready line and a `news> ` prompt (default: when stdin is a terminal).",
+)
 @click.pass_obj
-def console(obj: BotContext, user: str, channel: str | None, admin: bool, poll: bool) -> None:
+def console(
+    obj: BotContext, user: str, channel: str | None, admin: bool, poll: bool, prompt: bool | None
+) -> None:
     """Read `/news …` lines from standard input and print the replies (and alerts with --poll).
 
     A line may start with `--as user@channel` and/or `--admin` to speak as someone else.
+    Ctrl-D or Ctrl-C quits.
     """
     from bot.repl import run_console
 
     cfg = obj.config()
-    failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel, admin=admin,
-                                     poll=poll, stdin=sys.stdin, out=sys.stdout))  # fmt: skip
+    show_prompt = sys.stdin.isatty() if prompt is None else prompt
+    try:
+        failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel,
+                                         admin=admin, poll=poll, stdin=sys.stdin,
+                                         out=sys.stdout, prompt=show_prompt))  # fmt: skip
+    except KeyboardInterrupt:
+        # Ctrl-C is how a person leaves: a new line for the shell's prompt, no "Aborted!".
+        click.echo(err=True)
+        sys.exit(130)
     sys.exit(1 if failed else 0)
 
 
