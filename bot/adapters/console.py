@@ -40,9 +40,8 @@ def render_card(card: StoryCard, *, update: bool = False, channel: str | None = 
     several channels on one screen.
     """
     label = "UPDATE" if update else "ALERT"
-    if channel:
-        label = f"{label} #{clean(channel)}"
-    lines = [f"[{label}] {clean(card.headline)}  ({card.story_key})"]
+    where = f"#{clean(channel)}: " if channel else ""
+    lines = [f"[{label}] {where}{clean(card.headline)}  ({card.story_key})"]
     if card.extract:
         lines.append(f"  {clean(card.extract)}")
     lines.append(f"  topics: {clean(', '.join(card.topics))}")
@@ -58,17 +57,20 @@ def render_card(card: StoryCard, *, update: bool = False, channel: str | None = 
 
 class PrintedCards:
     """What this console already showed: the same story posted to two console channels
-    (the auto-subscribed one and one typed into) is printed once, under the first channel."""
+    (the auto-subscribed one and one typed into) is printed once, under the first channel.
+    A second post to a channel that already had it (a re-plan) prints again."""
 
     def __init__(self) -> None:
-        self._seen: set[tuple[str, bool, tuple[str, ...]]] = set()
+        self._shown: dict[tuple[str, bool, tuple[str, ...]], set[str]] = {}
 
-    def first_time(self, card: StoryCard, *, update: bool = False) -> bool:
+    def first_time(self, card: StoryCard, channel: str, *, update: bool = False) -> bool:
         key = (card.story_key, update, tuple(s.url or s.outlet for s in card.sources))
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
+        channels = self._shown.get(key)
+        if channels is None or channel in channels:
+            self._shown[key] = {channel}
+            return True
+        channels.add(channel)
+        return False
 
 
 def render_thread_reply(source: SourceLink) -> str:
@@ -123,12 +125,12 @@ class ConsoleAdapter:
         print(text, file=self.out, flush=True)
 
     async def post(self, channel: ChannelRef, card: StoryCard, *, delivery_id: int) -> MessageRef:
-        if self._printed.first_time(card):
+        if self._printed.first_time(card, channel.channel):
             self._print(render_card(card, channel=channel.channel))
         return MessageRef(channel, str(next(self._ids)))
 
     async def update(self, ref: MessageRef, card: StoryCard) -> None:
-        if self._printed.first_time(card, update=True):
+        if self._printed.first_time(card, ref.channel.channel, update=True):
             self._print(render_card(card, update=True, channel=ref.channel.channel))
 
     async def reply_in_thread(self, ref: MessageRef, source: SourceLink) -> MessageRef:

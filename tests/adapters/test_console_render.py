@@ -26,7 +26,7 @@ CARD = StoryCard(
 
 def test_every_card_field_is_on_its_own_line() -> None:
     lines = render_card(CARD, channel="newsroom").split("\n")
-    assert lines[0] == "[ALERT #newsroom] India and US sign defence framework  (s7)"
+    assert lines[0] == "[ALERT] #newsroom: India and US sign defence framework  (s7)"
     assert "  published: 2026-11-24 07:30 UTC" in lines
     assert "  first seen: 2026-11-24 09:00 UTC" in lines
     assert "    - The Hindu: https://www.thehindu.com/a" in lines
@@ -69,11 +69,20 @@ def test_a_story_posted_to_two_console_channels_prints_once_with_its_channel() -
     asyncio.run(deliver())
     printed = out.getvalue()
     assert printed.count("[ALERT") == 1
-    assert "[ALERT #console] India and US sign defence framework  (s7)" in printed
+    assert "[ALERT] #console: India and US sign defence framework  (s7)" in printed
     assert printed.count("[UPDATE") == 1
-    assert "[UPDATE #console]" in printed
+    assert "[UPDATE] #console: " in printed
     # Another story is its own alert.
     asyncio.run(
         adapter.post(console_channel("newsroom"), replace(CARD, story_key="s8"), delivery_id=3)
     )
-    assert "[ALERT #newsroom] India and US sign defence framework  (s8)" in out.getvalue()
+    assert "[ALERT] #newsroom: India and US sign defence framework  (s8)" in out.getvalue()
+
+
+def test_a_second_post_to_the_same_channel_prints_again() -> None:
+    # A story re-planned after a crash is posted anew: the person should see it.
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out)
+    asyncio.run(adapter.post(console_channel("console"), CARD, delivery_id=1))
+    asyncio.run(adapter.post(console_channel("console"), CARD, delivery_id=2))
+    assert out.getvalue().count("[ALERT] #console: ") == 2
