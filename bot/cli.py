@@ -17,7 +17,7 @@ import yaml
 from bot.config import AppConfig, ConfigError, load_config
 from bot.core.configdiff import describe
 from bot.logs import LEVELS, LogFormat, setup_logging
-from bot.settings import Settings
+from bot.settings import Settings, environment_variables
 from bot.storage.db import describe_database
 
 if TYPE_CHECKING:
@@ -150,11 +150,17 @@ async def _warn_of_drift(bot: NewsBot, settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, required=True, help="Run one poll cycle and exit.")
+@click.option("--once", is_flag=True, help="Run one poll cycle and exit (required).")
 @click.option("--force", is_flag=True, help="Poll every feed, even those not yet due.")
 @click.pass_obj
 def poll(obj: BotContext, once: bool, force: bool) -> None:
-    """Run one poll cycle (fetch, match, group, deliver) and exit."""
+    """Run one poll cycle (fetch, match, group, deliver) and exit: `newsbot poll --once`.
+    To poll on schedule, `newsbot run`."""
+    if not once:
+        raise click.UsageError(
+            "`newsbot poll` runs one cycle: add --once. To poll on schedule (posting alerts and "
+            "answering commands), use `newsbot run`."
+        )
     cfg = obj.config()
     asyncio.run(_poll_once(obj.settings, cfg, force))
 
@@ -228,8 +234,15 @@ def config() -> None:
 @config.command("check")
 @click.pass_obj
 def config_check(obj: BotContext) -> None:
-    """Validate the config file and report the first problem with its line."""
-    cfg = obj.config()
+    """Validate the config file (values and their ranges, as the chat commands check them)
+    and report every problem with its line."""
+    try:
+        cfg = obj.config()
+    except click.ClickException as exc:
+        problems = exc.message.splitlines()
+        if len(problems) > 1:
+            exc.message = "\n".join([f"{len(problems)} problems:", *problems])
+        raise
     click.echo(
         f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
         f"poll every {int(cfg.poll.interval)}s)"
@@ -349,6 +362,19 @@ def eval_cmd(
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     sys.exit(code)
+
+
+def _mention_environment(command: click.Command) -> None:
+    """Every `--help` lists the environment variables the program reads (a command's own
+    options name theirs beside the option)."""
+    names = [*environment_variables(), "NEWSBOT_LOG_FORMAT"]
+    command.epilog = "\b\nEnvironment variables read:\n  " + "\n  ".join(names)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _mention_environment(sub)
+
+
+_mention_environment(main)
 
 
 if __name__ == "__main__":

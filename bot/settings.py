@@ -45,3 +45,12 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_api_url: str | None = Field(default=None, validation_alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
+
+
+def environment_variables() -> list[str]:
+    """The names ``Settings`` reads, in declaration order (what every `--help` lists)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names.append(alias if isinstance(alias, str) else f"NEWSBOT_{name.upper()}")
+    return names
