@@ -240,9 +240,9 @@ def config_check(obj: BotContext) -> None:
         cfg = obj.config()
     except click.ClickException as exc:
         problems = exc.message.splitlines()
-        if len(problems) > 1:
-            exc.message = "\n".join([f"{len(problems)} problems:", *problems])
-        raise
+        if len(problems) < 2:
+            raise
+        raise click.ClickException("\n".join([f"{len(problems)} problems:", *problems])) from None
     click.echo(
         f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
         f"poll every {int(cfg.poll.interval)}s)"
