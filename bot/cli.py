@@ -7,45 +7,26 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
-from bot.config import AppConfig, ConfigError, load_config
+from bot.cli_context import BotContext, with_database
+from bot.cli_feeds import feeds
+from bot.config import AppConfig, load_config
 from bot.core.configdiff import describe
 from bot.logs import LEVELS, LogFormat, setup_logging
 from bot.settings import Settings, environment_variables
 from bot.storage.db import describe_database
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from bot.app import NewsBot
     from bot.storage.configsync import EntityChange
 
-T = TypeVar("T")
 
 logger = logging.getLogger("bot")
-
-
-class BotContext:
-    """What every subcommand shares: the environment settings and the chosen config file."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def config(self) -> AppConfig:
-        from bot.core.actors import load_knowledge
-
-        try:
-            cfg = load_config(self.settings.config)
-            load_knowledge()  # the actor knowledge is checked at start too, by file and line
-            return cfg
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -281,7 +262,7 @@ def config_apply(obj: BotContext, yes: bool) -> None:
         click.echo(describe(change.entity, change.before, change.after))
     if not yes:
         click.confirm(f"apply these {len(changes)} changes?", abort=True)
-    ids = _with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
+    ids = with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
     click.echo(
         f"applied {len(ids)} changes (audit #{ids[0]}–#{ids[-1]}); a running bot uses them "
         "from its next cycle; `/news admin revert <id>` undoes one"
@@ -291,20 +272,7 @@ def config_apply(obj: BotContext, yes: bool) -> None:
 def _file_changes(obj: BotContext, cfg: AppConfig) -> list[EntityChange]:
     from bot.storage.configsync import differences
 
-    return _with_database(obj, cfg, lambda s: differences(s, cfg))
-
-
-def _with_database(obj: BotContext, cfg: AppConfig, fn: Callable[[Session], T]) -> T:
-    """One transaction on the database, seeded from ``cfg`` first if it is new."""
-    from bot.storage.db import Database
-    from bot.storage.runtime import seed
-
-    db = Database.open(obj.settings.database_url)
-    try:
-        db.transaction(lambda s: seed(s, cfg))
-        return db.transaction(fn)
-    finally:
-        db.close()
+    return with_database(obj, cfg, lambda s: differences(s, cfg))
 
 
 @config.command("export")
@@ -313,7 +281,7 @@ def config_export(obj: BotContext) -> None:
     """Write the live config (the database's, with chat edits) as YAML to standard output."""
     from bot.storage.runtime import load_runtime
 
-    click.echo(dump_config(_with_database(obj, obj.config(), load_runtime)), nl=False)
+    click.echo(dump_config(with_database(obj, obj.config(), load_runtime)), nl=False)
 
 
 def dump_config(cfg: AppConfig) -> str:
@@ -374,6 +342,7 @@ def _mention_environment(command: click.Command) -> None:
             _mention_environment(sub)
 
 
+main.add_command(feeds)
 _mention_environment(main)
 
 

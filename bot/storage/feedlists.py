@@ -1,0 +1,49 @@
+"""Feed lists in and out of the database: an OPML file's feeds added through the admin
+snapshot/apply path (one audit entry each, so `/news admin revert <id>` removes one), and
+the stored feeds read back for export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.core.models import UserRef
+from bot.core.opml import OpmlFeed
+from bot.storage import admin as store
+from bot.storage import audit
+
+OPML_USER = UserRef(platform="cli", workspace="", user="feeds-import", name="OPML import")
+
+
+@dataclass
+class Added:
+    audit_ids: list[int] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # addresses stored before
+
+
+def add_feeds(
+    session: Session, feeds: list[OpmlFeed], *, now: datetime, source: str,
+    user: UserRef = OPML_USER,
+) -> Added:  # fmt: skip
+    """Add the feeds not stored yet, each with its audit entry; a feed already stored (paused
+    or not) is left as it is."""
+    added = Added()
+    for feed in feeds:
+        entity = store.feed_key(feed.url)
+        if store.snapshot(session, entity) is not None:
+            added.already.append(feed.url)
+            continue
+        state = {"url": feed.url, "name": feed.name, "comment": f"imported from {source}",
+                 "paused": False, "alert_on_first_poll": False, "allow_private": False}  # fmt: skip
+        store.apply(session, entity, state, now=now, by="feeds import")
+        row = audit.record(session, user, action="feeds import", target=entity, before=None,
+                           after=state, now=now)  # fmt: skip
+        added.audit_ids.append(row.id)
+    return added
+
+
+def stored_feeds(session: Session) -> list[OpmlFeed]:
+    """Every stored feed, paused ones too (an export is a backup), in the order added."""
+    return [OpmlFeed(row.name, row.url) for row in store.feeds(session)]
