@@ -33,7 +33,7 @@ def feeds_import(obj: BotContext, file: Path, yes: bool) -> None:
         raise click.ClickException(f"{file}: {exc}") from None
     for line in listed.refused:
         click.echo(f"refused {line}", err=True)
-    known = {f.url for f in with_database(obj, cfg, stored_feeds)}
+    known = {url for _, url in with_database(obj, cfg, stored_feeds)}
     new = [f for f in listed.feeds if f.url not in known]
     if not new:
         click.echo(f"nothing to add: {file} lists {len(listed.feeds)} feeds, all stored already")
@@ -42,8 +42,9 @@ def feeds_import(obj: BotContext, file: Path, yes: bool) -> None:
         click.echo(f"+ feed {feed.name} <{feed.url}>")
     if not yes:
         click.confirm(f"add these {len(new)} feeds?", abort=True)
+    pairs = [(f.name, f.url) for f in new]
     added = with_database(
-        obj, cfg, lambda s: add_feeds(s, new, now=datetime.now(UTC), source=file.name)
+        obj, cfg, lambda s: add_feeds(s, pairs, now=datetime.now(UTC), source=file.name)
     )
     ids = added.audit_ids
     click.echo(
@@ -58,10 +59,11 @@ def feeds_import(obj: BotContext, file: Path, yes: bool) -> None:
 @click.pass_obj
 def feeds_export(obj: BotContext, output: Path | None) -> None:
     """Write the bot's feeds (the database's, paused ones too) as an OPML file."""
-    from bot.core.opml import write_opml
+    from bot.core.opml import OpmlFeed, write_opml
     from bot.storage.feedlists import stored_feeds
 
-    document = write_opml(with_database(obj, obj.config(), stored_feeds))
+    stored = with_database(obj, obj.config(), stored_feeds)
+    document = write_opml(OpmlFeed(name, url) for name, url in stored)
     if output is None:
         click.echo(document.decode(), nl=False)
     else:

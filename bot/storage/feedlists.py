@@ -4,13 +4,13 @@ the stored feeds read back for export."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.core.models import UserRef
-from bot.core.opml import OpmlFeed
 from bot.storage import admin as store
 from bot.storage import audit
 
@@ -24,18 +24,18 @@ class Added:
 
 
 def add_feeds(
-    session: Session, feeds: list[OpmlFeed], *, now: datetime, source: str,
+    session: Session, feeds: Sequence[tuple[str, str]], *, now: datetime, source: str,
     user: UserRef = OPML_USER,
 ) -> Added:  # fmt: skip
     """Add the feeds not stored yet, each with its audit entry; a feed already stored (paused
-    or not) is left as it is."""
+    or not) is left as it is. ``feeds`` are (name, url) pairs."""
     added = Added()
-    for feed in feeds:
-        entity = store.feed_key(feed.url)
+    for name, url in feeds:
+        entity = store.feed_key(url)
         if store.snapshot(session, entity) is not None:
-            added.already.append(feed.url)
+            added.already.append(url)
             continue
-        state = {"url": feed.url, "name": feed.name, "comment": f"imported from {source}",
+        state = {"url": url, "name": name, "comment": f"imported from {source}",
                  "paused": False, "alert_on_first_poll": False, "allow_private": False}  # fmt: skip
         store.apply(session, entity, state, now=now, by="feeds import")
         row = audit.record(session, user, action="feeds import", target=entity, before=None,
@@ -44,6 +44,7 @@ def add_feeds(
     return added
 
 
-def stored_feeds(session: Session) -> list[OpmlFeed]:
-    """Every stored feed, paused ones too (an export is a backup), in the order added."""
-    return [OpmlFeed(row.name, row.url) for row in store.feeds(session)]
+def stored_feeds(session: Session) -> list[tuple[str, str]]:
+    """Every stored feed as (name, url), paused ones too (an export is a backup), in the order
+    added."""
+    return [(row.name, row.url) for row in store.feeds(session)]
