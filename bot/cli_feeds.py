@@ -69,3 +69,32 @@ def feeds_export(obj: BotContext, output: Path | None) -> None:
     else:
         output.write_bytes(document)
         click.echo(f"wrote {output}", err=True)
+
+
+@feeds.command("find")
+@click.argument("url")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="The site is on your own network (as `/news admin feeds add --allow-private`).",
+)
+@click.pass_obj
+def feeds_find(obj: BotContext, url: str, allow_private: bool) -> None:
+    """Find the feeds a site's page names (<link rel="alternate">), or say URL is a feed.
+    Fetched through the same address guard as polls."""
+    import asyncio
+
+    from bot.core.discovery import discover
+    from bot.core.textsafety import untrusted_text
+
+    cfg = obj.config()
+    found = asyncio.run(discover(url, cfg.poll, allow_private=allow_private))
+    if found.problem:
+        raise click.ClickException(f"{url}: {found.problem}")
+    if found.is_feed:
+        click.echo(f"{url} is a feed: {found.title or '(untitled)'}")
+        return
+    click.echo(f"{url} names {len(found.links)} feeds:")
+    for link in found.links:
+        # A page's links and titles are untrusted: no terminal escapes reach the screen.
+        click.echo(f"  {untrusted_text(link.url)}  {untrusted_text(link.title)}".rstrip())

@@ -3,6 +3,9 @@ revertible from chat), the stored feeds written back as OPML; on a real SQLite f
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from bot.cli import main
 from bot.core.opml import read_opml
 from bot.storage import audit
 from bot.storage.db import Database
+from tests.feedserver import FeedServer
 
 OPML = Path(__file__).resolve().parent / "testdata" / "opml"
 
@@ -83,3 +87,29 @@ def test_import_asks_before_adding_and_refuses_a_hostile_file(env: dict[str, str
     assert code == 1
     assert "billion-laughs.opml: the file declares XML entities" in out
     assert "Traceback" not in out
+
+
+async def test_feeds_find_names_a_sites_feeds(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed = feed_server.add_feed("rss.xml", [{"title": "Fixture", "url": "https://example.org/a"}])
+    page = (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="All" href="rss.xml">'
+    )
+    site = feed_server.set_response("/news/", body=page, content_type="text/html")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env["NEWSBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'bot.db'}"
+
+    async def find(*args: str) -> tuple[int | None, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "feeds", "find", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+        return proc.returncode, out.decode()
+
+    code, out = await find(site, "--allow-private")
+    assert code == 0, out
+    assert f"{site} names 1 feeds:\n  {feed_server.url('/news/rss.xml')}  All" in out
+    code, out = await find(feed, "--allow-private")
+    assert code == 0 and f"{feed} is a feed: Fixture News" in out
+    code, out = await find(site)  # loopback without the flag: the guard refuses
+    assert code == 1 and "Traceback" not in out
