@@ -251,6 +251,7 @@ def config_apply(obj: BotContext, yes: bool) -> None:
     setting (`/news admin revert <id>` undoes one). Feeds an admin paused stay paused."""
     from datetime import UTC, datetime
 
+    from bot.progress import Steps, bar_of
     from bot.storage.configsync import apply_file
 
     cfg = obj.config()
@@ -262,7 +263,8 @@ def config_apply(obj: BotContext, yes: bool) -> None:
         click.echo(describe(change.entity, change.before, change.after))
     if not yes:
         click.confirm(f"apply these {len(changes)} changes?", abort=True)
-    ids = with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
+    steps: Steps[EntityChange] = bar_of("applying", unit="change")
+    ids = with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC), steps=steps))
     click.echo(
         f"applied {len(ids)} changes (audit #{ids[0]}–#{ids[-1]}); a running bot uses them "
         "from its next cycle; `/news admin revert <id>` undoes one"

@@ -24,6 +24,7 @@ def feeds_import(obj: BotContext, file: Path, yes: bool) -> None:
     from datetime import UTC, datetime
 
     from bot.core.opml import OpmlError, read_opml
+    from bot.progress import bar_of
     from bot.storage.feedlists import add_feeds, stored_feeds
 
     cfg = obj.config()
@@ -44,7 +45,11 @@ def feeds_import(obj: BotContext, file: Path, yes: bool) -> None:
         click.confirm(f"add these {len(new)} feeds?", abort=True)
     pairs = [(f.name, f.url) for f in new]
     added = with_database(
-        obj, cfg, lambda s: add_feeds(s, pairs, now=datetime.now(UTC), source=file.name)
+        obj,
+        cfg,
+        lambda s: add_feeds(
+            s, pairs, now=datetime.now(UTC), source=file.name, steps=bar_of("adding", unit="feed")
+        ),
     )
     ids = added.audit_ids
     click.echo(

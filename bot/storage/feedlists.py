@@ -4,7 +4,7 @@ the stored feeds read back for export."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,11 +26,12 @@ class Added:
 def add_feeds(
     session: Session, feeds: Sequence[tuple[str, str]], *, now: datetime, source: str,
     user: UserRef = OPML_USER,
+    steps: Callable[[Sequence[tuple[str, str]]], Iterable[tuple[str, str]]] | None = None,
 ) -> Added:  # fmt: skip
     """Add the feeds not stored yet, each with its audit entry; a feed already stored (paused
     or not) is left as it is. ``feeds`` are (name, url) pairs."""
     added = Added()
-    for name, url in feeds:
+    for name, url in steps(feeds) if steps else feeds:
         entity = store.feed_key(url)
         if store.snapshot(session, entity) is not None:
             added.already.append(url)
