@@ -117,11 +117,12 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
         await _warn_of_drift(bot, settings)
         await bot.start_adapters()
         await bot.start_schedule()
+        await bot.start_health(settings.health_host, settings.health_port)
         logger.info(
             "newsbot running: %d feeds every %ss, adapters: %s. Ctrl-C stops.",
             len(bot.cfg.feeds),
             int(bot.cfg.poll.interval),
-            ", ".join(bot.adapters) or "none",
+            ", ".join(f"{n} ({st})" for n, (st, _) in bot.adapter_states().items()) or "none",
         )
         await stop.wait()
         logger.info("stopping: letting the current cycle finish")
