@@ -20,9 +20,18 @@ from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.digests import start_digests
 from bot.core.fetch import Resolver
+from bot.core.leadership import Leadership, Role
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
 from bot.health import HealthServer
+from bot.roles import (
+    LOCAL_PLATFORMS,
+    DigestLead,
+    add_flush_job,
+    chat_role,
+    check_sqlite_sharing,
+    leader_roles,
+)
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.runtime import load_runtime, seed
@@ -47,6 +56,7 @@ class NewsBot:
     factories: dict[str, Callable[[], ChatAdapter]] = field(default_factory=dict)
     connections: Connections | None = None
     health: HealthServer | None = None
+    leadership: Leadership | None = None
 
     async def start_adapters(self, *, wait: float = 60.0) -> None:
         """Connect every enabled platform, retrying forever in the background: one that is
@@ -70,6 +80,47 @@ class NewsBot:
         self.health = HealthServer(self.db, self.adapter_states, max_age)
         return await self.health.start(host, port)
 
+    async def start(self, roles: frozenset[str], *, owner: str | None = None) -> None:
+        """Start what `roles` ask of this process (see `bot/roles.py`): the scheduler, the
+        contention for single roles, and the local console. Raises SharingRefused on a SQLite
+        database another live process already runs one of these roles on."""
+        lease = self.cfg.poll.lease
+        self.delivery.adapters.clear()
+        self.connections = Connections(self.adapters, self.delivery.adapters, self.factories)
+        self.scheduler = BotScheduler(
+            self.pipeline.tick,
+            interval=self.cfg.poll.interval,
+            resume=self.pipeline.resume,
+            resume_every=lease / 3,
+        )
+        if "ingest" in roles:
+            self.scheduler.start()
+        else:
+            self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
+        if roles & {"chat", "deliver"} and "ingest" not in roles:
+            add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
+        digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        contended = [
+            chat_role(self.connections, name[len("chat:") :]) if name.startswith("chat:")
+            else Role(name, digests.gain, digests.lose)
+            for name in leader_roles(roles, self.adapters)
+        ]  # fmt: skip
+        sqlite = self.db.dialect == "sqlite"
+        exclusive = [Role(f"process:{r}") for r in sorted(roles)] if sqlite else []
+        self.leadership = Leadership(self.db, exclusive + contended, lease=lease, owner=owner)
+        await self.leadership.start()
+        if sqlite:
+            await check_sqlite_sharing(self.db, self.leadership, roles)
+        local = [p for p in self.adapters if p in LOCAL_PLATFORMS]
+        if local and roles & {"chat", "deliver"}:
+            await self.connections.start(names=local)
+        self.connections.standby(
+            [p for p in self.adapters if p not in LOCAL_PLATFORMS and not self.leads(f"chat:{p}")]
+        )
+
+    def leads(self, role: str) -> bool:
+        return self.leadership is not None and self.leadership.leads(role)
+
     async def start_schedule(self) -> BotScheduler:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
         self.scheduler = BotScheduler(
@@ -84,6 +135,9 @@ class NewsBot:
         return self.scheduler
 
     async def close(self) -> None:
+        if self.leadership is not None:
+            # Roles given back first: another worker takes them over at once.
+            await self.leadership.stop()
         if self.scheduler is not None:
             await self.scheduler.shutdown()
         if self.health is not None:

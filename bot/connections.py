@@ -22,6 +22,7 @@ from bot.core.chat import ChatAdapter
 logger = logging.getLogger(__name__)
 
 CONNECTING, CONNECTED, RETRYING, STOPPED = "connecting", "connected", "retrying", "stopped"
+STANDBY = "standby"  # another process leads this platform's connection
 
 
 def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -44,35 +45,53 @@ class Connections:
     rng: random.Random = field(default_factory=random.Random)
     _states: dict[str, tuple[str, str]] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _started: set[str] = field(default_factory=set)  # platforms whose adapter was started
 
     def states(self) -> dict[str, tuple[str, str]]:
-        """Each platform's (state, reason): connecting, connected, retrying (why), stopped."""
+        """Each platform's (state, reason): connecting, connected, retrying (why), standby
+        (another process leads it), stopped."""
         return dict(self._states)
 
-    async def start(self, wait: float = 60.0) -> None:
-        """Start every platform's keeper and wait (up to `wait` s) for each first attempt."""
-        firsts: list[asyncio.Event] = []
-        for name in list(self.registry):
-            first = asyncio.Event()
-            firsts.append(first)
-            self._tasks[name] = asyncio.create_task(self._keep(name, first), name=f"keep-{name}")
+    async def start(self, wait: float = 60.0, names: list[str] | None = None) -> None:
+        """Start the keepers of `names` (default: every platform) and wait (up to `wait` s)
+        for each one's first attempt."""
+        firsts = [self._launch(name) for name in (list(self.registry) if names is None else names)]
         if firsts:
             await asyncio.wait([asyncio.create_task(f.wait()) for f in firsts], timeout=wait)
 
-    async def stop(self) -> None:
-        for task in self._tasks.values():
+    def _launch(self, name: str) -> asyncio.Event:
+        first = asyncio.Event()
+        if name not in self._tasks:
+            self._tasks[name] = asyncio.create_task(self._keep(name, first), name=f"keep-{name}")
+        else:
+            first.set()
+        return first
+
+    def standby(self, names: list[str]) -> None:
+        """Mark platforms another process connects (it leads them): not ours to connect."""
+        for name in names:
+            if name not in self._tasks:
+                self._set(name, STANDBY, "another process holds the connection")
+
+    async def stop_one(self, name: str, state: str = STANDBY) -> None:
+        """Disconnect one platform (a lost leadership, or the bot's stop)."""
+        task = self._tasks.pop(name, None)
+        if task is not None:
             task.cancel()
-        for task in self._tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks.clear()
-        for name, adapter in list(self.registry.items()):
-            self.live.pop(name, None)
+        self.live.pop(name, None)
+        if task is not None:  # only a keeper's adapter was started
             try:
-                await adapter.stop()
+                await self.registry[name].stop()
             except Exception as exc:
                 logger.warning("%s adapter did not stop cleanly: %s", name, exc)
-            self._set(name, STOPPED, "")
+        reason = "" if state == STOPPED else "another process holds the connection"
+        self._set(name, state, reason)
+
+    async def stop(self) -> None:
+        for name in list(self.registry):
+            await self.stop_one(name, STOPPED)
 
     def _set(self, name: str, state: str, reason: str) -> None:
         self._states[name] = (state, reason)
@@ -80,6 +99,9 @@ class Connections:
 
     async def _keep(self, name: str, first: asyncio.Event) -> None:
         attempt = 0
+        if name in self._started:  # a stopped client is not reused
+            self.registry[name] = self.factories[name]()
+        self._started.add(name)
         adapter = self.registry[name]
         while True:
             self._set(name, CONNECTING, "")

@@ -74,9 +74,9 @@ class HealthServer:
         except Exception as exc:  # any failure means not ready; its kind is the reason
             found["database"] = f"unreachable ({type(exc).__name__})"
         for platform, (state, reason) in sorted(self.states().items()):
-            found[f"adapter:{platform}"] = (
-                "ok" if state == "connected" else f"{state}: {reason}" if reason else state
-            )
+            # standby: another worker leads this platform's connection, as it should
+            fine = state in ("connected", "standby")
+            found[f"adapter:{platform}"] = "ok" if fine else f"{state}: {reason}".rstrip(": ")
         if self.max_cycle_age is not None:
             age = metrics.last_cycle_age()
             waited = age if age is not None else time.time() - self.started

@@ -54,7 +54,7 @@ LEADER = Gauge(
     "newsbot_leader", "1 while this process leads the role.", ["role"], registry=REGISTRY
 )
 
-ADAPTER_STATES = ("connecting", "connected", "retrying", "stopped")
+ADAPTER_STATES = ("connecting", "connected", "retrying", "standby", "stopped")
 
 
 def feed_polled(outcome: str) -> None:
