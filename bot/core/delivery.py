@@ -1,8 +1,7 @@
 """Outbox delivery: which channels get which story; post once, then edit as reports arrive.
 
 A delivery row is written before the chat call and settled after it, so a crash never loses
-an alert; adapters make a retried post idempotent with the delivery id (Slack message
-metadata, Discord nonce), so a retry never posts twice.
+an alert; adapters make a retried post idempotent with the delivery id, so none posts twice.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ from bot import metrics
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, MessageRef, StoryCard
 from bot.core.subscriptions import PENDING, Decision, decide
-from bot.core.summaries import load_card
+from bot.core.summaries import follow_ups, load_card, shown_ids
 from bot.storage.db import Database
+from bot.storage.subscriptions import subscribed_workspaces
 from bot.storage.tables import (
     DeliveryRow,
     ItemRow,
@@ -59,6 +59,7 @@ class _Job:
     thread_id: str | None
     items_posted: int
     items_total: int
+    shown: tuple[str, ...] | None = None  # the articles the post shows; None: not recorded
 
 
 def _now() -> datetime:
@@ -137,7 +138,7 @@ class Delivery:
         ref = MessageRef(job.channel, job.message_id, job.thread_id)
         await adapter.update(ref, job.card)
         if job.follow_ups == "thread":
-            for source in job.card.sources[job.items_posted :]:
+            for source in follow_ups(job.card.sources, job.shown, job.items_posted):
                 await adapter.reply_in_thread(ref, source)
         return ref
 
@@ -155,7 +156,7 @@ class Delivery:
     async def notify_all_admins(self, text: str) -> int:
         """Tell the admins of every workspace with a subscription (a feed concerns them all);
         returns how many workspaces were told."""
-        places = await self.db.run(_workspaces)
+        places = await self.db.run(subscribed_workspaces)
         told = 0
         for platform, workspace in places:
             adapter = self.adapters.get(platform)
@@ -177,11 +178,6 @@ class Delivery:
             await adapter.notify_admins(job.channel.workspace, text)
         except DeliveryError as exc:
             logger.warning("could not notify admins of %s: %s", job.channel.workspace, exc)
-
-
-def _workspaces(session: Session) -> list[tuple[str, str]]:
-    rows = session.execute(select(SubscriptionRow.platform, SubscriptionRow.workspace).distinct())
-    return sorted((str(p), str(w)) for p, w in rows)
 
 
 def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> int:
@@ -346,6 +342,7 @@ def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[
                 thread_id=row.thread_id,
                 items_posted=row.items_posted,
                 items_total=row.items_total,
+                shown=tuple(row.shown) if row.shown is not None else None,
             )
         )
     return jobs
@@ -373,6 +370,7 @@ def _settle_sent(session: Session, job: _Job, ref: MessageRef, now: datetime) ->
     row.sent_at = row.sent_at or now
     row.updated_at = now
     row.items_posted = job.items_total
+    row.shown = shown_ids(job.card.sources)
     row.claimed_until = None
     row.last_error = None
 

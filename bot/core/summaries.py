@@ -13,6 +13,7 @@ import html
 import logging
 import math
 import re
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -161,7 +162,7 @@ def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
             url=item.url,
             published=item.published_at or item.first_seen_at,
         )
-        ids = _article_ids(link)
+        ids = article_ids(link)
         place = next((where[i] for i in ids if i in where), None)
         if place is None:
             place = len(out)
@@ -176,8 +177,27 @@ def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
     return tuple(out)
 
 
-def _article_ids(link: SourceLink) -> list[str]:
+def article_ids(link: SourceLink) -> list[str]:
+    """What identifies an article among a story's reports: its link, and its outlet and
+    headline (which stay when a Google News link gives way to the outlet's own)."""
     ids = [f"url\n{link.url}"] if link.url else []
     if link.title:
         ids.append("title\n" + googlenews.twin_key(link.outlet, link.title))
     return ids
+
+
+def follow_ups(
+    sources: Sequence[SourceLink], shown: Collection[str] | None, posted: int
+) -> list[SourceLink]:
+    """The story's reports a post showing the articles ``shown`` does not name yet, by
+    identity: a report found later may have been published earlier, so they are not simply
+    the end of the list. (``shown`` None: a post from before it was recorded; its first
+    ``posted`` reports are taken as shown.)"""
+    if shown is None:
+        return list(sources[posted:])
+    return [s for s in sources if not any(i in shown for i in article_ids(s))]
+
+
+def shown_ids(sources: Sequence[SourceLink]) -> list[str]:
+    """What a post showing ``sources`` records, for ``unshown`` to compare with later."""
+    return sorted({i for s in sources for i in article_ids(s)})

@@ -63,6 +63,12 @@ def all_active(session: Session) -> list[SubscriptionRow]:
     return [r for r in rows if r.topics]
 
 
+def subscribed_workspaces(session: Session) -> list[tuple[str, str]]:
+    """(platform, workspace) of every place with a subscription."""
+    rows = session.execute(select(SubscriptionRow.platform, SubscriptionRow.workspace).distinct())
+    return sorted((str(p), str(w)) for p, w in rows)
+
+
 def with_digest(session: Session) -> list[SubscriptionRow]:
     """Subscriptions with a digest schedule, for rebuilding digest jobs at start."""
     return [r for r in session.scalars(select(SubscriptionRow)) if r.digest]

@@ -20,9 +20,9 @@ from bot.core.models import ChannelRef
 from bot.settings import DEFAULT_CONFIG
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
-from bot.storage.tables import DeliveryRow, SubscriptionRow
+from bot.storage.tables import DeliveryRow, StoryItemRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
-from tests.fakes.recording import AdminNote, Posted, RecordingAdapter
+from tests.fakes.recording import AdminNote, Posted, RecordingAdapter, ThreadReply
 
 NOW = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("console", "local", "news", "news")
@@ -88,3 +88,34 @@ async def test_channel_unavailable_pauses_the_subscription_and_tells_the_admins(
     sub = await db.run(lambda s: s.scalars(select(SubscriptionRow)).one())
     assert sub.paused and sub.paused_reason is not None
     assert sub.paused_reason.startswith("not_in_channel")
+
+
+async def test_a_thread_follow_up_names_the_report_found_later_even_if_published_earlier(
+    db: Database,
+) -> None:
+    def story_with_one_report(s: Session) -> int:
+        row = subs_repo.get_or_create(s, CHANNEL, now=NOW - timedelta(days=1))
+        row.topics, row.follow_ups = ["diplomacy"], "thread"
+        first = add_item(s, "India, US hold 2+2 dialogue", seen=NOW, source="The Hindu",
+                         relevant=True, topics=("diplomacy",))  # fmt: skip
+        story = add_story(s, "s-0t", first.title, ("diplomacy",), [first])
+        plan_deliveries(s, [story.id], NOW)
+        return story.id
+
+    def a_report_published_the_day_before(s: Session) -> None:
+        earlier = add_item(s, "2+2 dialogue opens", seen=NOW - timedelta(days=1),
+                           source="Reuters", relevant=True, topics=("diplomacy",))  # fmt: skip
+        earlier.first_seen_at = NOW + timedelta(hours=1)  # found after the alert went out
+        s.add(StoryItemRow(item_id=earlier.id, story_id=story_id, added_at=NOW))
+        s.flush()
+        plan_deliveries(s, [story_id], NOW + timedelta(hours=1))
+
+    story_id = await db.run(story_with_one_report)
+    chat = RecordingAdapter()
+    assert (await Delivery(db, {"console": chat}, clock=lambda: NOW).flush()).posted == 1
+    await db.run(a_report_published_the_day_before)
+    later = Delivery(db, {"console": chat}, clock=lambda: NOW + timedelta(hours=1))
+    assert (await later.flush()).updated == 1
+
+    [reply] = [c for c in chat.calls if isinstance(c, ThreadReply)]
+    assert reply.source.outlet == "Reuters"  # not The Hindu, which now sorts last
