@@ -84,7 +84,7 @@ def _grouped_unplanned(s: Session) -> bool:
 
 
 async def _restart_and_check(
-    url: str, config: Path, fake: FakeSlack, db: Database, stage: str, *, says: str = ""
+    site: Site, url: str, config: Path, fake: FakeSlack, db: Database, stage: str, *, says: str = ""
 ) -> BotProcess:
     """Start again; everything relevant is posted, once, within the bound after restart."""
     if says:  # the kill left work in the database (before it, the reports wait on the feed)
@@ -93,8 +93,11 @@ async def _restart_and_check(
     await bot.wait_for_line("newsbot running")
     assert bot.ready_at is not None
 
+    served = site.served()
+
     def settled() -> bool:
-        return alert_state(db, posts(fake)).settled
+        state = alert_state(db, posts(fake))
+        return state.settled and state.stored_items >= served
 
     while not await asyncio.to_thread(settled):
         late = time.monotonic() - bot.ready_at
@@ -133,7 +136,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             )
             await bot.kill()
             site.publish(slow_delay=None)
-            bot = await _restart_and_check(url, config, fake, db, "during fetch")
+            bot = await _restart_and_check(site, url, config, fake, db, "during fetch")
 
             # Just after storing: the fast feed's reports are stored (their matching leased)
             # while the slow feed still holds the cycle in its fetch stage.
@@ -143,7 +146,13 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             await bot.kill()
             site.publish(slow_delay=None)
             bot = await _restart_and_check(
-                url, config, fake, db, "just after storing", says="whose matching was cut short"
+                site,
+                url,
+                config,
+                fake,
+                db,
+                "just after storing",
+                says="whose matching was cut short",
             )
 
             # After match, before plan: a big batch matched a thousand at a time, the first
@@ -166,7 +175,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             await bot.kill()
             assert await _poll(db, _grouped_unplanned), "the kill missed its stage"
             bot = await _restart_and_check(
-                url, config, fake, db, "after match, before plan", says="left unplanned"
+                site, url, config, fake, db, "after match, before plan", says="left unplanned"
             )
 
             # A clean stop mid-fetch: the slow fetch is cut short and its feed given back at
@@ -183,7 +192,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             assert "fetches cut short, their feeds given back" in bot.output
             assert not await _poll(db, _leased_feeds), "a clean stop left feeds leased"
             site.publish(slow_delay=None)
-            bot = await _restart_and_check(url, config, fake, db, "a clean stop mid-fetch")
+            bot = await _restart_and_check(site, url, config, fake, db, "a clean stop mid-fetch")
 
             # At start: new reports wait on the feed, and the bot dies while it starts.
             site.slow.extend(site.next_reports())
@@ -192,7 +201,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             bot = await BotProcess.start(url, config, fake)
             await bot.wait_for(lambda: bool(bot.lines), "a first log line", 30)
             await bot.kill()
-            bot = await _restart_and_check(url, config, fake, db, "at start")
+            bot = await _restart_and_check(site, url, config, fake, db, "at start")
 
             assert await bot.stop() == 0, bot.output
             state = alert_state(db, posts(fake))
@@ -239,7 +248,7 @@ async def test_killed_between_the_chat_call_and_its_settle_the_alert_shows_once_
             site.publish(slow_delay=None)
             await bot.proc.wait()
             await bot.kill()
-            bot = await _restart_and_check(url, config, fake, db, "during delivery")
+            bot = await _restart_and_check(site, url, config, fake, db, "during delivery")
             assert await bot.stop() == 0, bot.output
         finally:
             db.close()
