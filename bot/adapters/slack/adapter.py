@@ -70,7 +70,7 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt.newsbot"),
             signing_secret=secret.get_secret_value() if secret else "",
         )
-        self.inbound = SlackInbound(commands, cfg, self._users_info)
+        self.inbound = SlackInbound(commands, cfg, self._users_info, lambda: self.team_id)
         self.inbound.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
