@@ -33,6 +33,7 @@ from typing import Any
 from bench import topicholdout
 from bot.config import AppConfig, load_config
 from bot.evaluation import EvalItem, Prediction, predict, read_items, score
+from bot.progress import bar
 from bot.storage.db import Database
 
 DEFAULT_ITEMS = Path(__file__).resolve().parents[1] / "tests" / "testdata" / "eval" / "dev.jsonl"
@@ -107,13 +108,16 @@ def _nearest_first(values: list[float], centre: float) -> list[float]:
     return sorted(values, key=lambda x: abs(x - centre))
 
 
-def tune(items: list[EvalItem], cfg: AppConfig) -> dict[str, float]:
-    """Best grid point on ``items``; ties go to the point nearest the config's own values."""
+def tune(items: list[EvalItem], cfg: AppConfig, label: str = "tuning") -> dict[str, float]:
+    """Best grid point on ``items``; ties go to the point nearest the config's own values.
+
+    On a terminal a bar shows the grid points tried (a fold takes about a minute)."""
     chosen: dict[str, float] = {}
     for part, full in (("matcher", MATCHER_GRID), ("grouper", GROUPER_GRID)):
         space = {k: _nearest_first(v, current(cfg, k)) for k, v in full.items()}
         best: tuple[float, dict[str, float]] | None = None
-        for point in grid(space):
+        points = list(grid(space))
+        for point in bar(points, desc=f"{label}: {part}", unit="point"):
             trial = {**chosen, **point}
             res = score(items, run(items, with_settings(cfg, trial)))
             value = objective(res, part)
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = folds(items, args.folds)
     for n, test in enumerate(parts, 1):
         train = [it for other in parts if other is not test for it in other]
-        chosen = tune(train, cfg)
+        chosen = tune(train, cfg, f"fold {n}/{len(parts)}")
         tuned = with_settings(cfg, chosen)
         preds = run(test, tuned)
         # Story keys restart in each fold's database: keep them apart.

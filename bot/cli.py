@@ -7,45 +7,26 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
 
-from bot.config import AppConfig, ConfigError, load_config
+from bot.cli_context import BotContext, with_database
+from bot.cli_feeds import feeds
+from bot.config import AppConfig, load_config
 from bot.core.configdiff import describe
 from bot.logs import LEVELS, LogFormat, setup_logging
-from bot.settings import Settings
+from bot.settings import Settings, environment_variables
 from bot.storage.db import describe_database
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from bot.app import NewsBot
     from bot.storage.configsync import EntityChange
 
-T = TypeVar("T")
 
 logger = logging.getLogger("bot")
-
-
-class BotContext:
-    """What every subcommand shares: the environment settings and the chosen config file."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def config(self) -> AppConfig:
-        from bot.core.actors import load_knowledge
-
-        try:
-            cfg = load_config(self.settings.config)
-            load_knowledge()  # the actor knowledge is checked at start too, by file and line
-            return cfg
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -166,11 +147,17 @@ async def _warn_of_drift(bot: NewsBot, settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, required=True, help="Run one poll cycle and exit.")
+@click.option("--once", is_flag=True, help="Run one poll cycle and exit (required).")
 @click.option("--force", is_flag=True, help="Poll every feed, even those not yet due.")
 @click.pass_obj
 def poll(obj: BotContext, once: bool, force: bool) -> None:
-    """Run one poll cycle (fetch, match, group, deliver) and exit."""
+    """Run one poll cycle (fetch, match, group, deliver) and exit: `newsbot poll --once`.
+    To poll on schedule, `newsbot run`."""
+    if not once:
+        raise click.UsageError(
+            "`newsbot poll` runs one cycle: add --once. To poll on schedule (posting alerts and "
+            "answering commands), use `newsbot run`."
+        )
     cfg = obj.config()
     asyncio.run(_poll_once(obj.settings, cfg, force))
 
@@ -207,17 +194,32 @@ def demo(obj: BotContext) -> None:
 @click.option("--channel", default=None, help="Where they are typed (default: console channel).")
 @click.option("--admin", is_flag=True, help="Type as an admin (admin commands allowed).")
 @click.option("--poll", is_flag=True, help="Also poll feeds on schedule and print the alerts.")
+@click.option(
+    "--prompt/--no-prompt",
+    default=None,
+    help="Show a ready line and a `news> ` prompt (default: when stdin is a terminal).",
+)
 @click.pass_obj
-def console(obj: BotContext, user: str, channel: str | None, admin: bool, poll: bool) -> None:
+def console(
+    obj: BotContext, user: str, channel: str | None, admin: bool, poll: bool, prompt: bool | None
+) -> None:
     """Read `/news …` lines from standard input and print the replies (and alerts with --poll).
 
     A line may start with `--as user@channel` and/or `--admin` to speak as someone else.
+    Ctrl-D or Ctrl-C quits.
     """
     from bot.repl import run_console
 
     cfg = obj.config()
-    failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel, admin=admin,
-                                     poll=poll, stdin=sys.stdin, out=sys.stdout))  # fmt: skip
+    show_prompt = sys.stdin.isatty() if prompt is None else prompt
+    try:
+        failed = asyncio.run(run_console(obj.settings, cfg, user=user, channel=channel,
+                                         admin=admin, poll=poll, stdin=sys.stdin,
+                                         out=sys.stdout, prompt=show_prompt))  # fmt: skip
+    except KeyboardInterrupt:
+        # Ctrl-C is how a person leaves: a new line for the shell's prompt, no "Aborted!".
+        click.echo(err=True)
+        sys.exit(130)
     sys.exit(1 if failed else 0)
 
 
@@ -229,8 +231,15 @@ def config() -> None:
 @config.command("check")
 @click.pass_obj
 def config_check(obj: BotContext) -> None:
-    """Validate the config file and report the first problem with its line."""
-    cfg = obj.config()
+    """Validate the config file (values and their ranges, as the chat commands check them)
+    and report every problem with its line."""
+    try:
+        cfg = obj.config()
+    except click.ClickException as exc:
+        problems = exc.message.splitlines()
+        if len(problems) < 2:
+            raise
+        raise click.ClickException("\n".join([f"{len(problems)} problems:", *problems])) from None
     click.echo(
         f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
         f"poll every {int(cfg.poll.interval)}s)"
@@ -258,6 +267,7 @@ def config_apply(obj: BotContext, yes: bool) -> None:
     setting (`/news admin revert <id>` undoes one). Feeds an admin paused stay paused."""
     from datetime import UTC, datetime
 
+    from bot.progress import Steps, bar_of
     from bot.storage.configsync import apply_file
 
     cfg = obj.config()
@@ -269,7 +279,8 @@ def config_apply(obj: BotContext, yes: bool) -> None:
         click.echo(describe(change.entity, change.before, change.after))
     if not yes:
         click.confirm(f"apply these {len(changes)} changes?", abort=True)
-    ids = _with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC)))
+    steps: Steps[EntityChange] = bar_of("applying", unit="change")
+    ids = with_database(obj, cfg, lambda s: apply_file(s, cfg, now=datetime.now(UTC), steps=steps))
     click.echo(
         f"applied {len(ids)} changes (audit #{ids[0]}–#{ids[-1]}); a running bot uses them "
         "from its next cycle; `/news admin revert <id>` undoes one"
@@ -279,20 +290,7 @@ def config_apply(obj: BotContext, yes: bool) -> None:
 def _file_changes(obj: BotContext, cfg: AppConfig) -> list[EntityChange]:
     from bot.storage.configsync import differences
 
-    return _with_database(obj, cfg, lambda s: differences(s, cfg))
-
-
-def _with_database(obj: BotContext, cfg: AppConfig, fn: Callable[[Session], T]) -> T:
-    """One transaction on the database, seeded from ``cfg`` first if it is new."""
-    from bot.storage.db import Database
-    from bot.storage.runtime import seed
-
-    db = Database.open(obj.settings.database_url)
-    try:
-        db.transaction(lambda s: seed(s, cfg))
-        return db.transaction(fn)
-    finally:
-        db.close()
+    return with_database(obj, cfg, lambda s: differences(s, cfg))
 
 
 @config.command("export")
@@ -301,7 +299,7 @@ def config_export(obj: BotContext) -> None:
     """Write the live config (the database's, with chat edits) as YAML to standard output."""
     from bot.storage.runtime import load_runtime
 
-    click.echo(dump_config(_with_database(obj, obj.config(), load_runtime)), nl=False)
+    click.echo(dump_config(with_database(obj, obj.config(), load_runtime)), nl=False)
 
 
 def dump_config(cfg: AppConfig) -> str:
@@ -350,6 +348,20 @@ def eval_cmd(
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     sys.exit(code)
+
+
+def _mention_environment(command: click.Command) -> None:
+    """Every `--help` lists the environment variables the program reads (a command's own
+    options name theirs beside the option)."""
+    names = [*environment_variables(), "NEWSBOT_LOG_FORMAT"]
+    command.epilog = "\b\nEnvironment variables read:\n  " + "\n  ".join(names)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _mention_environment(sub)
+
+
+main.add_command(feeds)
+_mention_environment(main)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,14 @@ def parse_size(value: object) -> int:
     return int(float(m.group(1)) * _SIZE_UNITS[unit])
 
 
+def unit_interval(value: float) -> float:
+    """A threshold: a number from 0 to 1. The one check, shared by the config file and the
+    `/news admin threshold` command, so neither accepts what the other refuses."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be between 0 and 1, not {value:g}")
+    return value
+
+
 class _Strict(BaseModel):
     # A misspelt key is an error, not a silently ignored setting.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -98,13 +106,23 @@ class TopicConfig(_Strict):
     actors: list[str] = Field(default_factory=list)
     threshold: float | None = None
 
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v: float | None) -> float | None:
+        return None if v is None else unit_interval(v)
+
 
 class ThresholdsConfig(_Strict):
     relevance: float = 0.5
     # The similarity at which a report joins an open story (bot/core/stories.py): the one
     # story-grouping threshold, which `/news admin threshold story` edits.
-    story: float = Field(default=0.3, ge=0, le=1)
+    story: float = 0.3
     story_window: float = 4 * 86400.0  # seconds a story stays open to new reports
+
+    @field_validator("relevance", "story")
+    @classmethod
+    def _threshold(cls, v: float) -> float:
+        return unit_interval(v)
 
     @field_validator("story_window", mode="before")
     @classmethod
@@ -175,8 +193,13 @@ class ConfigError(Exception):
     line: int | None
     problem: str
     fix: str
+    # The file's other problems (in the schema's order): `config check` lists them all.
+    others: tuple[ConfigError, ...] = ()
 
     def __str__(self) -> str:
+        return "\n".join(e.line_text() for e in (self, *self.others))
+
+    def line_text(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         return f"{where}: {self.problem}. Fix: {self.fix}"
 
@@ -222,17 +245,33 @@ def parse_config(text: str, path: Path) -> AppConfig:
             "the top level must be a mapping of sections",
             "start from config/newsbot.yaml, which has poll:, feeds:, topics:",
         ) from None
+    found: list[ConfigError] = []
     if retired_join(data.get("matching")) is not None:
         where = ("matching", "grouping", "join")
-        raise ConfigError(path, _line_of(node, where), *RETIRED_JOIN)
+        found.append(ConfigError(path, _line_of(node, where), *RETIRED_JOIN))
+        data = {**data, "matching": _without_join(data["matching"])}
     try:
-        return AppConfig.model_validate(data)
+        cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line = _line_of(node, loc)
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        raise ConfigError(path, line, f"{dotted}: {_problem(err)}", _fix(err, loc)) from None
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            dotted = ".".join(str(p) for p in loc) or "(top level)"
+            found.append(
+                ConfigError(path, _line_of(node, loc), f"{dotted}: {_problem(err)}", _fix(err, loc))
+            )
+    if found:
+        raise ConfigError(*_fields(found[0]), others=tuple(found[1:])) from None
+    return cfg
+
+
+def _fields(e: ConfigError) -> tuple[Path, int | None, str, str]:
+    return e.path, e.line, e.problem, e.fix
+
+
+def _without_join(matching: dict[str, Any]) -> dict[str, Any]:
+    # The retired key is reported once; the rest of the file is still checked.
+    grouping = {k: v for k, v in matching["grouping"].items() if k != "join"}
+    return {**matching, "grouping": grouping}
 
 
 # Settings that were removed, and what replaces them: a config still carrying one says so.

@@ -26,6 +26,7 @@ from bot.config import AppConfig
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
 from bot.core.stories import Assignment, StoryGrouper
+from bot.progress import Steps, bar_of
 from bot.storage.db import Database
 from bot.storage.items import item_from_row
 from bot.storage.stories import save_match
@@ -165,8 +166,11 @@ def read_items_file(path: Path, err: TextIO) -> ReadResult | None:
     return read
 
 
-def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Prediction]:
-    """Match and group the items in published order, as the live bot does; input order out."""
+def predict(
+    items: list[EvalItem], cfg: AppConfig, db: Database, *, steps: Steps[EvalItem] | None = None
+) -> list[Prediction]:
+    """Match and group the items in published order, as the live bot does; input order out.
+    ``steps`` walks the items (a progress bar on a terminal)."""
     matcher = Matcher.from_config(cfg)
     grouper = StoryGrouper(cfg)
     ordered = sorted(items, key=lambda i: (i.published, i.line))
@@ -174,7 +178,7 @@ def predict(items: list[EvalItem], cfg: AppConfig, db: Database) -> list[Predict
     def run(session: Session) -> dict[str, Prediction]:
         out: dict[str, Prediction] = {}
         links: set[str] = set()
-        for ev in ordered:
+        for ev in steps(ordered) if steps else ordered:
             item = _store(session, ev, links)
             match = matcher.match(item)
             save_match(session, match, now=ev.published)
@@ -220,12 +224,14 @@ def _prediction(ev: EvalItem, match: Match, assignment: Assignment | None) -> Pr
     )
 
 
-def run_predictions(items: list[EvalItem], cfg: AppConfig) -> list[Prediction]:
+def run_predictions(
+    items: list[EvalItem], cfg: AppConfig, *, steps: Steps[EvalItem] | None = None
+) -> list[Prediction]:
     """Predict against a throw-away SQLite database in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         db = Database.open(f"sqlite:///{Path(tmp) / 'eval.db'}")
         try:
-            return predict(items, cfg, db)
+            return predict(items, cfg, db, steps=steps)
         finally:
             db.close()
 
@@ -287,7 +293,7 @@ def run_eval(
     if not read.items:
         print(f"newsbot eval: {path} has no usable items", file=err)
         return 2
-    preds = run_predictions(read.items, cfg)
+    preds = run_predictions(read.items, cfg, steps=bar_of("eval", unit="item", stream=err))
     if predictions is not None:
         try:
             with predictions.open("w", encoding="utf-8") as fh:

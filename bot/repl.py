@@ -5,6 +5,8 @@ through the console adapter's renderers."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TextIO
 
@@ -50,32 +52,66 @@ def parse_line(line: str, user: UserRef, channel: ChannelRef) -> ConsoleLine | N
     return ConsoleLine(user, channel, text)
 
 
+PROMPT = "news> "
+BANNER = "newsbot console ready: type /news help (Ctrl-D or Ctrl-C quits)"
+
+
+async def _lines(stdin: TextIO) -> AsyncIterator[str]:
+    """Lines of ``stdin`` as they are typed, read by a daemon thread: alerts keep printing
+    while it waits, and Ctrl-C does not have to wait for a line to end."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    while line := await queue.get():
+        yield line
+
+
 async def command_loop(
-    commands: CommandHandler, stdin: TextIO, out: TextIO, *, user: UserRef, channel: ChannelRef
+    commands: CommandHandler,
+    stdin: TextIO,
+    out: TextIO,
+    *,
+    user: UserRef,
+    channel: ChannelRef,
+    prompt: bool = False,
 ) -> int:
     """Answer ``/news …`` lines from ``stdin`` until it ends; returns the number of failed ones.
 
-    Lines are read in a worker thread so alerts keep printing while the loop waits.
+    With ``prompt`` (a terminal), a ready line first and ``news> `` whenever input is awaited.
     """
     failures = 0
-    while True:
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
-            return failures
+    if prompt:
+        print(BANNER, file=out, flush=True)
+        print(PROMPT, end="", file=out, flush=True)
+    async for line in _lines(stdin):
         try:
             parsed = parse_line(line, user, channel)
         except ValueError as exc:
             print(f"! {clean(str(exc))}", file=out, flush=True)
             failures += 1
-            continue
-        if parsed is None:
-            continue
-        reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
-        who = f"{parsed.user.user}@{parsed.channel.channel}"
-        # What was typed is echoed: pasted text can carry terminal escapes too.
-        print(clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
-        print(render_reply(reply), file=out, flush=True)
-        failures += 0 if reply.ok else 1
+            parsed = None
+        if parsed is not None:
+            reply = await commands.handle(Command(parsed.text, parsed.user, parsed.channel))
+            who = f"{parsed.user.user}@{parsed.channel.channel}"
+            if not prompt:
+                # What was typed is echoed (a terminal shows it already); pasted text can
+                # carry terminal escapes too.
+                print(clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
+            print(render_reply(reply), file=out, flush=True)
+            failures += 0 if reply.ok else 1
+        if prompt:
+            print(PROMPT, end="", file=out, flush=True)
+    if prompt:
+        print(file=out, flush=True)
+    return failures
 
 
 async def run_console(
@@ -88,6 +124,7 @@ async def run_console(
     poll: bool,
     stdin: TextIO,
     out: TextIO,
+    prompt: bool = False,
 ) -> int:
     """The bot on the terminal: commands from ``stdin``; with ``poll``, the schedule runs too
     and alerts print as they come."""
@@ -97,6 +134,6 @@ async def run_console(
             await bot.start_schedule()
         where = console_channel(channel or bot.cfg.delivery.console_channel)
         who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin, is_owner=admin)
-        return await command_loop(bot.commands, stdin, out, user=who, channel=where)
+        return await command_loop(bot.commands, stdin, out, user=who, channel=where, prompt=prompt)
     finally:
         await bot.close()

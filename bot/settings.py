@@ -49,3 +49,12 @@ class Settings(BaseSettings):
     # processes on one host never fight over a default port.
     health_port: int | None = Field(default=None, ge=0, le=65535)
     health_host: str = "127.0.0.1"
+
+
+def environment_variables() -> list[str]:
+    """The names ``Settings`` reads, in declaration order (what every `--help` lists)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names.append(alias if isinstance(alias, str) else f"NEWSBOT_{name.upper()}")
+    return names

@@ -9,6 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
+import click
 import yaml
 from click.testing import CliRunner
 
@@ -152,3 +153,45 @@ async def test_poll_once_runs_one_cycle_and_exits(tmp_path: Path, feed_server: F
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, out.decode()
     assert "polled 1 feeds (0 failed): 1 new items" in out.decode()
+
+
+def test_config_check_refuses_out_of_range_thresholds_and_lists_every_problem(
+    tmp_path: Path,
+) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["thresholds"]["relevance"] = 5  # the chat command refuses it too
+    data["poll"]["concurrency"] = "lots"
+    data["topics"][1]["threshold"] = -0.5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    assert result.exit_code == 1
+    assert "3 problems:" in result.output
+    assert "thresholds.relevance: must be between 0 and 1, not 5" in result.output
+    assert "topics.1.threshold: must be between 0 and 1, not -0.5" in result.output
+    assert "poll.concurrency" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_poll_without_once_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["poll"])
+    assert result.exit_code == 2
+    assert "add --once" in result.output and "`newsbot run`" in result.output
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            found += _commands(cmd, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def test_every_help_names_the_environment_variables() -> None:
+    for path in _commands(main):
+        result = CliRunner().invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, path
+        for name in ("NEWSBOT_CONFIG", "NEWSBOT_DATABASE_URL", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+            assert name in result.output, (path, name)

@@ -4,6 +4,7 @@ replies on standard output; through click's runner and through a real subprocess
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,34 @@ def test_typed_escapes_and_bidi_are_not_echoed_to_the_terminal(env: dict[str, st
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "> console-user@console: /news topic diplomacy" in out
     assert "! unknown flag --bogus; use --as user@channel or --admin" in out
+
+
+def test_a_terminal_session_says_it_is_ready_and_prompts(env: dict[str, str]) -> None:
+    code, out = console(env, "/news topics\n", "--prompt")
+    assert code == 0
+    ready = out.index("newsbot console ready: type /news help")
+    assert ready < out.index("news> ")
+    # A prompt before the first line, another after its answer, then a clean end of line.
+    assert out.count("news> ") == 2
+    assert "news> 9 topics." in out
+    assert out.endswith("news> \n")
+
+
+def test_ctrl_c_leaves_quietly(env: dict[str, str]) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
+    clean.update({k: v for k, v in env.items() if v})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "console", "--prompt"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=clean, cwd=REPO,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen = b""
+    while not seen.endswith(b"news> "):  # ready: waiting for a line
+        chunk = proc.stdout.read1(100)
+        assert chunk, seen
+        seen += chunk
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert b"Aborted" not in err and b"Traceback" not in err, err

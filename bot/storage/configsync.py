@@ -8,6 +8,7 @@ edits, each with its audit entry, so one ``/news admin revert`` undoes one of th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,11 +54,18 @@ def differences(session: Session, cfg: AppConfig) -> list[EntityChange]:
 
 
 def apply_file(
-    session: Session, cfg: AppConfig, *, now: datetime, user: UserRef = CONFIG_FILE_USER
+    session: Session,
+    cfg: AppConfig,
+    *,
+    now: datetime,
+    user: UserRef = CONFIG_FILE_USER,
+    steps: Callable[[list[EntityChange]], Iterable[EntityChange]] | None = None,
 ) -> list[int]:
-    """Make the database equal the file; returns the audit entry ids, one per entity."""
+    """Make the database equal the file; returns the audit entry ids, one per entity.
+    ``steps`` walks the changes (the CLI's progress bar)."""
     ids = []
-    for change in differences(session, cfg):
+    changes = differences(session, cfg)
+    for change in steps(changes) if steps else changes:
         store.apply(session, change.entity, change.after, now=now, by="config apply")
         row = audit.record(session, user, action="config apply", target=change.entity,
                            before=change.before, after=change.after, now=now)  # fmt: skip

@@ -53,8 +53,8 @@ def test_hostile_text_is_plain_on_the_console(renderer: str, kind: str) -> None:
 
 def test_the_card_shows_publication_time_next_to_first_seen() -> None:
     card = hostile_card("x")
-    assert "(published 2026-11-24 07:30 UTC · first seen 2026-11-24 09:00 UTC)" in (
-        console.render_card(card)
-    )
-    unknown = console.render_card(replace(card, published=None))
-    assert "(publication time unknown · first seen 2026-11-24 09:00 UTC)" in unknown
+    lines = console.render_card(card).split("\n")
+    assert "  published: 2026-11-24 07:30 UTC" in lines
+    assert "  first seen: 2026-11-24 09:00 UTC" in lines
+    unknown = console.render_card(replace(card, published=None)).split("\n")
+    assert "  published: unknown" in unknown
