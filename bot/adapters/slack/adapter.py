@@ -93,6 +93,11 @@ class SlackAdapter:
             return None
         return int(self._runner.addresses[0][1])
 
+    @property
+    def connected(self) -> bool:
+        """False once Slack refused the token (the bot's connection keeper then reconnects)."""
+        return self._stopped_reason is None
+
     async def start(self) -> None:
         """Check the token, then listen: Socket Mode with an app token, else bolt's HTTP server."""
         auth = await self._call(self.client.auth_test)
