@@ -57,6 +57,7 @@ class NewsBot:
     connections: Connections | None = None
     health: HealthServer | None = None
     leadership: Leadership | None = None
+    digest_lead: DigestLead | None = None
 
     async def start_adapters(self, *, wait: float = 60.0) -> None:
         """Connect every enabled platform, retrying forever in the background: one that is
@@ -102,6 +103,7 @@ class NewsBot:
             # for the one holding the connection, not for its next cycle.
             add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
         digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        self.digest_lead = digests
         contended = [
             chat_role(self.connections, name[len("chat:") :]) if name.startswith("chat:")
             else Role(name, digests.gain, digests.lose)

@@ -36,13 +36,14 @@ def parse_line(line: str, user: UserRef, channel: ChannelRef) -> ConsoleLine | N
         flag, _, rest = rest.partition(" ")
         rest = rest.strip()
         if flag == "--admin":
-            user = replace(user, is_admin=True)
+            user = replace(user, is_admin=True, is_owner=True)  # the operator at the terminal
         elif flag == "--as":
             who, _, rest = rest.partition(" ")
             name, _, where = who.partition("@")
             if not name:
                 raise ValueError("--as needs user@channel, e.g. --as asha@newsroom")
-            user = UserRef(PLATFORM, WORKSPACE, name, name, is_admin=user.is_admin)
+            user = UserRef(PLATFORM, WORKSPACE, name, name, is_admin=user.is_admin,
+                           is_owner=user.is_owner)  # fmt: skip
             if where:
                 channel = console_channel(where)
         else:
@@ -132,7 +133,7 @@ async def run_console(
         if poll:
             await bot.start_schedule()
         where = console_channel(channel or bot.cfg.delivery.console_channel)
-        who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin)
+        who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin, is_owner=admin)
         return await command_loop(bot.commands, stdin, out, user=who, channel=where, prompt=prompt)
     finally:
         await bot.close()
