@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -14,13 +14,24 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
+from bot.connections import Connections
 from bot.core.chat import ChatAdapter
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.digests import start_digests
 from bot.core.fetch import Resolver
+from bot.core.leadership import Leadership, Role
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
+from bot.health import HealthServer
+from bot.roles import (
+    LOCAL_PLATFORMS,
+    DigestLead,
+    add_flush_job,
+    chat_role,
+    check_sqlite_sharing,
+    leader_roles,
+)
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.runtime import load_runtime, seed
@@ -42,15 +53,73 @@ class NewsBot:
     pipeline: Pipeline
     scheduler: BotScheduler | None = None
 
-    async def start_adapters(self) -> None:
-        for name, adapter in list(self.adapters.items()):
-            try:
-                await adapter.start()
-            except Exception as exc:
-                # One platform failing to start (bad token) must not take the others down.
-                logger.error("%s adapter did not start: %s; running without it", name, exc)
-                self.adapters.pop(name)
-                self.delivery.adapters.pop(name, None)
+    factories: dict[str, Callable[[], ChatAdapter]] = field(default_factory=dict)
+    connections: Connections | None = None
+    health: HealthServer | None = None
+    leadership: Leadership | None = None
+
+    async def start_adapters(self, *, wait: float = 60.0) -> None:
+        """Connect every enabled platform, retrying forever in the background: one that is
+        unreachable stays registered as `retrying` and its alerts wait in the outbox."""
+        # Only connected adapters post: the outbox's set fills as each one connects.
+        self.delivery.adapters.clear()
+        self.connections = Connections(self.adapters, self.delivery.adapters, self.factories)
+        await self.connections.start(wait)
+
+    def adapter_states(self) -> dict[str, tuple[str, str]]:
+        if self.connections is None:
+            return {name: ("stopped", "not started") for name in self.adapters}
+        return self.connections.states()
+
+    async def start_health(self, host: str, port: int | None, *, polls: bool = True) -> int | None:
+        """Serve /healthz, /readyz and /metrics unless the port is off (None or 0)."""
+        if not port:
+            return None
+        # Not ready when no cycle ended in two intervals (plus a minute for a slow cycle).
+        max_age = 2 * self.cfg.poll.interval + 60 if polls else None
+        self.health = HealthServer(self.db, self.adapter_states, max_age)
+        return await self.health.start(host, port)
+
+    async def start(self, roles: frozenset[str], *, owner: str | None = None) -> None:
+        """Start what `roles` ask of this process (see `bot/roles.py`): the scheduler, the
+        contention for single roles, and the local console. Raises SharingRefused on a SQLite
+        database another live process already runs one of these roles on."""
+        lease = self.cfg.poll.lease
+        self.delivery.adapters.clear()
+        self.connections = Connections(self.adapters, self.delivery.adapters, self.factories)
+        self.scheduler = BotScheduler(
+            self.pipeline.tick,
+            interval=self.cfg.poll.interval,
+            resume=self.pipeline.resume,
+            resume_every=lease / 3,
+        )
+        if "ingest" in roles:
+            self.scheduler.start()
+        else:
+            self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
+        if roles & {"chat", "deliver"} and "ingest" not in roles:
+            add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
+        digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        contended = [
+            chat_role(self.connections, name[len("chat:") :]) if name.startswith("chat:")
+            else Role(name, digests.gain, digests.lose)
+            for name in leader_roles(roles, self.adapters)
+        ]  # fmt: skip
+        sqlite = self.db.dialect == "sqlite"
+        exclusive = [Role(f"process:{r}") for r in sorted(roles)] if sqlite else []
+        self.leadership = Leadership(self.db, exclusive + contended, lease=lease, owner=owner)
+        await self.leadership.start()
+        if sqlite:
+            await check_sqlite_sharing(self.db, self.leadership, roles)
+        local = [p for p in self.adapters if p in LOCAL_PLATFORMS]
+        if local and roles & {"chat", "deliver"}:
+            await self.connections.start(names=local)
+        self.connections.standby(
+            [p for p in self.adapters if p not in LOCAL_PLATFORMS and not self.leads(f"chat:{p}")]
+        )
+
+    def leads(self, role: str) -> bool:
+        return self.leadership is not None and self.leadership.leads(role)
 
     async def start_schedule(self) -> BotScheduler:
         """Start polling, and rebuild the digest jobs and held-alert release from the database."""
@@ -61,17 +130,26 @@ class NewsBot:
             resume_every=self.cfg.poll.lease / 3,
         )
         self.scheduler.start()
-        await start_digests(self.db, self.scheduler, self.adapters, self.commands.hooks)
+        # The live set: a digest due while its platform is down waits like any alert.
+        await start_digests(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
         return self.scheduler
 
     async def close(self) -> None:
+        if self.leadership is not None:
+            # Roles given back first: another worker takes them over at once.
+            await self.leadership.stop()
         if self.scheduler is not None:
             await self.scheduler.shutdown()
-        for adapter in self.adapters.values():
-            try:
-                await adapter.stop()
-            except Exception as exc:
-                logger.warning("%s adapter did not stop cleanly: %s", adapter.platform, exc)
+        if self.health is not None:
+            await self.health.stop()
+        if self.connections is not None:
+            await self.connections.stop()
+        else:
+            for adapter in self.adapters.values():
+                try:
+                    await adapter.stop()
+                except Exception as exc:
+                    logger.warning("%s adapter did not stop cleanly: %s", adapter.platform, exc)
         self.db.close()
 
 
@@ -88,38 +166,40 @@ async def open_bot(
     await db.run(lambda s: seed(s, cfg))
     live = await db.run(load_runtime)
     commands = Commands(db, live)
-    adapters = _build_adapters(settings, live, commands, out, platforms)
+    factories = _adapter_factories(settings, live, commands, out, platforms)
+    adapters = {name: make() for name, make in factories.items()}
     if "console" in adapters:
         topics = [t.id for t in live.topics]
         channel = live.delivery.console_channel
         await db.run(lambda s: ensure_console_subscription(s, topics, channel))
     delivery = Delivery(db, adapters)
     pipeline = Pipeline(db, delivery, resolver=resolver)
-    return NewsBot(settings, db, live, commands, adapters, delivery, pipeline)
+    return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
 
 
-def _build_adapters(
+def _adapter_factories(
     settings: Settings,
     cfg: AppConfig,
     commands: Commands,
     out: TextIO | None,
     platforms: Sequence[str] | None,
-) -> dict[str, ChatAdapter]:
-    adapters: dict[str, ChatAdapter] = {}
+) -> dict[str, Callable[[], ChatAdapter]]:
+    """How to build each enabled platform's adapter (again, after it stopped)."""
+    makers: dict[str, Callable[[], ChatAdapter]] = {}
     wanted = set(platforms) if platforms is not None else {"slack", "discord", "console"}
     # Imported only when configured: each platform library is slow to import.
     if "slack" in wanted and settings.slack_bot_token is not None:
         from bot.adapters.slack.adapter import SlackAdapter
 
-        adapters["slack"] = SlackAdapter(settings, commands, cfg)
+        makers["slack"] = lambda: SlackAdapter(settings, commands, cfg)
     if "discord" in wanted and settings.discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
-        adapters["discord"] = DiscordAdapter(settings, commands, cfg)
-    if not adapters and "console" in wanted:
+        makers["discord"] = lambda: DiscordAdapter(settings, commands, cfg)
+    if not makers and "console" in wanted:
         logger.info("no chat token set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts print here")
-        adapters["console"] = ConsoleAdapter(out)
-    return adapters
+        makers["console"] = lambda: ConsoleAdapter(out)
+    return makers
 
 
 def ensure_console_subscription(session: Session, topics: list[str], channel: str) -> None:

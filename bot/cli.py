@@ -75,16 +75,31 @@ def main(
 
 
 @main.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "ingest", "deliver", "chat"]),
+    default="all",
+    envvar="NEWSBOT_ROLE",
+    show_default=True,
+    help="What this process does: ingest (poll, match, plan), deliver (outbox, digests), "
+    "chat (one connection per platform, commands), or all. Digests and each platform's "
+    "connection run in one process at a time, chosen by a lease (env NEWSBOT_ROLE).",
+)
 @click.pass_obj
-def run(obj: BotContext) -> None:
+def run(obj: BotContext, role: str) -> None:
     """Run the bot until Ctrl-C: poll on schedule, post alerts, answer commands."""
+    from bot.roles import SharingRefused, expand
+
     cfg = obj.config()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(obj.settings, cfg))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run(obj.settings, cfg, expand(role)))
+    except SharingRefused as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("newsbot stopped.", err=True)
 
 
-async def _run(settings: Settings, cfg: AppConfig) -> None:
+async def _run(settings: Settings, cfg: AppConfig, roles: frozenset[str]) -> None:
     # The app (and the platform libraries) load only for commands that run the bot.
     from bot.app import open_bot
 
@@ -96,13 +111,14 @@ async def _run(settings: Settings, cfg: AppConfig) -> None:
     bot = await open_bot(settings, cfg)
     try:
         await _warn_of_drift(bot, settings)
-        await bot.start_adapters()
-        await bot.start_schedule()
+        await bot.start(roles)
+        await bot.start_health(settings.health_host, settings.health_port, polls="ingest" in roles)
         logger.info(
-            "newsbot running: %d feeds every %ss, adapters: %s. Ctrl-C stops.",
+            "newsbot running (%s): %d feeds every %ss, adapters: %s. Ctrl-C stops.",
+            ", ".join(sorted(roles)),
             len(bot.cfg.feeds),
             int(bot.cfg.poll.interval),
-            ", ".join(bot.adapters) or "none",
+            ", ".join(f"{n} ({st})" for n, (st, _) in bot.adapter_states().items()) or "none",
         )
         await stop.wait()
         logger.info("stopping: letting the current cycle finish")

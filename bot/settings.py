@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_api_url: str | None = Field(default=None, validation_alias="DISCORD_API_URL")
     discord_gateway_url: str | None = Field(default=None, validation_alias="DISCORD_GATEWAY_URL")
+    # /healthz, /readyz and /metrics: off unless a port is set (0 also means off), so two
+    # processes on one host never fight over a default port.
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
 
 
 def environment_variables() -> list[str]:

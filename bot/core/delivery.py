@@ -7,6 +7,7 @@ an alert; adapters make a retried post idempotent with the delivery id, so none 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, MessageRef, StoryCard
 from bot.core.subscriptions import PENDING, Decision, decide
@@ -103,6 +105,7 @@ class Delivery:
         adapter = self.adapters.get(job.channel.platform)
         if adapter is None:
             return "failed"
+        started = time.perf_counter()
         try:
             ref = await self._call(adapter, job)
         except ChannelUnavailable as exc:
@@ -126,6 +129,7 @@ class Delivery:
             await self.db.run(lambda s: _retry_later(s, job, error, self.clock()))
             return "failed"
         await self.db.run(lambda s: _settle_sent(s, job, ref, self.clock()))
+        metrics.delivered(job.channel.platform, time.perf_counter() - started)
         return "posted" if job.message_id is None else "updated"
 
     async def _call(self, adapter: ChatAdapter, job: _Job) -> MessageRef:

@@ -118,3 +118,6 @@ def _running_here(owner: str, host: str) -> bool:
     except PermissionError:
         return True  # alive, another user's
     return True
+
+
+running_here = _running_here  # leadership (bot/core/leadership.py) asks the same question

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
@@ -120,7 +121,8 @@ class Poller:
         now = now or self.clock()
         leases = FeedLeases(self.db, self.owner, self.lease, self.clock)
         seen: set[int] = set()
-        feeds, more = await self._claim(now, force, self.batch, seen)
+        started = time.monotonic()
+        feeds, more = await self._claim(now, force, self.batch, seen, started)
         if not feeds:
             return PollResult()
         leases.add(f.id for f in feeds)
@@ -129,7 +131,7 @@ class Poller:
         queue: asyncio.Queue[FetchResult | None] = asyncio.Queue()
         backlog = Backlog(self.max_pending_bytes)
         polled = len(feeds)
-        claim_more = partial(self._claim, now, force, seen=seen) if more else None
+        claim_more = partial(self._claim, now, force, seen=seen, started=started) if more else None
         renewer = asyncio.create_task(leases.keep_alive())
         try:
             async with Fetcher(self.poll, resolver=self.resolver) as fetcher:
@@ -151,12 +153,16 @@ class Poller:
         return PollResult(outcomes, new_items)
 
     async def _claim(
-        self, now: datetime, force: bool, limit: int, seen: set[int]
+        self, now: datetime, force: bool, limit: int, seen: set[int], started: float
     ) -> tuple[list[Feed], bool]:
         """Claim up to ``limit`` due feeds this cycle has not fetched yet; also whether more
         may be waiting. A feed fetched earlier in the cycle (a forced cycle reaches those
-        last, as they are due last) is given back at once and ends the claiming."""
+        last, as they are due last) is given back at once and ends the claiming.
+
+        What is due is judged at the cycle's ``now``; leases at ``now`` plus the time the
+        cycle has run, so a dead worker's leases that ran out mid-cycle are taken up in it."""
         tolerance = due_tolerance(self.poll.interval)
+        leased_at = now + timedelta(seconds=time.monotonic() - started)
         feeds = await self.db.run(
             lambda s: claim_due_feeds(
                 s,
@@ -166,6 +172,7 @@ class Poller:
                 force=force,
                 tolerance=tolerance,
                 limit=limit,
+                leased_at=leased_at,
             )
         )
         again = [f.id for f in feeds if f.id in seen]

@@ -12,6 +12,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
 from bot.core.enrichment import enrich_title_only
@@ -115,6 +116,7 @@ class Pipeline:
             flush=flushed,
             seconds=time.perf_counter() - started,
         )
+        metrics.cycle_done(report)
         logger.info(
             "cycle: %d feeds, %d new items, %d relevant, %d stories touched, %d posted, "
             "%d updated in %.2fs",

@@ -85,8 +85,14 @@ def claim_due_feeds(
     force: bool = False,
     limit: int | None = None,
     tolerance: timedelta = timedelta(0),
+    leased_at: datetime | None = None,
 ) -> list[Feed]:
     """The feeds to poll now, leased to ``owner`` so another process skips them.
+
+    ``now`` is the cycle's time, which decides what is due; ``leased_at`` (default ``now``)
+    the clock at this claim, which decides whose leases have run out and when the new ones
+    do: a cycle claims for minutes, and judged by its start it would never see a dead
+    worker's leases run out, and would write leases already run out itself.
 
     Due: not paused, next_fetch_at unset or past (``force`` ignores it), and no live lease.
     A healthy feed due within ``tolerance`` of ``now`` is due too: its next time was set from
@@ -98,9 +104,10 @@ def claim_due_feeds(
     at a time, and a row is leased only where its lease is still free when written.
     A worker claims a batch at a time (``limit``), so several split the due feeds.
     """
+    at = leased_at or now
     conditions = [
         FeedRow.paused.is_(False),
-        or_(FeedRow.lease_until.is_(None), FeedRow.lease_until <= now),
+        or_(FeedRow.lease_until.is_(None), FeedRow.lease_until <= at),
     ]
     if not force:
         conditions.append(
@@ -124,7 +131,7 @@ def claim_due_feeds(
         if want == 0:
             break
         feeds = [_feed_from_columns(row) for row in session.execute(query.limit(want))]
-        got = _lease(session, feeds, owner, now, lease)
+        got = _lease(session, feeds, owner, at, lease)
         claimed += got
         if len(got) == len(feeds):
             break

@@ -161,6 +161,21 @@ class GoogleTwinRow(Base):
     first_seen_at: Mapped[datetime]
 
 
+class LeaderRow(Base):
+    """Who leads a role that must run once (a platform's chat connection, digests), until when.
+
+    The leader renews `lease_until` every third of the lease; when it stops renewing, another
+    process takes the row over once the lease has run out.
+    """
+
+    __tablename__ = "leaders"
+
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[datetime]
+    since: Mapped[datetime]
+
+
 class StoryRow(Base):
     """One event as reported by one or more outlets; later phases link to the earlier story."""
 

@@ -1,4 +1,5 @@
-"""Fixtures for the fault suite: a loopback web server, a raw socket server, a private dir."""
+"""Fixtures for the fault suite: a loopback web server, a raw socket server, a private dir,
+the fake Slack a crashed bot posts to."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fake_slack import FakeSlack
 from tests.faults.harness import Sites
 from tests.faults.rawserver import RawServer
 from tests.feedserver import FeedServer
@@ -21,3 +23,14 @@ async def sites(tmp_path: Path) -> AsyncIterator[Sites]:
             yield Sites(web, raw, other, tmp_path)
     finally:
         await raw.stop()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    """A fake Slack on 127.0.0.1, outliving the bot processes a test kills and restarts."""
+    server = FakeSlack()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -68,3 +68,18 @@ def test_a_gone_owner_loses_every_lease_and_owners_are_listed_by_host(db: Databa
     assert db.transaction(lambda s: lease_owners(s, "w1:")) == ["w1:1"]
     assert db.transaction(lambda s: release_owner(s, "w1:1")) == 1
     assert db.transaction(_leases)[a] == (None, None)
+
+
+def test_a_claim_late_in_a_cycle_takes_leases_run_out_since_and_leases_from_its_own_clock(
+    db: Database,
+) -> None:
+    a, b = db.transaction(_two_claimed)  # w2:2 holds b until NOW + LEASE, then dies
+    late = NOW + LEASE + timedelta(seconds=1)  # w1:1's cycle began at NOW and runs on
+
+    early = db.transaction(lambda s: claim_due_feeds(s, NOW, owner="w1:1", lease=LEASE))
+    taken = db.transaction(
+        lambda s: claim_due_feeds(s, NOW, owner="w1:1", lease=LEASE, leased_at=late)
+    )
+
+    assert early == [] and sorted(f.id for f in taken) == [a, b]  # a: its own, run out too
+    assert db.transaction(_leases)[b] == ("w1:1", late + LEASE)

@@ -1,0 +1,114 @@
+"""What `newsbot run --role …` starts in this process, and which parts wait for leadership.
+
+- ingest: poll cycles and the resume job (fetch, store, match, group, plan). Any number of
+  processes share this work through feed and item leases (PostgreSQL).
+- chat: one process per platform holds its connection (role row `chat:<platform>`); it
+  answers commands and posts that platform's outbox.
+- deliver: digests and held alerts (role row `digests`), and the outbox flush; a post needs
+  the platform's connection, so a deliver process contends for `chat:<platform>` too.
+
+On SQLite one process only may run each role (rows `process:<role>`): a second one says so
+in one line and exits, since SQLite cannot be shared safely between processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.connections import Connections
+from bot.core.chat import ChatAdapter
+from bot.core.digests import start_digests
+from bot.core.leadership import Leadership, Role
+from bot.core.schedule import DIGEST_JOB, RELEASE_JOB, BotScheduler
+from bot.storage.db import Database
+from bot.storage.leaders import leaders
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("ingest", "deliver", "chat")
+FLUSH_JOB = "flush-outbox"
+LOCAL_PLATFORMS = frozenset({"console"})  # this process's own stdout: never shared
+
+
+class SharingRefused(Exception):
+    """A second process on one SQLite database: the one line that says why it stops."""
+
+
+def expand(role: str) -> frozenset[str]:
+    return frozenset(ROLES) if role == "all" else frozenset({role})
+
+
+def leader_roles(roles: frozenset[str], platforms: Iterable[str]) -> list[str]:
+    """The role rows this process contends for."""
+    names: list[str] = []
+    if roles & {"chat", "deliver"}:
+        names += [f"chat:{p}" for p in platforms if p not in LOCAL_PLATFORMS]
+    if "deliver" in roles:
+        names.append("digests")
+    return names
+
+
+async def check_sqlite_sharing(db: Database, leadership: Leadership, roles: frozenset[str]) -> None:
+    """Raise SharingRefused when another live process runs one of `roles` on this SQLite file."""
+    taken = [r for r in sorted(roles) if not leadership.leads(f"process:{r}")]
+    if not taken:
+        return
+    held = await db.run(lambda s: leaders(s, datetime.now(UTC)))
+    owner = held.get(f"process:{taken[0]}", "another process")
+    raise SharingRefused(
+        f"another newsbot process ({owner}) already runs the {', '.join(taken)} role on this "
+        "SQLite database, which cannot be shared between processes: stop it, or use "
+        "PostgreSQL (NEWSBOT_DATABASE_URL) to run several workers"
+    )
+
+
+class DigestLead:
+    """Digest and held-alert jobs run only in the `digests` leader."""
+
+    def __init__(
+        self,
+        db: Database,
+        scheduler: BotScheduler,
+        adapters: Mapping[str, ChatAdapter],
+        hooks: object,
+    ) -> None:
+        self.db, self.scheduler, self.adapters, self.hooks = db, scheduler, adapters, hooks
+
+    async def gain(self) -> None:
+        await start_digests(self.db, self.scheduler, self.adapters, self.hooks)
+
+    async def lose(self) -> None:
+        prefix = DIGEST_JOB.format("")
+        for job in self.scheduler.scheduler.get_jobs():
+            if job.id == RELEASE_JOB or job.id.startswith(prefix):
+                job.remove()
+
+
+def chat_role(connections: Connections, platform: str) -> Role:
+    async def gain() -> None:
+        # No waiting here: the leadership loop must go on renewing the other roles.
+        await connections.start(wait=0, names=[platform])
+
+    async def lose() -> None:
+        await connections.stop_one(platform)
+
+    return Role(f"chat:{platform}", gain, lose)
+
+
+def add_flush_job(
+    scheduler: BotScheduler, flush: Callable[[], Awaitable[object]], every: float
+) -> None:
+    """A process that does not poll still posts: its outbox is flushed on its own schedule."""
+    scheduler.scheduler.add_job(
+        flush,
+        IntervalTrigger(seconds=every, timezone=UTC),
+        id=FLUSH_JOB,
+        name="flush the outbox",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
