@@ -233,6 +233,8 @@ def config() -> None:
 def config_check(obj: BotContext) -> None:
     """Validate the config file (values and their ranges, as the chat commands check them)
     and report every problem with its line."""
+    from bot.core.matching import Matcher, MatchingError
+
     try:
         cfg = obj.config()
     except click.ClickException as exc:
@@ -240,6 +242,10 @@ def config_check(obj: BotContext) -> None:
         if len(problems) < 2:
             raise
         raise click.ClickException("\n".join([f"{len(problems)} problems:", *problems])) from None
+    try:
+        Matcher.from_config(cfg)  # the matching: section is the matcher's to validate
+    except MatchingError as exc:
+        raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     click.echo(
         f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
         f"poll every {int(cfg.poll.interval)}s)"
