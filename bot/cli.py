@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import yaml
 
+from bot.cli_charts import chart
 from bot.cli_context import BotContext, with_database
 from bot.cli_feeds import feeds
 from bot.config import AppConfig, load_config
@@ -367,6 +368,7 @@ def _mention_environment(command: click.Command) -> None:
 
 
 main.add_command(feeds)
+main.add_command(chart)
 _mention_environment(main)
 
 
