@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import select
@@ -177,7 +177,7 @@ async def open_bot(
         topics = [t.id for t in live.topics]
         channel = live.delivery.console_channel
         await db.run(lambda s: ensure_console_subscription(s, topics, channel))
-    delivery = Delivery(db, adapters)
+    delivery = Delivery(db, adapters, lease=timedelta(seconds=live.poll.lease))
     pipeline = Pipeline(db, delivery, resolver=resolver)
     return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
 
