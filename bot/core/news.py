@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.evidence import evidence_sentences
 from bot.core.freshness import stale_reason
 from bot.core.models import ChannelRef, ReplyField, SourceLink
 from bot.storage import subscriptions as subs_repo
+from bot.storage.search import search_ids
 from bot.storage.tables import (
     DeliveryRow,
     FeedRow,
@@ -105,18 +106,16 @@ def _escape_like(word: str) -> str:
 
 
 def search_items(session: Session, words: list[str], limit: int) -> list[ItemHit]:
-    """Items whose title or summary contains every word (case-insensitive), newest first."""
-    conditions = [
-        or_(
-            ItemRow.title.ilike(f"%{_escape_like(w)}%", escape="\\"),
-            ItemRow.summary.ilike(f"%{_escape_like(w)}%", escape="\\"),
-        )
-        for w in words
-    ]
-    rows = session.scalars(
-        select(ItemRow).where(and_(*conditions)).order_by(ItemRow.first_seen_at.desc()).limit(limit)
-    ).all()
-    return [_hit(session, r) for r in rows]
+    """Items whose title or summary holds every word (whole words, any inflection) or quoted
+    phrase, best match first, by the database's full-text index."""
+    ids = search_ids(session, " ".join(_quoted(w) for w in words), limit)
+    rows = {r.id: r for r in session.scalars(select(ItemRow).where(ItemRow.id.in_(ids)))}
+    return [_hit(session, rows[i]) for i in ids if i in rows]
+
+
+def _quoted(word: str) -> str:
+    # The words came split already (a quoted phrase as one word): keep a phrase a phrase.
+    return f'"{word}"' if " " in word else word
 
 
 def _hit(session: Session, row: ItemRow) -> ItemHit:
