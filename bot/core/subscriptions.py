@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import snowballstemmer
+
 from bot.storage.tables import StoryRow, SubscriptionRow
 
 PENDING = "pending"  # post now
@@ -58,9 +60,19 @@ def quiet_until(sub: SubscriptionRow, now: datetime) -> datetime | None:
 
 
 def words_in(text: str, words: Sequence[str]) -> list[str]:
-    """The words (or phrases) that occur in ``text`` as whole words, case-insensitive."""
-    lowered = text.lower()
-    return [w for w in words if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", lowered)]
+    """The words (or phrases) that occur in ``text`` as whole words in any inflection
+    ("tariff" finds "tariffs", "sanction" finds "sanctioned"), case-insensitive; a phrase's
+    words in a row."""
+    body = f" {' '.join(_stems(text))} "
+    return [w for w in words if (stems := _stems(w)) and f" {' '.join(stems)} " in body]
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def _stems(text: str) -> list[str]:
+    # Snowball's English stemmer: the same stem for a word's inflections, as search's index.
+    return list(_STEMMER.stemWords(re.findall(r"\w+", text.lower())))
 
 
 def decide(

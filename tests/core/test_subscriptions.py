@@ -54,7 +54,11 @@ def test_include_and_exclude_words() -> None:
     assert decide(sub(include_words=["stryker"]), STORY, NOW).status == SKIPPED
     assert decide(sub(include_words=["stryker"]), STORY, NOW, text="Stryker deal").status == PENDING
     assert words_in("the frame-work", ["frame"]) == ["frame"]
-    assert words_in("frameworks", ["framework"]) == []
+    assert words_in("New tariffs on steel", ["tariff"]) == ["tariff"]
+    assert words_in("Firms sanctioned by the US", ["sanctions", "firm"]) == ["sanctions", "firm"]
+    assert words_in("rare books on earth", ["rare earth"]) == []
+    assert words_in("rare-earth magnets", ["rare earth"]) == ["rare earth"]
+    assert words_in("said again", ["ai"]) == []
 
 
 def test_quiet_hours_hold_until_they_end_in_the_channels_zone() -> None:
