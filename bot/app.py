@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import select
@@ -57,6 +57,7 @@ class NewsBot:
     connections: Connections | None = None
     health: HealthServer | None = None
     leadership: Leadership | None = None
+    digest_lead: DigestLead | None = None
 
     async def start_adapters(self, *, wait: float = 60.0) -> None:
         """Connect every enabled platform, retrying forever in the background: one that is
@@ -100,6 +101,7 @@ class NewsBot:
         if roles & {"chat", "deliver"} and "ingest" not in roles:
             add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
         digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        self.digest_lead = digests
         contended = [
             chat_role(self.connections, name[len("chat:") :]) if name.startswith("chat:")
             else Role(name, digests.gain, digests.lose)
@@ -173,7 +175,7 @@ async def open_bot(
         topics = [t.id for t in live.topics]
         channel = live.delivery.console_channel
         await db.run(lambda s: ensure_console_subscription(s, topics, channel))
-    delivery = Delivery(db, adapters)
+    delivery = Delivery(db, adapters, lease=timedelta(seconds=live.poll.lease))
     pipeline = Pipeline(db, delivery, resolver=resolver)
     return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
 

@@ -25,6 +25,11 @@ CONNECTING, CONNECTED, RETRYING, STOPPED = "connecting", "connected", "retrying"
 STANDBY = "standby"  # another process leads this platform's connection
 
 
+def _alive(adapter: ChatAdapter) -> bool:
+    # `connected` is optional: the console (and a test's recording adapter) never disconnect.
+    return bool(getattr(adapter, "connected", True))
+
+
 def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Seconds before retry number `attempt` (0-based): doubling from `base`, at most `cap`,
     scaled by a random 0.5–1 so workers restarted together do not retry in step."""
@@ -125,12 +130,15 @@ class Connections:
             if first.is_set():
                 logger.info("%s: connected again; its waiting alerts go out now", name)
             first.set()
-            # The outbox drops an adapter that raised AdapterStopped: that is our cue.
-            # (The outbox's dict has no event to wait on, hence the polling.)
-            while self.live.get(name) is adapter:  # noqa: ASYNC110
+            # The outbox drops an adapter that raised AdapterStopped, and an adapter that can
+            # tell says its connection ended: either is our cue. (Neither has an event to
+            # wait on, hence the polling.)
+            while self.live.get(name) is adapter and _alive(adapter):  # noqa: ASYNC110
                 await asyncio.sleep(self.watch_every)
-            self._set(name, RETRYING, "the adapter stopped")
-            logger.warning("%s: the adapter stopped; reconnecting", name)
+            if self.live.get(name) is adapter:
+                self.live.pop(name)
+            self._set(name, RETRYING, "the connection ended")
+            logger.warning("%s: the connection ended; reconnecting", name)
             with contextlib.suppress(Exception):
                 await adapter.stop()
             adapter = self.registry[name] = self.factories[name]()

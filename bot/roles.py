@@ -21,16 +21,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.connections import Connections
 from bot.core.chat import ChatAdapter
-from bot.core.digests import start_digests
+from bot.core.digests import DigestJobs, start_digests
 from bot.core.leadership import Leadership, Role
 from bot.core.schedule import DIGEST_JOB, RELEASE_JOB, BotScheduler
 from bot.storage.db import Database
 from bot.storage.leaders import leaders
+from bot.storage.subscriptions import with_digest
 
 logger = logging.getLogger(__name__)
 
 ROLES = ("ingest", "deliver", "chat")
 FLUSH_JOB = "flush-outbox"
+SYNC_JOB = "digests-sync"
 LOCAL_PLATFORMS = frozenset({"console"})  # this process's own stdout: never shared
 
 
@@ -67,7 +69,11 @@ async def check_sqlite_sharing(db: Database, leadership: Leadership, roles: froz
 
 
 class DigestLead:
-    """Digest and held-alert jobs run only in the `digests` leader."""
+    """Digest and held-alert jobs run only in the `digests` leader. A `/news digest …` answered
+    by another worker (the chat leader) changes the database only, so the leader brings its
+    jobs in step with it every `SYNC_EVERY` seconds."""
+
+    SYNC_EVERY = 60.0
 
     def __init__(
         self,
@@ -77,15 +83,48 @@ class DigestLead:
         hooks: object,
     ) -> None:
         self.db, self.scheduler, self.adapters, self.hooks = db, scheduler, adapters, hooks
+        self._jobs: DigestJobs | None = None
+        self._specs: dict[int, dict[str, object]] = {}
 
     async def gain(self) -> None:
-        await start_digests(self.db, self.scheduler, self.adapters, self.hooks)
+        self._jobs = await start_digests(self.db, self.scheduler, self.adapters, self.hooks)
+        # What the rebuild scheduled is checked by the first sync like any other job.
+        prefix = DIGEST_JOB.format("")
+        self._specs = {
+            int(job.id.removeprefix(prefix)): {}
+            for job in self.scheduler.scheduler.get_jobs()
+            if job.id.startswith(prefix)
+        }
+        await self.sync()
+        self.scheduler.scheduler.add_job(
+            self.sync,
+            IntervalTrigger(seconds=self.SYNC_EVERY, timezone=UTC),
+            id=SYNC_JOB,
+            name="follow digest settings changed elsewhere",
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+
+    async def sync(self) -> None:
+        """Add, move or drop digest jobs to match the subscriptions as stored."""
+        if self._jobs is None:
+            return
+        rows = await self.db.run(with_digest)
+        wanted = {r.id: dict(r.digest) for r in rows if not r.paused and r.mode != "realtime"}
+        for sub_id in set(self._specs) - set(wanted):
+            self.scheduler.remove_digest(sub_id)
+        for sub_id, spec in wanted.items():
+            if self._specs.get(sub_id) != spec:
+                self.scheduler.set_digest(sub_id, spec, self._jobs.digests.run)
+        self._specs = wanted
 
     async def lose(self) -> None:
         prefix = DIGEST_JOB.format("")
         for job in self.scheduler.scheduler.get_jobs():
-            if job.id == RELEASE_JOB or job.id.startswith(prefix):
+            if job.id in (RELEASE_JOB, SYNC_JOB) or job.id.startswith(prefix):
                 job.remove()
+        self._jobs = None
 
 
 def chat_role(connections: Connections, platform: str) -> Role:

@@ -14,7 +14,7 @@ from bot.app import NewsBot, open_bot
 from bot.config import load_config
 from bot.connections import backoff
 from bot.settings import DEFAULT_CONFIG, Settings
-from tests.adapters.slack.fixtures import slack_settings
+from tests.adapters.slack.fixtures import send_signed, slack_settings, slash_body
 from tests.fakes._loopback import wait_until
 from tests.fakes.fake_slack import FakeSlack
 from tests.test_health import _get, free_port
@@ -87,5 +87,26 @@ async def test_an_unreachable_platform_keeps_retrying_and_says_why(
         await bot.start_adapters(wait=10)
         await wait_until(lambda: bot.adapter_states()["slack"][0] == "retrying", timeout=10)
         assert "slack" in bot.adapters and "slack" not in bot.delivery.adapters
+    finally:
+        await bot.close()
+
+
+async def test_a_token_refused_later_brings_a_fresh_connection(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    bot = await _slack_bot(slack_settings(fake), tmp_path)
+    try:
+        await bot.start_adapters(wait=10)
+        first = bot.adapters["slack"]
+        assert bot.adapter_states()["slack"][0] == "connected"
+        # Slack refuses the token on an inbound command's users.info (rotated, then restored).
+        fake.fail_next("users.info", status=200, error="invalid_auth")
+        await send_signed(first, slash_body(fake, "admin feeds list", user_id="U0NEW"))  # type: ignore[arg-type]
+        await wait_until(lambda: bot.adapters["slack"] is not first, timeout=10)
+        await wait_until(lambda: bot.adapter_states()["slack"][0] == "connected", timeout=15)
+        fresh = bot.adapters["slack"]
+        assert bot.delivery.adapters.get("slack") is fresh
+        assert fresh.team_id == fake.team_id  # type: ignore[attr-defined]  # it checked its token
+        assert not first.connected and fresh.connected  # type: ignore[attr-defined]
     finally:
         await bot.close()

@@ -41,7 +41,12 @@ from bot.storage.tables import AuditRow, ItemRow, StoryItemRow
 
 logger = logging.getLogger(__name__)
 
-ADMINS_ONLY = "admins only: ask a workspace admin (or a configured bot admin) to run this."
+ADMINS_ONLY = (
+    "admins only: bot-wide settings (feeds, topics, thresholds, schedules) are for the bot's "
+    "owners (admins.slack_users / admins.discord_users in its config, or the admins of its "
+    "Slack workspace); ask one to run this. A server admin manages their own channels' "
+    "settings (subscribe, digest, quiet, mute …)."
+)
 REPLAY_DAYS = 7
 FLAGGED_READ = 100  # flagged stories read for one report (five are shown)
 MIN_POLL_SECONDS = 60.0
@@ -134,7 +139,7 @@ class DefaultHooks:
 
 def require_admin(user: UserRef) -> None:
     """The adapter says who is an admin; the core enforces it."""
-    if not user.is_admin:
+    if not user.is_owner:
         raise PermissionError(ADMINS_ONLY)
 
 

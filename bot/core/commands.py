@@ -298,7 +298,7 @@ class Commands:
         spec, used = find_spec(tokens)
         if spec is None:
             return self._unknown_command(tokens)
-        if spec.admin and not cmd.user.is_admin:
+        if spec.admin and not cmd.user.is_owner:  # bot-wide: the owners' (see UserRef)
             return Reply(text=ADMINS_ONLY, ok=False)
         try:
             call = self._bind(spec, tokens[used:], cmd)
@@ -455,7 +455,7 @@ class Commands:
 
     async def _help(self, call: Call) -> Reply:
         wanted = call.text("command").lower()
-        shown = [s for s in SPECS if not s.admin or call.user.is_admin]
+        shown = [s for s in SPECS if not s.admin or call.user.is_owner]
         if wanted:
             shown = [s for s in shown if s.name == wanted or s.name.startswith(wanted + " ")]
             if not shown:

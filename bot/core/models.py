@@ -126,9 +126,12 @@ class UserRef:
     workspace: str
     user: str
     name: str = ""
-    # The adapter decides who is an admin (Slack: workspace admin; Discord: Manage Server);
-    # the core enforces it.
+    # The adapter decides who is an admin (Slack: workspace admin; Discord: Manage Server)
+    # and who an owner; the core enforces it. An admin manages their own channels; bot-wide
+    # settings (feeds, topics, thresholds, schedules) are the owners' (configured ids, and
+    # the admins of a single-workspace Slack install), since they change every guild's bot.
     is_admin: bool = False
+    is_owner: bool = False
 
 
 @dataclass(frozen=True, slots=True)

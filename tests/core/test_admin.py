@@ -27,7 +27,7 @@ from tests.feedserver import FeedServer
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
-ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True)
+ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
 BOB = UserRef("slack", "T1", "U-BOB", "bob")
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback Defence</title>
 <link>https://example.org/</link><description>d</description>

@@ -20,7 +20,7 @@ from tests.core.weekdata import Report, ingest
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
-ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True)
+ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
 
 ALASKA = "US and India hold drills in Alaska"
 GOA = "Indian and US navies begin drills off Goa"

@@ -287,7 +287,7 @@ async def test_a_gone_feed_stops_polling_and_the_admins_are_told_once(harness: H
     assert "/news admin feeds resume 1" in told
     assert "[ADMIN]" not in again
     assert len(harness.server.requests_for("a.xml")) == 1  # not asked again, even when forced
-    admin = UserRef("console", "local", "ops", "ops", is_admin=True)
+    admin = UserRef("console", "local", "ops", "ops", is_admin=True, is_owner=True)
     here = ChannelRef("console", "local", "console", "console")
     listing = await harness.bot.commands.handle(Command("admin feeds list", admin, here))
     [shown] = [f.value for f in listing.fields if "a.xml" in f.value]

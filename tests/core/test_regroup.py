@@ -21,7 +21,7 @@ from tests.core.weekdata import Report, ingest
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
-ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True)
+ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
 
 OPENS = "Indian and US navies begin Malabar drills off Goa with two destroyers"
 AGAIN = "Malabar drills off Goa: US and Indian destroyers sail together"

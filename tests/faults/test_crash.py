@@ -211,12 +211,6 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox half of issue 15 item 1 (another helper's): a delivery is claimed for "
-    "delivery.CLAIM_SECONDS (120 s) with no owner, so a restarted process cannot take its own "
-    "dead claim back within a lease period; strict, so the fix shows here",
-)
 async def test_killed_between_the_chat_call_and_its_settle_the_alert_shows_once_soon_after(
     tmp_path: Path, feed_server: FeedServer, fake: FakeSlack
 ) -> None:

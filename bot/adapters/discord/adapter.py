@@ -216,6 +216,12 @@ class DiscordAdapter:
             logger.error("Discord adapter stopped: %s", gateway_problem(exc))
             self._stopped = True
 
+    @property
+    def connected(self) -> bool:
+        """False once the gateway connection ended for good (discord.py's own reconnects for
+        a dropped socket are not an end); the bot's connection keeper then starts anew."""
+        return self.client is not None and not self._stopped and not self.client.is_closed()
+
     async def stop(self) -> None:
         self._stopped = True
         if self.client is not None:

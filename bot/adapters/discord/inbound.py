@@ -2,7 +2,7 @@
 ``CommandHandler`` and its ``Reply`` back as an interaction response.
 
 Who is an admin is decided here, as the platform knows it: Manage Server or Administrator, an
-admin role from the config, or a listed user.
+admin role from the config, or a listed user; only a listed user is an owner (bot-wide settings).
 """
 
 from __future__ import annotations
@@ -54,10 +54,19 @@ class DiscordInbound:
             user=str(user.id),
             name=user.name,
             is_admin=self.is_admin(interaction),
+            is_owner=self.is_owner(interaction),
         )
 
+    def is_owner(self, interaction: discord.Interaction) -> bool:
+        """A configured user only: a server's Manage Server would otherwise change the feeds
+        and topics every other server sees."""
+        user = interaction.user
+        owners = set(self.cfg.admins.discord_users)
+        return str(user.id) in owners or user.name in owners
+
     def is_admin(self, interaction: discord.Interaction) -> bool:
-        """Manage Server (or Administrator), an admin role from the config, or a listed user."""
+        """Manage Server (or Administrator), an admin role from the config, or a listed user:
+        may manage this server's channels."""
         perms = interaction.permissions
         if perms.manage_guild or perms.administrator:
             return True

@@ -70,7 +70,7 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt.newsbot"),
             signing_secret=secret.get_secret_value() if secret else "",
         )
-        self.inbound = SlackInbound(commands, cfg, self._users_info)
+        self.inbound = SlackInbound(commands, cfg, self._users_info, lambda: self.team_id)
         self.inbound.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -92,6 +92,11 @@ class SlackAdapter:
         if self._runner is None or not self._runner.addresses:
             return None
         return int(self._runner.addresses[0][1])
+
+    @property
+    def connected(self) -> bool:
+        """False once Slack refused the token (the bot's connection keeper then reconnects)."""
+        return self._stopped_reason is None
 
     async def start(self) -> None:
         """Check the token, then listen: Socket Mode with an app token, else bolt's HTTP server."""

@@ -35,10 +35,18 @@ UsersInfo = Callable[[str], Awaitable[AsyncSlackResponse]]
 class SlackInbound:
     """Bolt listeners for ``/news`` and the two alert buttons."""
 
-    def __init__(self, commands: CommandHandler, cfg: AppConfig, users_info: UsersInfo) -> None:
+    def __init__(
+        self,
+        commands: CommandHandler,
+        cfg: AppConfig,
+        users_info: UsersInfo,
+        home_team: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.commands = commands
         self.cfg = cfg
         self._users_info = users_info
+        # The workspace the bot token belongs to (auth.test); None until the adapter started.
+        self._home_team = home_team
         self._admins: dict[tuple[str, str], tuple[bool, float]] = {}
 
     def register(self, app: AsyncApp) -> None:
@@ -93,10 +101,14 @@ class SlackInbound:
         return story_key, user, channel
 
     async def _user(self, team: str, user_id: str, name: str) -> UserRef:
-        is_admin = user_id in self.cfg.admins.slack_users or await self._workspace_admin(
-            team, user_id
-        )
-        return UserRef(PLATFORM, team, user_id, name=name, is_admin=is_admin)
+        configured = user_id in self.cfg.admins.slack_users
+        is_admin = configured or await self._workspace_admin(team, user_id)
+        # One bot token is one workspace: its admins own the bot. A command from another team
+        # (an org-wide install) leaves them admins of their own channels only.
+        home = self._home_team()
+        single = home is None or not home or team == home
+        return UserRef(PLATFORM, team, user_id, name=name, is_admin=is_admin,
+                       is_owner=configured or (is_admin and single))  # fmt: skip
 
     async def _workspace_admin(self, team: str, user_id: str) -> bool:
         """Workspace admins and owners, from users.info, cached for ten minutes."""

@@ -111,10 +111,14 @@ async def test_an_admin_command_from_a_member_without_manage_server_is_refused(
     assert body["data"]["flags"] & EPHEMERAL
 
 
-@pytest.mark.parametrize("how", ["manage server", "admin role", "admin user"])
-async def test_admins_are_members_with_manage_server_or_a_configured_role_or_id(
-    discord_fake: FakeDiscord, sqlite_db: Database, how: str
+@pytest.mark.parametrize(
+    ("how", "owner"), [("manage server", False), ("admin role", False), ("admin user", True)]
+)
+async def test_bot_wide_settings_are_for_configured_owners_not_server_admins(
+    discord_fake: FakeDiscord, sqlite_db: Database, how: str, owner: bool
 ) -> None:
+    # Any server the bot is in has members with Manage Server: they must not change the feeds
+    # and topics every other server sees, only their own channels' settings.
     role_id = "777777777777777777"
     discord_fake.guilds[discord_fake.guild_id]["roles"].append(
         {"id": role_id, "name": "news-admins", "permissions": "0", "position": 1, "color": 0,
@@ -132,7 +136,17 @@ async def test_admins_are_members_with_manage_server_or_a_configured_role_or_id(
             "news", [group("admin", sub("feeds-list"))], **kwargs
         )
         body = await interact(discord_fake, payload)
-        assert "admins only" not in body["data"]["content"]
+        assert ("admins only" not in body["data"]["content"]) is owner, body["data"]["content"]
+        # Their own channel's settings are theirs either way.
+        payload = discord_fake.interaction_payload(
+            "news", [sub("subscribe", option("topic", "joint-exercises"))], **kwargs
+        )
+        body = await interact(discord_fake, payload)
+        assert "joint-exercises" in body["data"]["content"]
+        rows = sqlite_db.transaction(lambda s: s.scalars(select(SubscriptionRow)).all())
+        assert [(r.workspace, r.channel) for r in rows] == [
+            (str(discord_fake.guild_id), str(discord_fake.channel_id))
+        ]
     finally:
         await adapter.stop()
 

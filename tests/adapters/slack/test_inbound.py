@@ -12,7 +12,7 @@ from bot.adapters.slack.blocks import NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.storage.db import Database
-from bot.storage.tables import FeedbackRow
+from bot.storage.tables import FeedbackRow, SubscriptionRow
 from tests.adapters.slack.fixtures import (
     SECRET,
     block_action,
@@ -23,7 +23,7 @@ from tests.adapters.slack.fixtures import (
     slash_body,
 )
 from tests.adapters.storydata import add_story
-from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_slack import FakeSlack, form_body
 
 # -- /news over HTTP and Socket Mode ----------------------------------------------------------
 
@@ -92,6 +92,31 @@ async def test_admin_commands_need_a_workspace_admin(
     await send_signed(adapter, slash_body(fake, "topics", user_id="U0BOSS", response_name="again"))
     await fake_wait(fake, lambda: len(fake.response_url_posts) >= 3)
     assert [c.args["user"] for c in fake.calls_for("users.info")] == ["U0ALICE", "U0BOSS"]
+
+
+async def test_another_workspaces_admin_manages_only_their_channels(
+    fake: FakeSlack, adapter: SlackAdapter, sqlite_db: Database, cfg: AppConfig
+) -> None:
+    # An org-wide install hears from workspaces other than the token's own: their admins must
+    # not change the feeds and topics the whole install sees, only their own channels.
+    fake.user_flags["U0OTHER"] = {"is_admin": True}
+
+    def from_other_team(text: str, name: str) -> bytes:
+        payload = fake.slash_command_payload("/news", text, user_id="U0OTHER",
+                                             channel_id="C0NEWS", response_name=name)  # fmt: skip
+        return form_body(payload | {"team_id": "T0OTHERTEAM"})
+
+    await send_signed(adapter, from_other_team("admin feeds list", "bot-wide"))
+    topic = cfg.topics[0].id
+    await send_signed(adapter, from_other_team(f"subscribe {topic}", "own"))
+    await fake_wait(fake, lambda: len(fake.response_url_posts) >= 2)
+    by_name = {p["name"]: p["body"]["text"] for p in fake.response_url_posts}
+    assert by_name["bot-wide"].startswith("admins only")
+    assert topic in by_name["own"] and "Usage" not in by_name["own"], by_name["own"]
+    rows = sqlite_db.transaction(lambda s: s.scalars(select(SubscriptionRow)).all())
+    assert [(r.workspace, r.channel, r.topics) for r in rows] == [
+        ("T0OTHERTEAM", "C0NEWS", [topic])
+    ]
 
 
 async def test_config_admins_are_admins_without_asking_slack(
