@@ -361,4 +361,3 @@ async def test_an_audited_edit_shows_what_changed_not_two_snapshots(commands: Co
 
     assert terms.value == "topic emerging-tech: terms +zorblax"
     assert pause.value == 'feed "The Diplomat" (https://thediplomat.com/feed/): paused False → True'
-
