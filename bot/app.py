@@ -98,9 +98,7 @@ class NewsBot:
             self.scheduler.start()
         else:
             self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
-        if roles & {"chat", "deliver"}:
-            # Also beside polling: another worker's alerts, or a dead chat leader's, wait
-            # for the one holding the connection, not for its next cycle.
+        if roles & {"chat", "deliver"} and "ingest" not in roles:
             add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
         digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
         self.digest_lead = digests

@@ -159,13 +159,14 @@ class Pipeline:
 
     async def resume(self) -> FlushReport:
         """The resume job: take up work whose lease ran out (a process killed between storing
-        and matching, or between grouping and planning), and deliver what it yields. Runs every
+        and matching, or between grouping and planning), and flush the outbox. Runs every
         third of a lease period, so nothing waits for the next poll cycle."""
         cfg = await self.db.run(load_runtime)
         _, stories = await self._resume(cfg, self._item_leases(cfg))
-        if not stories:
-            return FlushReport()
-        await self.delivery.plan(stories)
+        if stories:
+            await self.delivery.plan(stories)
+        # Alerts another worker planned, or a dead chat leader left, go out from the process
+        # holding the connection now, not at its next cycle (without one: nothing to do).
         return await self.delivery.flush()
 
     async def _resume(self, cfg: AppConfig, leases: ItemLeases) -> tuple[int, list[int]]:
