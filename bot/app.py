@@ -145,12 +145,13 @@ class NewsBot:
         return self.scheduler
 
     async def close(self) -> None:
-        for held in (self.leadership, self.sqlite_guard):
-            if held is not None:
-                # Roles given back first: another worker takes them over at once.
-                await held.stop()
+        # The cycle in progress finishes first, its alerts posted through connections still up;
+        # then the roles are given back at once, so another worker takes them over.
         if self.scheduler is not None:
             await self.scheduler.shutdown()
+        for held in (self.leadership, self.sqlite_guard):
+            if held is not None:
+                await held.stop()
         if self.health is not None:
             await self.health.stop()
         if self.connections is not None:
