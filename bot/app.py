@@ -57,6 +57,7 @@ class NewsBot:
     connections: Connections | None = None
     health: HealthServer | None = None
     leadership: Leadership | None = None
+    sqlite_guard: Leadership | None = None  # the `process:<role>` rows, on SQLite only
     digest_lead: DigestLead | None = None
 
     async def start_adapters(self, *, wait: float = 60.0) -> None:
@@ -94,12 +95,6 @@ class NewsBot:
             resume=self.pipeline.resume,
             resume_every=lease / 3,
         )
-        if "ingest" in roles:
-            self.scheduler.start()
-        else:
-            self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
-        if roles & {"chat", "deliver"} and "ingest" not in roles:
-            add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
         digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
         self.digest_lead = digests
         contended = [
@@ -107,18 +102,31 @@ class NewsBot:
             else Role(name, digests.gain, digests.lose)
             for name in leader_roles(roles, self.adapters)
         ]  # fmt: skip
-        sqlite = self.db.dialect == "sqlite"
-        exclusive = [Role(f"process:{r}") for r in sorted(roles)] if sqlite else []
-        self.leadership = Leadership(self.db, exclusive + contended, lease=lease, owner=owner)
+        if self.db.dialect == "sqlite":
+            # Checked before contending for anything: a refused process connects nowhere.
+            exclusive = [Role(f"process:{r}") for r in sorted(roles)]
+            self.sqlite_guard = Leadership(self.db, exclusive, lease=lease, owner=owner)
+            await self.sqlite_guard.start()
+            await check_sqlite_sharing(self.db, self.sqlite_guard, roles)
+        self.leadership = Leadership(
+            self.db, contended, lease=lease, owner=owner, drop_stale=self.sqlite_guard is None
+        )
         await self.leadership.start()
-        if sqlite:
-            await check_sqlite_sharing(self.db, self.leadership, roles)
         local = [p for p in self.adapters if p in LOCAL_PLATFORMS]
         if local and roles & {"chat", "deliver"}:
             await self.connections.start(names=local)
         self.connections.standby(
             [p for p in self.adapters if p not in LOCAL_PLATFORMS and not self.leads(f"chat:{p}")]
         )
+        # The connections this process leads get their first attempt before the first cycle,
+        # so its alerts go straight out rather than at the next flush.
+        await self.connections.first_attempts(wait=60.0)
+        if "ingest" in roles:
+            self.scheduler.start()
+        else:
+            self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
+        if roles & {"chat", "deliver"} and "ingest" not in roles:
+            add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
 
     def leads(self, role: str) -> bool:
         return self.leadership is not None and self.leadership.leads(role)
@@ -138,11 +146,13 @@ class NewsBot:
 
     async def close(self) -> None:
         self.pipeline.stop()  # a long cycle gives its feeds back now, not after the grace
-        if self.leadership is not None:
-            # Roles given back first: another worker takes them over at once.
-            await self.leadership.stop()
+        # The cycle in progress finishes first, its alerts posted through connections still up;
+        # then the roles are given back at once, so another worker takes them over.
         if self.scheduler is not None:
             await self.scheduler.shutdown()
+        for held in (self.leadership, self.sqlite_guard):
+            if held is not None:
+                await held.stop()
         if self.health is not None:
             await self.health.stop()
         if self.connections is not None:

@@ -50,6 +50,7 @@ class Connections:
     rng: random.Random = field(default_factory=random.Random)
     _states: dict[str, tuple[str, str]] = field(default_factory=dict)
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _firsts: dict[str, asyncio.Event] = field(default_factory=dict)  # set at the 1st attempt
     _started: set[str] = field(default_factory=set)  # platforms whose adapter was started
 
     def states(self) -> dict[str, tuple[str, str]]:
@@ -61,16 +62,23 @@ class Connections:
         """Start the keepers of `names` (default: every platform) and wait (up to `wait` s)
         for each one's first attempt."""
         firsts = [self._launch(name) for name in (list(self.registry) if names is None else names)]
-        if firsts:
+        if firsts and wait > 0:
             await asyncio.wait([asyncio.create_task(f.wait()) for f in firsts], timeout=wait)
 
     def _launch(self, name: str) -> asyncio.Event:
         first = asyncio.Event()
         if name not in self._tasks:
             self._tasks[name] = asyncio.create_task(self._keep(name, first), name=f"keep-{name}")
+            self._firsts[name] = first
         else:
             first.set()
         return first
+
+    async def first_attempts(self, wait: float) -> None:
+        """Wait (up to `wait` s) until every running keeper has made its first attempt."""
+        pending = [f for name, f in self._firsts.items() if name in self._tasks and not f.is_set()]
+        if pending:
+            await asyncio.wait([asyncio.create_task(f.wait()) for f in pending], timeout=wait)
 
     def standby(self, names: list[str]) -> None:
         """Mark platforms another process connects (it leads them): not ours to connect."""

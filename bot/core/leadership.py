@@ -52,8 +52,12 @@ class Leadership:
         lease: float,
         owner: str | None = None,
         clock: Callable[[], datetime] = _now,
+        drop_stale: bool = True,
     ) -> None:
         self.db = db
+        # Off for a second Leadership of the same process: the first one did it, and rows
+        # under this owner are then that one's, not an earlier life's.
+        self.drop_stale = drop_stale
         self.roles = list(roles)
         self.lease = timedelta(seconds=lease)
         self.owner = owner or default_owner()
@@ -70,7 +74,7 @@ class Leadership:
         host = self.owner.rsplit(":", 1)[0]
         owners = await self.db.run(lambda s: owners_like(s, f"{host}:"))
         dead = [o for o in owners if o == self.owner or not running_here(o, host)]
-        if dead:
+        if dead and self.drop_stale:
             gone = await self.db.run(lambda s: expire(s, dead))
             logger.info("leadership: dropped %d roles of stopped processes on %s", gone, host)
         await self.round()
