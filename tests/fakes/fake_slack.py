@@ -365,14 +365,20 @@ class FakeSlack(LoopbackServer):
 
     @staticmethod
     def _message_list(call: SlackCall, messages: list[dict]) -> dict:
+        # As Slack: at most ``limit`` a page (100 by default), ``oldest`` bounding the ts,
+        # and a cursor in response_metadata for the next page.
         limit = int(call.args.get("limit") or 100)
+        oldest = float(call.args.get("oldest") or 0)
+        messages = [m for m in messages if float(m["ts"]) >= oldest]
+        start = int(call.args.get("cursor") or 0)
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
         # Slack returns metadata only when asked with include_all_metadata.
         with_metadata = str(call.args.get("include_all_metadata", "")).lower() in ("1", "true")
-        shown = [
-            {k: v for k, v in m.items() if with_metadata or k != "metadata"}
-            for m in messages[:limit]
-        ]
-        return {"ok": True, "messages": shown, "has_more": False, "pin_count": 0}
+        shown = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in page]
+        cursor = str(start + limit) if more else ""
+        return {"ok": True, "messages": shown, "has_more": more, "pin_count": 0,
+                "response_metadata": {"next_cursor": cursor}}  # fmt: skip
 
     def _m_conversations_list(self, call: SlackCall) -> dict:
         return {

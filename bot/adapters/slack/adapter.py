@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -37,7 +38,11 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HISTORY_LOOKBACK = 100  # messages searched for an earlier post of the same delivery
+# An earlier post of a retried delivery is looked for back this far: longer than the outbox
+# retries one (its backoff doubles from 30 s over 8 attempts), not a count of messages.
+RETRY_HORIZON = timedelta(days=3)
+HISTORY_PAGE = 200  # messages per history page (Slack's recommended most)
+HISTORY_PAGES = 50  # pages at most: 10,000 messages, so a flooded channel costs bounded calls
 RATE_LIMIT_RETRIES = 2  # then the outbox retries later, so one slow channel holds up little
 SOCKET_CONNECT_WAIT = 20.0  # seconds start() waits for the websocket before moving on
 
@@ -248,35 +253,49 @@ class SlackAdapter:
     # -- Web API calls and their errors ---------------------------------------------------
 
     async def _find_delivery(self, channel: ChannelRef, delivery_id: int) -> str | None:
-        """The ts of an earlier post carrying this delivery id, so a retry never posts twice."""
-        messages = await self._recent(
-            self.client.conversations_history, channel=channel.channel, limit=HISTORY_LOOKBACK
-        )
-        return _ts_where(messages, "delivery_id", str(delivery_id))
+        """The ts of an earlier post carrying this delivery id, so a retry never posts twice:
+        every page of the channel's history back to ``RETRY_HORIZON``, not its last page."""
+        oldest = f"{(datetime.now(UTC) - RETRY_HORIZON).timestamp():.6f}"
+        return await self._search(
+            self.client.conversations_history, "delivery_id", str(delivery_id),
+            channel=channel.channel, oldest=oldest,
+        )  # fmt: skip
 
     async def _find_thread_reply(self, channel: ChannelRef, parent: str, source: str) -> str | None:
-        """The ts of an earlier reply in this thread for the same report."""
-        messages = await self._recent(
-            self.client.conversations_replies, channel=channel.channel, ts=parent,
-            limit=HISTORY_LOOKBACK,
-        )  # fmt: skip
-        return _ts_where(messages, "source", source)
+        """The ts of an earlier reply in this thread for the same report (every page)."""
+        return await self._search(
+            self.client.conversations_replies, "source", source, channel=channel.channel, ts=parent
+        )
 
-    async def _recent(
-        self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any
-    ) -> list[dict[str, Any]]:
-        """Recent messages with their metadata; empty when they cannot be read."""
-        try:
-            resp = await self._call(method, include_all_metadata=True, **kwargs)
-        except (ChannelUnavailable, AdapterStopped):
-            raise
-        except DeliveryError as exc:
-            # Without history (missing scope, a hiccup) posting is still better than not.
-            if not self._warned_history:
-                logger.warning("Slack: cannot read channel history to avoid double posts: %s", exc)
-                self._warned_history = True
-            return []
-        return list(resp.get("messages") or [])
+    async def _search(
+        self,
+        method: Callable[..., Awaitable[AsyncSlackResponse]],
+        key: str,
+        value: str,
+        **kwargs: Any,
+    ) -> str | None:
+        """Page through messages (with their metadata) for our message with ``key == value``;
+        None when there is none, or the history cannot be read (posting is still better)."""
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            try:
+                page = {"cursor": cursor} if cursor else {}
+                resp = await self._call(
+                    method, include_all_metadata=True, limit=HISTORY_PAGE, **page, **kwargs
+                )
+            except (ChannelUnavailable, AdapterStopped):
+                raise
+            except DeliveryError as exc:
+                if not self._warned_history:
+                    logger.warning("Slack: cannot read channel history to avoid double posts: %s",
+                                   exc)  # fmt: skip
+                    self._warned_history = True
+                return None
+            found = _ts_where(list(resp.get("messages") or []), key, value)
+            cursor = str((resp.get("response_metadata") or {}).get("next_cursor") or "")
+            if found is not None or not cursor:
+                return found
+        return None
 
     async def _call(
         self, method: Callable[..., Awaitable[AsyncSlackResponse]], **kwargs: Any

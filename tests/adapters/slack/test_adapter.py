@@ -116,6 +116,26 @@ async def test_a_retried_delivery_finds_its_earlier_post(
     assert history.args["include_all_metadata"] in ("1", "true", True)
 
 
+async def test_a_retry_finds_its_earlier_post_behind_hundreds_of_later_messages(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    first = await adapter.post(channel(fake), card(), delivery_id=5)
+    # A busy channel: 450 messages by people and other bots since, more than two pages.
+    base = float(first.message_id)
+    fake.messages["C0NEWS"] += [
+        {"type": "message", "user": "U-PEOPLE", "text": f"chat {n}", "ts": f"{base + n + 1:.6f}"}
+        for n in range(450)
+    ]
+
+    again = await adapter.post(channel(fake), card(), delivery_id=5)
+
+    assert again.message_id == first.message_id
+    assert len(fake.calls_for("chat.postMessage")) == 1
+    pages = fake.calls_for("conversations.history")
+    assert len(pages) >= 3 and pages[-1].args.get("cursor")
+    assert all(float(c.args["oldest"]) > 0 for c in pages)  # bounded by time, not by count
+
+
 async def test_rate_limited_post_is_retried_after_retry_after_and_posted_once(
     fake: FakeSlack, adapter: SlackAdapter
 ) -> None:
