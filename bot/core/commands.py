@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
 from bot.core import news
-from bot.core.admin import ADMINS_ONLY, Admin, CommandHooks, DefaultHooks
+from bot.core.admin import ADMINS_ONLY, Admin
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.news import StoryView
+from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, closest, unknown
 from bot.core.walkthrough import WALKTHROUGH
 from bot.storage import admin as admin_store
