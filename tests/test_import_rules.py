@@ -63,8 +63,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("bot.adapters.discord.inbound", "bot.config"),
         ("bot.adapters.slack.adapter", "bot.config"),
         ("bot.adapters.slack.inbound", "bot.config"),
-        ("bot.adapters.discord.tree", "bot.core.commands"),
-        ("bot.adapters.discord.inbound", "bot.core.commands"),
     }
 )
 

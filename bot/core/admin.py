@@ -13,21 +13,22 @@ import asyncio
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, PollConfig, parse_duration
+from bot.config import AppConfig, parse_duration
 from bot.core import feed_admin
 from bot.core.configdiff import change_text
 from bot.core.feedback import FlaggedStory
 from bot.core.feedback_report import feedback_reply, parse_days
-from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
+from bot.core.models import Item, Reply, ReplyField, UserRef
+from bot.core.probe import CommandHooks
 from bot.core.regroup import regroup
 from bot.core.track import suggest_terms
 from bot.core.usage import UsageError, unknown
@@ -52,96 +53,6 @@ REPLAY_DAYS = 7
 FLAGGED_READ = 100  # flagged stories read for one report (five are shown)
 MIN_POLL_SECONDS = 60.0
 MAX_POLL_SECONDS = 86400.0
-
-
-@dataclass(frozen=True)
-class FeedProbe:
-    """The result of fetching a candidate feed once before it is saved."""
-
-    ok: bool
-    title: str = ""
-    items: int = 0
-    problem: str = ""
-
-
-class CommandHooks(Protocol):
-    """What commands need from outside the core's storage (network, the running scheduler)."""
-
-    async def probe_feed(
-        self, url: str, poll: PollConfig, *, allow_private: bool = False
-    ) -> FeedProbe:
-        """Fetch ``url`` once (through the same address guard as polls) and parse it."""
-        ...
-
-    async def fetch_article(self, url: str, poll: PollConfig) -> str:
-        """Fetch a web page and return its readable text (for ``admin track <url>``)."""
-        ...
-
-    async def poll_interval_changed(self, seconds: float) -> None:
-        """Reschedule the running poll job."""
-        ...
-
-    async def digest_changed(self, subscription_id: int) -> None:
-        """Add, move or remove the digest job of one subscription."""
-        ...
-
-
-class DefaultHooks:
-    """Probes with the poller's own Fetcher and parser; scheduler changes go to callbacks."""
-
-    def __init__(
-        self,
-        *,
-        on_poll_interval: Callable[[float], None] | None = None,
-        on_digest: Callable[[int], Awaitable[None]] | None = None,
-    ) -> None:
-        self.on_poll_interval = on_poll_interval
-        self.on_digest = on_digest
-
-    async def probe_feed(
-        self, url: str, poll: PollConfig, *, allow_private: bool = False
-    ) -> FeedProbe:
-        from bot.core.fetch import Fetcher, FetchStatus
-        from bot.core.parse import parse_feed
-
-        feed = Feed(id=0, url=url, name=url, allow_private=allow_private)
-        async with Fetcher(poll) as fetcher:
-            result = await fetcher.fetch(feed)
-        if result.status is FetchStatus.FAILED:
-            return FeedProbe(False, problem=result.error or "the fetch failed")
-        parsed = await asyncio.to_thread(
-            parse_feed, result.body, feed, content_type=result.content_type
-        )
-        if parsed.error:
-            return FeedProbe(False, problem=parsed.error)
-        return FeedProbe(True, title=parsed.title, items=len(parsed.items))
-
-    async def fetch_article(self, url: str, poll: PollConfig) -> str:
-        from selectolax.lexbor import LexborHTMLParser
-
-        from bot.core.fetch import Fetcher, FetchStatus
-
-        async with Fetcher(poll) as fetcher:
-            result = await fetcher.fetch(Feed(id=0, url=url, name=url))
-        if result.status is FetchStatus.FAILED:
-            raise UsageError(f"could not fetch the article: {result.error}")
-        tree = LexborHTMLParser(result.body.decode("utf-8", "replace"))
-        paragraphs = [p.text(strip=True) for p in tree.css("h1, p")]
-        return "\n".join(p for p in paragraphs if p)
-
-    async def poll_interval_changed(self, seconds: float) -> None:
-        if self.on_poll_interval is not None:
-            self.on_poll_interval(seconds)
-
-    async def digest_changed(self, subscription_id: int) -> None:
-        if self.on_digest is not None:
-            await self.on_digest(subscription_id)
-
-
-def require_admin(user: UserRef) -> None:
-    """The adapter says who is an admin; the core enforces it."""
-    if not user.is_owner:
-        raise PermissionError(ADMINS_ONLY)
 
 
 def who(user: UserRef) -> str:

@@ -13,7 +13,7 @@ from bot.core.models import ChannelRef, Command, MessageRef, Reply, SourceLink, 
 
 if TYPE_CHECKING:
     # The grammar is data the adapters render (Discord builds its command tree from it).
-    from bot.core.commands import CommandSpec
+    from bot.core.commands.grammar import CommandSpec
 
 
 class DeliveryError(Exception):

@@ -261,7 +261,7 @@ async def start_digests(
 ) -> DigestJobs:
     """Schedule every digest and the held-alert release on a running bot's scheduler, and point
     the commands' hooks at it so `/news digest …` and `admin schedule poll` apply at once."""
-    from bot.core.admin import DefaultHooks
+    from bot.core.probe import DefaultHooks
 
     digests = Digests(db, adapters)
     jobs = DigestJobs(db, scheduler, digests)

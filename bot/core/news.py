@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.evidence import evidence_sentences
@@ -348,12 +348,3 @@ def _delivery_reason(
     if delivery.kind == "digest":
         return "in the next digest"
     return "waiting to be posted"
-
-
-def report_count(session: Session, story_id: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(StoryItemRow).where(StoryItemRow.story_id == story_id)
-        )
-        or 0
-    )

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config, parse_config
-from bot.core.admin import ADMINS_ONLY, DefaultHooks
+from bot.core.admin import ADMINS_ONLY
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.core.probe import DefaultHooks
 from bot.core.schedule import POLL_JOB, BotScheduler
 from bot.core.track import suggest_terms
 from bot.storage.db import Database

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
-from bot.core.admin import DefaultHooks
 from bot.core.commands import Commands
 from bot.core.delivery import plan_deliveries
 from bot.core.digests import DigestJobs, Digests
 from bot.core.models import ChannelRef, Command, UserRef
+from bot.core.probe import DefaultHooks
 from bot.core.schedule import DIGEST_JOB, BotScheduler, digest_trigger
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database

@@ -21,7 +21,7 @@ from bot.adapters.discord.embeds import NO_MENTIONS, render_reply
 from bot.adapters.discord.tree import MAX_CHOICES, command_text
 from bot.config import AppConfig
 from bot.core.chat import HANDLER_FAILED, CommandHandler
-from bot.core.commands import ArgSpec, CommandSpec
+from bot.core.commands.grammar import ArgSpec, CommandSpec
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.embeds import clip
-from bot.core.commands import ArgSpec, CommandSpec
+from bot.core.commands.grammar import ArgSpec, CommandSpec
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import shlex
 import zoneinfo
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,9 +20,20 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
 from bot.core import news
-from bot.core.admin import ADMINS_ONLY, Admin, CommandHooks, DefaultHooks
+from bot.core.admin import ADMINS_ONLY, Admin
+from bot.core.commands.grammar import (
+    DRY_RUN,
+    ArgSpec,
+    Call,
+    CommandSpec,
+    Handler,
+    _a,
+    error_reply,
+    tokenize,
+)
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.news import StoryView
+from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, closest, unknown
 from bot.core.walkthrough import WALKTHROUGH
 from bot.storage import admin as admin_store
@@ -42,63 +51,6 @@ MAX_SEARCH = 10
 MAX_MISSED = 15
 MODES = {"realtime": "alerts as stories happen", "digest": "only in the digest",
          "both": "alerts as they happen and the digest"}  # fmt: skip
-DRY_RUN = "--dry-run"
-
-
-@dataclass(frozen=True)
-class ArgSpec:
-    """One argument of a command.
-
-    ``kind`` is one of: topic, source, story, item, text, int, choice, duration, time, tz, url,
-    words. ``repeat`` takes one or more values; a final ``text`` argument takes the rest of the
-    line. A ``choice`` lists its values in ``choices``.
-    """
-
-    name: str
-    kind: str
-    required: bool = True
-    repeat: bool = False
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """A leaf of the command tree: ``name`` is the words after ``/news`` (``"admin feeds add"``)."""
-
-    name: str
-    usage: str
-    summary: str
-    admin: bool
-    args: tuple[ArgSpec, ...]
-
-
-@dataclass(frozen=True)
-class Call:
-    """A parsed command: its spec, the asker, and the bound arguments."""
-
-    spec: CommandSpec
-    user: UserRef
-    channel: ChannelRef
-    args: dict[str, object] = field(default_factory=dict)
-    dry_run: bool = False
-
-    def text(self, name: str, default: str = "") -> str:
-        value = self.args.get(name, default)
-        return value if isinstance(value, str) else default
-
-    def words(self, name: str) -> list[str]:
-        value = self.args.get(name, [])
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    def number(self, name: str, default: int) -> int:
-        value = self.args.get(name, default)
-        return value if isinstance(value, int) else default
-
-
-def _a(
-    name: str, kind: str, required: bool = True, repeat: bool = False, choices: tuple[str, ...] = ()
-) -> ArgSpec:
-    return ArgSpec(name, kind, required, repeat, choices)
 
 
 _DRY = _a("dry-run", "choice", required=False, choices=(DRY_RUN,))
@@ -200,21 +152,6 @@ SPECS: tuple[CommandSpec, ...] = (
                 (_a("audit-id", "int"),)),
     CommandSpec("admin export", "admin export", "The current config as YAML.", True, ()),
 )  # fmt: skip
-
-Handler = Callable[[Call], Awaitable[Reply]]
-
-
-def error_reply(spec: CommandSpec | None, problem: str) -> Reply:
-    usage = f"\nUsage: `/news {spec.usage}`" if spec else "\nTry `/news help`."
-    return Reply(text=f"{problem}{usage}", ok=False, ephemeral=True)
-
-
-def tokenize(text: str) -> list[str]:
-    """Split like a shell (quotes group words); an unbalanced quote falls back to spaces."""
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
 
 
 def find_spec(tokens: list[str]) -> tuple[CommandSpec | None, int]:
@@ -852,7 +789,7 @@ def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
     lines = [
         "# newsbot commands",
         "",
-        "Generated from the command specs in `bot/core/commands.py` by",
+        "Generated from the command specs in `bot/core/commands/` by",
         "`python -m bot.core.commands > docs/commands.md`; a test fails when it drifts.",
         "Type them after `/news` in Slack or Discord, or in `newsbot console`.",
         "A wrong or missing argument gets the command's usage and the closest valid value.",
@@ -862,7 +799,3 @@ def reference_markdown(specs: Sequence[CommandSpec] = SPECS) -> str:
         WALKTHROUGH,
     ]
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(reference_markdown(), end="")
