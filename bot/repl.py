@@ -9,6 +9,7 @@ import io
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TextIO, cast
 
 from bot.adapters.console import PLATFORM, WORKSPACE, clean, console_channel, render_reply
@@ -114,6 +115,7 @@ async def command_loop(
     channel: ChannelRef,
     prompt: bool = False,
     alerts: PromptedStream | None = None,
+    files_dir: Path | None = None,
 ) -> int:
     """Answer ``/news …`` lines from ``stdin`` until it ends; returns the number of failed ones.
 
@@ -140,7 +142,7 @@ async def command_loop(
                 # What was typed is echoed (a terminal shows it already); pasted text can
                 # carry terminal escapes too.
                 print(clean(f"> {who}: /news {parsed.text}"), file=out, flush=True)
-            print(render_reply(reply), file=out, flush=True)
+            print(render_reply(reply, files_dir=files_dir), file=out, flush=True)
             failures += 0 if reply.ok else 1
         if prompt:
             shown.prompt()

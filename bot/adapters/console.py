@@ -8,8 +8,10 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
+from bot.adapters.console_files import save_attachment
 from bot.core.models import (
     ChannelRef,
     MessageRef,
@@ -96,12 +98,18 @@ def _field_lines(name: str, value: str) -> list[str]:
     return [f"  {clean(name)}: {clean(value)}"]
 
 
-def render_reply(reply: Reply) -> str:
+def render_reply(reply: Reply, *, files_dir: Path | None = None) -> str:
+    """The reply as text; its attachments are written into ``files_dir`` (see
+    ``console_files``) and their paths printed."""
     lines = [clean(line) for line in reply.text.splitlines()] or [""]
     for f in reply.fields:
         lines.extend(_field_lines(f.name, f.value))
     lines.extend(f"  - {clean(link.title)}: {clean(link.url or '')}" for link in reply.links)
     lines.extend(render_card(card) for card in reply.cards)
+    for attachment in reply.attachments:
+        path = save_attachment(attachment, files_dir)
+        label = clean(attachment.title or attachment.filename)
+        lines.append(f"  file: {label} -> {clean(str(path))}")
     return "\n".join(lines)
 
 

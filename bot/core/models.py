@@ -150,6 +150,17 @@ class ReplyField:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file a reply carries (an export, a chart): long text goes as a file, never cut or
+    split by a platform's message limit. ``filename`` is a suggestion; adapters sanitise it."""
+
+    filename: str
+    data: bytes
+    mime: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A command's answer. Adapters render it; ephemeral answers go only to the asker."""
 
@@ -157,6 +168,7 @@ class Reply:
     fields: tuple[ReplyField, ...] = ()
     links: tuple[SourceLink, ...] = ()
     cards: tuple[StoryCard, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
     ephemeral: bool = True
     ok: bool = True
 
