@@ -258,6 +258,17 @@ async def test_digest_daily_weekly_and_off(commands: Commands) -> None:
     assert (await run(commands, "digest off")).ok
 
 
+async def test_times_and_zones_as_people_write_them(commands: Commands) -> None:
+    reply = await run(commands, "digest daily 8am IST")
+    assert reply.ok and "08:00 Asia/Kolkata" in reply.text
+    reply = await run(commands, "digest daily 8.30pm et")
+    assert reply.ok and "20:30 America/New_York" in reply.text
+    reply = await run(commands, "quiet 10pm-7am ist")
+    assert reply.ok and "22:00–07:00 Asia/Kolkata" in reply.text
+    reply = await run(commands, "digest daily noon UTC+5:30")
+    assert not reply.ok and "write a zone name, e.g. Asia/Kolkata" in reply.text
+
+
 async def test_digest_with_wrong_arguments(commands: Commands) -> None:
     reply = await run(commands, "digest daily 08:00 Asia/Kolkatta")
     assert "unknown time zone `Asia/Kolkatta`; did you mean `Asia/Kolkata`?" in reply.text

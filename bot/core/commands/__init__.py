@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
-from bot.core import news
+from bot.core import news, timeparse
 from bot.core.admin import ADMINS_ONLY, Admin
 from bot.core.commands.grammar import (
     DRY_RUN,
@@ -744,21 +744,24 @@ def describe_subscription(row: SubscriptionRow) -> tuple[ReplyField, ...]:
 
 
 def check_time(text: str) -> str:
-    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
-    if not m:
-        raise UsageError(f"`{text}` is not a time; write HH:MM, e.g. 08:30")
-    return f"{int(m.group(1)):02d}:{m.group(2)}"
+    """A time of day as people write it (``08:30``, ``8am``, ``8.30pm``, ``noon``) → HH:MM."""
+    try:
+        return timeparse.parse_clock(text).strftime("%H:%M")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def check_tz(text: str) -> str:
-    """A valid IANA time zone name (case-insensitive), or the closest one as a suggestion."""
-    if not text:
-        raise UsageError("missing <time zone>, e.g. Asia/Kolkata or UTC")
-    zones = _zones()
-    found = zones.get(text.lower())
-    if found is None:
-        raise unknown("time zone", text, sorted(zones.values()))
-    return found
+    """A zone's IANA name from what people write (``Asia/Kolkata`` in any case, ``IST``,
+    ``ET``), or a one-line refusal with the closest name."""
+    try:
+        zone = timeparse.parse_zone(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    name = getattr(zone, "key", None)
+    if not isinstance(name, str):  # a bare UTC offset: schedules need a zone with its rules
+        raise UsageError(f"`{text}` is an offset, not a zone; write a zone name, e.g. Asia/Kolkata")
+    return name
 
 
 @functools.cache
