@@ -72,6 +72,9 @@ async def feeds_add(admin: Admin, user: UserRef, url: str, name: str) -> Reply:
     probe = await admin.hooks.probe_feed(url, poll, allow_private=allow_private)
     if not probe.ok:
         raise UsageError(f"not added: {probe.problem}")
+    page, url = url, probe.found or url
+    if probe.found and await admin.db.run(lambda s: store.feed_by_url(s, url)) is not None:
+        raise UsageError(f"`{page}` names the feed `{url}`, which is already a feed")
     title = (name or probe.title or urlsplit(url).hostname or url)[:200]
     state = {
         "url": url,
@@ -86,9 +89,15 @@ async def feeds_add(admin: Admin, user: UserRef, url: str, name: str) -> Reply:
     )
     assert entry is not None
     private = " It may reach its own host on a private network." if allow_private else ""
+    found = (
+        f" Found at {url} (named by the page {page})"
+        + (f"; it also names {', '.join(probe.others[:3])}." if probe.others else ".")
+        if probe.found
+        else ""
+    )
     return Reply(
         text=f"Added feed **{title}** ({probe.items} items now; its backlog is stored "
-        f"without alerting).{private} Audit #{entry.id}.",
+        f"without alerting).{found}{private} Audit #{entry.id}.",
         ephemeral=False,
     )
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.config import PollConfig
+from bot.core.discovery import feed_links
 from bot.core.fetch import Fetcher, FetchStatus
 from bot.core.models import Feed
 from bot.core.parse import parse_feed
@@ -28,6 +29,10 @@ class FeedProbe:
     title: str = ""
     items: int = 0
     problem: str = ""
+    # A site's page given instead of a feed: the feed its <link rel="alternate"> names (the
+    # one probed), and the others it names.
+    found: str = ""
+    others: tuple[str, ...] = ()
 
 
 class CommandHooks(Protocol):
@@ -52,6 +57,20 @@ class CommandHooks(Protocol):
         ...
 
 
+async def _probe(fetcher: Fetcher, url: str, allow_private: bool) -> tuple[FeedProbe, bytes | None]:
+    """Fetch and parse ``url`` once; the body too when it came back but is not a feed."""
+    feed = Feed(id=0, url=url, name=url, allow_private=allow_private)
+    result = await fetcher.fetch(feed)
+    if result.status is FetchStatus.FAILED:
+        return FeedProbe(False, problem=result.error or "the fetch failed"), None
+    parsed = await asyncio.to_thread(
+        parse_feed, result.body, feed, content_type=result.content_type
+    )
+    if parsed.error:
+        return FeedProbe(False, problem=parsed.error), result.body
+    return FeedProbe(True, title=parsed.title, items=len(parsed.items)), None
+
+
 class DefaultHooks:
     """Probes with the poller's own Fetcher and parser; scheduler changes go to callbacks."""
 
@@ -67,17 +86,19 @@ class DefaultHooks:
     async def probe_feed(
         self, url: str, poll: PollConfig, *, allow_private: bool = False
     ) -> FeedProbe:
-        feed = Feed(id=0, url=url, name=url, allow_private=allow_private)
         async with Fetcher(poll) as fetcher:
-            result = await fetcher.fetch(feed)
-        if result.status is FetchStatus.FAILED:
-            return FeedProbe(False, problem=result.error or "the fetch failed")
-        parsed = await asyncio.to_thread(
-            parse_feed, result.body, feed, content_type=result.content_type
-        )
-        if parsed.error:
-            return FeedProbe(False, problem=parsed.error)
-        return FeedProbe(True, title=parsed.title, items=len(parsed.items))
+            probe, body = await _probe(fetcher, url, allow_private)
+            if probe.ok or body is None:
+                return probe
+            # A site's address: the feeds its page names, the first one probed.
+            links = await asyncio.to_thread(feed_links, body, url)
+            if not links:
+                return probe
+            found, body = await _probe(fetcher, links[0].url, allow_private)
+        others = tuple(link.url for link in links[1:])
+        if not found.ok:
+            return FeedProbe(False, problem=f"its page names {links[0].url}, but {found.problem}")
+        return replace(found, found=links[0].url, others=others)
 
     async def fetch_article(self, url: str, poll: PollConfig) -> str:
         async with Fetcher(poll) as fetcher:

@@ -362,3 +362,26 @@ async def test_an_audited_edit_shows_what_changed_not_two_snapshots(commands: Co
 
     assert terms.value == "topic emerging-tech: terms +zorblax"
     assert pause.value == 'feed "The Diplomat" (https://thediplomat.com/feed/): paused False → True'
+
+
+async def test_a_sites_address_adds_the_feed_its_page_names(
+    db: Database, cfg: AppConfig, feed_site: FeedServer
+) -> None:
+    commands = await commands_for(db, cfg)
+    feed_url = feed_site.set_feed("/rss/defence.xml", RSS)
+    page = feed_site.set_response(
+        "/news/",
+        body='<html><head><link rel="alternate" type="application/rss+xml" title="Defence" '
+        'href="/rss/defence.xml"><link rel="alternate" type="application/atom+xml" '
+        'href="/atom.xml"></head><body>News</body></html>',
+        content_type="text/html",
+    )
+
+    reply = await run(commands, f"admin feeds add {page} --allow-private")
+
+    assert reply.ok and "Added feed **Loopback Defence**" in reply.text
+    assert f"Found at {feed_url} (named by the page {page})" in reply.text
+    assert feed_site.url("/atom.xml") in reply.text  # the page's other feed, named
+    assert (await db.run(lambda s: feed(s, "Loopback Defence"))).url == feed_url
+    again = await run(commands, f"admin feeds add {page} --allow-private")
+    assert not again.ok and "which is already a feed" in again.text
