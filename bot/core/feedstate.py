@@ -18,6 +18,9 @@ from bot.core.parse import ParsedFeed
 from bot.storage.feeds import FeedState
 from bot.storage.items import FeedItems
 
+# Failures in a row after which the admins hear of a feed (and of its recovery).
+FAILING_AFTER = 3
+
 
 class FeedStatus(StrEnum):
     OK = "ok"
@@ -39,6 +42,20 @@ class FeedOutcome:
     new_items: int
     next_fetch_at: datetime
     http_status: int | None = None
+    failures: int = 0  # failures in a row, this one included (0: it succeeded)
+    recovered: int = 0  # it succeeded after this many failures in a row
+
+    @property
+    def admins_told(self) -> str | None:
+        """What the admins are told of this poll, if anything: a feed that starts failing
+        (``FAILING_AFTER`` failures in a row: one blip is not news) and one that is back."""
+        if self.status is FeedStatus.FAILED and self.failures == FAILING_AFTER:
+            return f"newsbot: {self.message}. Check the address, or `/news admin feeds pause`."
+        if self.recovered >= FAILING_AFTER:
+            return (
+                f'newsbot: feed "{self.name}" works again after {self.recovered} failures in a row.'
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +126,8 @@ def succeeded(
             feed.first_polled_at is not None or feed.alert_on_first_poll or poll.alert_on_first_poll
         )
         items = FeedItems(feed.id, parsed.items, alertable, poll.max_age)
-    outcome = FeedOutcome(
-        feed.id, feed.name, moved or feed.url, status, message, 0, next_at, result.http_status
-    )
+    outcome = FeedOutcome(feed.id, feed.name, moved or feed.url, status, message, 0, next_at,
+                          result.http_status, recovered=feed.failures)  # fmt: skip
     listed = parsed.listed if parsed is not None else 0
     return Polled(feed, state, items, outcome, note, listed)
 
@@ -154,7 +170,8 @@ def failed(
             f'feed "{feed.name}" ({safe_url(feed.url)}) is gone (HTTP 410): polling stopped. '
             f"Add its new address or remove it; `/news admin feeds resume {feed.id}` resumes it"
         )
-    outcome = FeedOutcome(feed.id, feed.name, feed.url, status, message, 0, next_at, http_status)
+    outcome = FeedOutcome(feed.id, feed.name, feed.url, status, message, 0, next_at, http_status,
+                          failures=failures)  # fmt: skip
     return Polled(feed, state, None, outcome)
 
 

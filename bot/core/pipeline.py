@@ -153,7 +153,7 @@ class Pipeline:
         result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:
             _log_outcome(outcome)
-        await self._tell_admins_of_gone_feeds(result.outcomes)
+        await self._tell_admins_of_feed_health(result.outcomes)
         relevant, story_ids = await self._match_and_group(cfg, result.new_items, leases=leases)
         return result, relevant, story_ids
 
@@ -199,14 +199,21 @@ class Pipeline:
             logger.exception("taking up work earlier cycles left unfinished failed")
             return 0, []
 
-    async def _tell_admins_of_gone_feeds(self, outcomes: Sequence[FeedOutcome]) -> None:
+    async def _tell_admins_of_feed_health(self, outcomes: Sequence[FeedOutcome]) -> None:
+        """Pushed, not only shown on request: a feed gone (410), one that starts failing, and
+        one that works again after its admins were told."""
         for outcome in outcomes:
-            if outcome.status is not FeedStatus.GONE:
+            text = (
+                f"newsbot: {outcome.message}"
+                if outcome.status is FeedStatus.GONE
+                else outcome.admins_told
+            )
+            if text is None:
                 continue
             try:
-                await self.delivery.notify_all_admins(f"newsbot: {outcome.message}")
+                await self.delivery.notify_all_admins(text)
             except Exception:  # telling admins must not cost the cycle its alerts
-                logger.exception("could not tell the admins that feed %s is gone", outcome.feed_id)
+                logger.exception("could not tell the admins about feed %s", outcome.feed_id)
 
     async def _title_only(
         self, cfg: AppConfig, new_items: Sequence[NewItem]

@@ -328,3 +328,22 @@ async def test_an_old_article_a_feed_starts_carrying_is_stored_and_matched_but_n
             "older than poll.max_age (3d), not alerted"
         )
         assert "1 too old" in reply.text
+
+
+async def test_admins_hear_when_a_feed_starts_failing_and_when_it_is_back(
+    harness: Harness,
+) -> None:
+    await harness.cycle()
+    harness.server.set_response("a.xml", status=500, body="down")
+
+    told = [
+        [line for line in (await harness.cycle()).splitlines() if line.startswith("[ADMIN]")]
+        for _ in range(4)
+    ]
+    harness.server.add_feed("a.xml", [_feed_item(OLD_RANA)])
+    back = [line for line in (await harness.cycle()).splitlines() if line.startswith("[ADMIN]")]
+
+    assert [len(t) for t in told] == [0, 0, 1, 0]  # one blip is not news; told once
+    assert 'feed "Outlet A"' in told[2][0] and "failure 3 in a row" in told[2][0]
+    assert back == [line for line in back if "works again after 4 failures in a row" in line]
+    assert len(back) == 1
