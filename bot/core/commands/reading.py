@@ -1,0 +1,151 @@
+"""Reading the news: latest, search, story, why, missed (handlers of :class:`Commands`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import AppConfig, parse_duration
+from bot.core import news
+from bot.core.commands.grammar import (
+    Call,
+)
+from bot.core.commands.specs import DEFAULT_LATEST, MAX_LATEST, MAX_MISSED, MAX_SEARCH
+from bot.core.models import Reply
+from bot.core.news import StoryView
+from bot.core.probe import CommandHooks
+from bot.core.usage import UsageError, unknown
+from bot.storage.db import Database
+from bot.storage.tables import TopicRow
+
+
+class Reading:
+    """The read-only commands; mixed into :class:`~bot.core.commands.Commands`."""
+
+    db: Database
+    cfg: AppConfig
+    clock: Callable[[], datetime]
+    hooks: CommandHooks
+
+    def _topic_rows(self, s: Session) -> list[TopicRow]:
+        rows = list(s.scalars(select(TopicRow)))
+        if not rows:  # not seeded yet: the config's topics are the truth
+            return [
+                TopicRow(
+                    id=t.id,
+                    name=t.name,
+                    description=t.description,
+                    terms=list(t.terms),
+                    threshold=t.threshold,
+                    extra={"position": i},
+                )
+                for i, t in enumerate(self.cfg.topics)
+            ]
+        return sorted(rows, key=lambda r: (int((r.extra or {}).get("position", 999)), r.id))
+
+    def _topic_ids(self, s: Session) -> list[str]:
+        return [r.id for r in self._topic_rows(s)]
+
+    def _check_topics(self, s: Session, given: list[str]) -> list[str]:
+        known = self._topic_ids(s)
+        out: list[str] = []
+        for word in given:
+            for part in word.replace(",", " ").split():
+                topic = part.strip().lower()
+                if topic not in known:
+                    raise unknown("topic", part, known)
+                if topic not in out:
+                    out.append(topic)
+        return out
+
+    async def _latest(self, call: Call) -> Reply:
+        topic = call.text("topic")
+        n = call.number("n", DEFAULT_LATEST)
+        if topic.isdigit() and "n" not in call.args:
+            topic, n = "", int(topic)
+        if not 1 <= n <= MAX_LATEST:
+            raise UsageError(f"<n> must be between 1 and {MAX_LATEST}")
+
+        def read(s: Session) -> list[StoryView]:
+            if topic:
+                self._check_topics(s, [topic])
+            return news.latest_stories(s, topic.lower() or None, n)
+
+        stories = await self.db.run(read)
+        if not stories:
+            scope = f" on `{topic}`" if topic else ""
+            return Reply(text=f"No stories{scope} yet.")
+        return Reply(
+            text=f"The latest {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}:",
+            fields=tuple(v.field() for v in stories),
+            links=tuple(v.link for v in stories if v.link),
+        )
+
+    async def _search(self, call: Call) -> Reply:
+        words = [w for w in call.words("words") if w.strip()]
+        if any(len(w) < 2 for w in words):
+            raise UsageError("each search word needs at least two letters")
+        hits = await self.db.run(lambda s: news.search_items(s, words, MAX_SEARCH))
+        if not hits:
+            return Reply(text=f"No stored item mentions {' '.join(words)}.")
+        return Reply(
+            text=f"{len(hits)} item(s) mentioning {' '.join(words)}, newest first:",
+            fields=tuple(h.field() for h in hits),
+            links=tuple(h.link for h in hits if h.link),
+        )
+
+    async def _story(self, call: Call) -> Reply:
+        key = call.text("story")
+
+        def read(s: Session) -> news.StoryDetail:
+            detail = news.story_detail(s, key)
+            if detail is None:
+                raise unknown("story", key, news.recent_story_keys(s, 200))
+            return detail
+
+        detail = await self.db.run(read)
+        return Reply(text=detail.text(), fields=detail.fields(), links=detail.links)
+
+    async def _why(self, call: Call) -> Reply:
+        ref = call.text("item")
+
+        def read(s: Session) -> list[news.Evidence]:
+            found = news.evidence(s, ref)
+            if found is None:
+                raise UsageError(
+                    f"no item or story `{ref}`; give an item id (from `/news "
+                    "search`) or a story id (from `/news latest`)"
+                )
+            return found
+
+        found = await self.db.run(read)
+        if not found:
+            return Reply(text=f"`{ref}` has not been matched yet (it is matched at the next poll).")
+        return Reply(
+            text=f"Why the matcher decided as it did on `{ref}`:",
+            fields=tuple(e.field() for e in found),
+        )
+
+    async def _missed(self, call: Call) -> Reply:
+        window_text = call.text("window", "24h")
+        try:
+            seconds = parse_duration(window_text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not 60 <= seconds <= 30 * 86400:
+            raise UsageError("the window must be between 1m and 30d")
+        since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
+        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since, max_age))
+        if not missed:
+            return Reply(text=f"Nothing missed in the last {window_text}.")
+        counts = Counter(m.reason.split(":")[0] for m in missed)
+        summary = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
+        return Reply(
+            text=f"{len(missed)} item(s) seen in the last {window_text} and not posted "
+            f"here ({summary}):",
+            fields=tuple(m.field() for m in missed[:MAX_MISSED]),
+        )
