@@ -39,6 +39,10 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
         ("bot.core.admin", "bot.storage.tables"),
         ("bot.core.admin", "sqlalchemy"),
+        ("bot.core.audittrail", "bot.storage.tables"),
+        ("bot.core.audittrail", "sqlalchemy"),
+        ("bot.core.replay", "bot.storage.tables"),
+        ("bot.core.replay", "sqlalchemy"),
         ("bot.core.commands", "bot.storage.tables"),
         ("bot.core.commands", "sqlalchemy"),
         ("bot.core.commands.channel", "bot.storage.tables"),

@@ -12,34 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
-from bot.core import feed_admin
-from bot.core.configdiff import change_text
+from bot.core import audittrail, feed_admin
 from bot.core.feedback import FlaggedStory
 from bot.core.feedback_report import feedback_reply, parse_days
 from bot.core.models import Item, Reply, ReplyField, UserRef
 from bot.core.probe import CommandHooks
 from bot.core.regroup import regroup
+from bot.core.replay import replay
 from bot.core.track import suggest_terms
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
 from bot.storage.db import Database
 from bot.storage.flagged import flagged_stories
-from bot.storage.items import item_from_row, items_since
+from bot.storage.items import items_since
 from bot.storage.runtime import is_seeded, load_runtime
 from bot.storage.scratch import scratch_session
-from bot.storage.tables import AuditRow, ItemRow, StoryItemRow
+from bot.storage.tables import AuditRow
 
 logger = logging.getLogger(__name__)
 
@@ -361,57 +357,13 @@ class Admin:
         )
 
     async def audit(self, n: int) -> Reply:
-        if not 1 <= n <= 100:
-            raise UsageError("<n> must be between 1 and 100")
-        rows = await self.db.run(lambda s: audit_repo.latest(s, n))
-        if not rows:
-            return Reply(text="No admin changes yet.")
-        return Reply(
-            text=f"The latest {len(rows)} admin change(s), newest first:",
-            fields=tuple(describe_entry(r) for r in rows),
-        )
+        return await audittrail.audit(self, n)
 
     async def revert(self, user: UserRef, audit_id: int) -> Reply:
-        def write(s: Session) -> tuple[AuditRow, AuditRow | None]:
-            entry = audit_repo.get(s, audit_id)
-            if entry is None:
-                ids = [str(r.id) for r in audit_repo.latest(s, 20)]
-                raise unknown("audit entry", str(audit_id), ids)
-            return entry, self.change(
-                s, user, "revert", entry.target, entry.before, reverts_id=entry.id
-            )
-
-        entry, new = await self.db.run(write)
-        if new is None:
-            return Reply(text=f"#{audit_id} ({entry.action} {entry.target}) is already undone.")
-        await self._after(new.target, new.after)
-        return Reply(
-            text=f"Reverted #{audit_id} ({entry.action} {entry.target}) as audit #{new.id}.",
-            ephemeral=False,
-        )
+        return await audittrail.revert(self, user, audit_id)
 
     async def export(self) -> Reply:
-        cfg = await self.db.run(self.live)
-        return Reply(text="```yaml\n" + export_yaml(cfg) + "```")
-
-
-def export_yaml(cfg: AppConfig) -> str:
-    """The config as YAML that ``load_config`` reads back to an equal AppConfig."""
-    data = cfg.model_dump(mode="json", exclude_defaults=False)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def describe_entry(row: AuditRow) -> ReplyField:
-    name = row.user_name or row.user_id
-    undo = f" (reverts #{row.reverts_id})" if row.reverts_id else ""
-    return ReplyField(
-        f"#{row.id} {row.at:%Y-%m-%d %H:%M} UTC — {row.action}{undo} by {name} ({row.platform})",
-        _clip(change_text(row.target, row.before, row.after)),
-    )
-
-
-def _clip(text: str, limit: int = 900) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        return await audittrail.export(self)
 
 
 def _human(seconds: float) -> str:
@@ -440,67 +392,3 @@ def _topic_state(topic: Any, cfg: AppConfig) -> dict[str, Any]:
 
 
 # -- replay -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What an edit would have done over the replayed items."""
-
-    items: int
-    per_day: tuple[tuple[str, int, int], ...]  # (date, stories before, stories after)
-    added: tuple[str, ...]
-    dropped: tuple[str, ...]
-
-    def fields(self) -> tuple[ReplyField, ...]:
-        days = max(len(self.per_day), 1)
-        before = sum(b for _, b, _ in self.per_day) / days
-        after = sum(a for _, _, a in self.per_day) / days
-        daily = "\n".join(f"{d}: {b} → {a}" for d, b, a in self.per_day) or "(no items stored)"
-        return (
-            ReplyField("stories per day", f"{before:.1f} → {after:.1f} on average\n{daily}"),
-            ReplyField(f"would add {len(self.added)}", "\n".join(self.added[:5]) or "none"),
-            ReplyField(f"would drop {len(self.dropped)}", "\n".join(self.dropped[:5]) or "none"),
-        )
-
-
-def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) -> Replay:
-    """Match the stored items since ``since`` under both configs.
-
-    Stories per day counts an item's existing story once (reports already grouped), and an
-    item not in any story as a story of its own: the number of posts the channel would see.
-    """
-    from bot.core.matching import Matcher
-
-    before, after = Matcher.from_config(old), Matcher.from_config(new)
-    rows = session.scalars(
-        select(ItemRow).where(ItemRow.first_seen_at >= since).order_by(ItemRow.first_seen_at)
-    ).all()
-    pairs = session.execute(
-        select(StoryItemRow.item_id, StoryItemRow.story_id).where(
-            StoryItemRow.item_id.in_([r.id for r in rows])
-        )
-    )
-    story_of: dict[int, int] = {item_id: story_id for item_id, story_id in pairs}
-    days_before: dict[str, set[object]] = defaultdict(set)
-    days_after: dict[str, set[object]] = defaultdict(set)
-    added: list[str] = []
-    dropped: list[str] = []
-    for row in rows:
-        item = item_from_row(row)
-        day = row.first_seen_at.strftime("%Y-%m-%d")
-        story: object = story_of.get(row.id, ("item", row.id))
-        was, now = before.match(item).relevant, after.match(item).relevant
-        days_before.setdefault(day, set())
-        days_after.setdefault(day, set())
-        if was:
-            days_before[day].add(story)
-        if now:
-            days_after[day].add(story)
-        if now and not was:
-            added.append(f"+ {row.title[:120]} ({row.source})")
-        elif was and not now:
-            dropped.append(f"− {row.title[:120]} ({row.source})")
-    per_day = tuple(
-        (day, len(days_before[day]), len(days_after[day])) for day in sorted(days_before)
-    )
-    return Replay(len(rows), per_day, tuple(added), tuple(dropped))
