@@ -101,10 +101,6 @@ class ItemHit:
         )
 
 
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_items(session: Session, words: list[str], limit: int) -> list[ItemHit]:
     """Items whose title or summary holds every word (whole words, any inflection) or quoted
     phrase, best match first, by the database's full-text index."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -370,7 +370,3 @@ class StoryGrouper:
             "people": sorted(story.people),
             "places": sorted(story.places),
         }
-
-
-def topics_of(matches: Iterable[Match]) -> list[str]:
-    return sorted({t for m in matches for t in m.topics})

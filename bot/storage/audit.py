@@ -47,9 +47,3 @@ def latest(session: Session, n: int) -> list[AuditRow]:
 
 def get(session: Session, audit_id: int) -> AuditRow | None:
     return session.get(AuditRow, audit_id)
-
-
-def reverted_by(session: Session, audit_id: int) -> AuditRow | None:
-    return session.scalars(
-        select(AuditRow).where(AuditRow.reverts_id == audit_id).order_by(AuditRow.id.desc())
-    ).first()

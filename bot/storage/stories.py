@@ -51,10 +51,6 @@ def save_matches(session: Session, matches: Sequence[Match], now: datetime | Non
         session.execute(insert(MatchRow.metadata.tables[MatchRow.__tablename__]), fresh)
 
 
-def load_match(session: Session, item_id: int) -> MatchRow | None:
-    return session.get(MatchRow, item_id)
-
-
 def story_key_for(story_id: int) -> str:
     """A short key a person can type in ``/news why s-1k``: the row id in base 36."""
     digits = ""
@@ -107,14 +103,6 @@ def assign_keys(session: Session, rows: Sequence[StoryRow]) -> None:
         row.key = story_key_for(row.id)
 
 
-def add_story_item(
-    session: Session, story_id: int, item_id: int, similarity: float, at: datetime
-) -> StoryItemRow:
-    row = StoryItemRow(item_id=item_id, story_id=story_id, similarity=similarity, added_at=at)
-    session.add(row)
-    return row
-
-
 def add_story_items(session: Session, rows: Sequence[tuple[int, int, float, datetime]]) -> None:
     """Bulk insert (story_id, item_id, similarity, added_at) rows."""
     if rows:
@@ -155,12 +143,3 @@ def story_items(session: Session, story_id: int) -> list[tuple[ItemRow, float]]:
     rows = [(item, float(sim)) for item, sim in session.execute(stmt).tuples()]
     rows.sort(key=lambda r: (r[0].published_at or r[0].first_seen_at, r[0].id))
     return rows
-
-
-def story_of_item(session: Session, item_id: int) -> StoryRow | None:
-    stmt = (
-        select(StoryRow)
-        .join(StoryItemRow, StoryItemRow.story_id == StoryRow.id)
-        .where(StoryItemRow.item_id == item_id)
-    )
-    return session.scalars(stmt).first()

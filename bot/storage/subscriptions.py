@@ -57,12 +57,6 @@ def get_or_create(
     return row
 
 
-def all_active(session: Session) -> list[SubscriptionRow]:
-    """Subscriptions that have at least one topic and are not paused."""
-    rows = session.scalars(select(SubscriptionRow).where(SubscriptionRow.paused.is_(False)))
-    return [r for r in rows if r.topics]
-
-
 def subscribed_workspaces(session: Session) -> list[tuple[str, str]]:
     """(platform, workspace) of every place with a subscription."""
     rows = session.execute(select(SubscriptionRow.platform, SubscriptionRow.workspace).distinct())
