@@ -26,9 +26,9 @@ from bot.core.matching import Matcher
 from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.stories import StoryGrouper
 from bot.evaluation import EvalItem, read_items
+from bot.storage.configstore import seed
 from bot.storage.db import Database
 from bot.storage.items import item_from_row
-from bot.storage.runtime import seed
 from bot.storage.stories import save_match
 from bot.storage.tables import ItemRow
 

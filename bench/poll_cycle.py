@@ -224,7 +224,7 @@ class PipelineRunner:
         from bot.config import load_config
         from bot.core.delivery import Delivery
         from bot.core.pipeline import Pipeline
-        from bot.storage.runtime import seed
+        from bot.storage.configstore import seed
 
         cfg = load_config(ROOT / "config" / "newsbot.yaml")
         poll = cfg.poll.model_copy(update={"concurrency": opts.concurrency, "timeout": 20})

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
 from bot.connections import Connections
@@ -33,9 +30,9 @@ from bot.roles import (
     leader_roles,
 )
 from bot.settings import Settings
+from bot.storage.configstore import load_runtime, seed
 from bot.storage.db import Database
-from bot.storage.runtime import load_runtime, seed
-from bot.storage.tables import SubscriptionRow
+from bot.storage.subscriptions import follow_everything
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +181,8 @@ async def open_bot(
     if "console" in adapters:
         topics = [t.id for t in live.topics]
         channel = live.delivery.console_channel
-        await db.run(lambda s: ensure_console_subscription(s, topics, channel))
+        where = console_channel(channel)
+        await db.run(lambda s: follow_everything(s, where, topics, now=datetime.now(UTC)))
     delivery = Delivery(db, adapters, lease=timedelta(seconds=live.poll.lease))
     pipeline = Pipeline(db, delivery, resolver=resolver)
     return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
@@ -213,27 +211,3 @@ def _adapter_factories(
         logger.info("no chat token set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts print here")
         makers["console"] = lambda: ConsoleAdapter(out)
     return makers
-
-
-def ensure_console_subscription(session: Session, topics: list[str], channel: str) -> None:
-    """The console channel follows every topic, from the moment it first appears."""
-    ref = console_channel(channel)
-    found = session.scalars(
-        select(SubscriptionRow).where(
-            SubscriptionRow.platform == ref.platform,
-            SubscriptionRow.workspace == ref.workspace,
-            SubscriptionRow.channel == ref.channel,
-        )
-    ).first()
-    if found is None:
-        session.add(
-            SubscriptionRow(
-                platform=ref.platform,
-                workspace=ref.workspace,
-                channel=ref.channel,
-                channel_name=ref.name,
-                topics=topics,
-                since=datetime.now(UTC),
-                created_by="newsbot",
-            )
-        )

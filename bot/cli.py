@@ -304,7 +304,7 @@ def _file_changes(obj: BotContext, cfg: AppConfig) -> list[EntityChange]:
 @click.pass_obj
 def config_export(obj: BotContext) -> None:
     """Write the live config (the database's, with chat edits) as YAML to standard output."""
-    from bot.storage.runtime import load_runtime
+    from bot.storage.configstore import load_runtime
 
     click.echo(dump_config(with_database(obj, obj.config(), load_runtime)), nl=False)
 

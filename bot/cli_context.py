@@ -36,8 +36,8 @@ class BotContext:
 
 def with_database(obj: BotContext, cfg: AppConfig, fn: Callable[[Session], T]) -> T:
     """One transaction on the database, seeded from ``cfg`` first if it is new."""
+    from bot.storage.configstore import seed
     from bot.storage.db import Database
-    from bot.storage.runtime import seed
 
     db = Database.open(obj.settings.database_url)
     try:

@@ -30,10 +30,10 @@ from bot.core.track import suggest_terms
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
+from bot.storage.configstore import is_seeded, load_runtime
 from bot.storage.db import Database
 from bot.storage.flagged import flagged_stories
 from bot.storage.items import items_since
-from bot.storage.runtime import is_seeded, load_runtime
 from bot.storage.scratch import scratch_session
 from bot.storage.tables import AuditRow
 

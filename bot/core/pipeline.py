@@ -24,9 +24,9 @@ from bot.core.matching import Matcher
 from bot.core.models import Item
 from bot.core.stories import StoryGrouper
 from bot.core.workleases import ItemLeases
+from bot.storage.configstore import load_runtime
 from bot.storage.db import Database
 from bot.storage.items import load_items
-from bot.storage.runtime import load_runtime
 from bot.storage.stories import save_matches
 from bot.storage.work import claim_overdue_items, claim_overdue_stories, plan_due, take_items
 

@@ -20,7 +20,7 @@ from bot.config import AppConfig
 from bot.core.models import UserRef
 from bot.storage import admin as store
 from bot.storage import audit
-from bot.storage.runtime import SETTING_SECTIONS
+from bot.storage.configstore import SETTING_SECTIONS
 from bot.storage.tables import FeedRow, SettingRow, TopicRow
 
 Snapshot = dict[str, Any] | None

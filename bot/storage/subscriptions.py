@@ -21,6 +21,16 @@ def find(session: Session, channel: ChannelRef) -> SubscriptionRow | None:
     ).one_or_none()
 
 
+def follow_everything(
+    session: Session, channel: ChannelRef, topics: list[str], *, now: datetime
+) -> None:
+    """The channel follows every topic from the moment it first appears (the console's); a
+    channel that exists already keeps what it chose."""
+    if find(session, channel) is None:
+        row = get_or_create(session, channel, now=now, created_by="newsbot")
+        row.topics = topics
+
+
 def get_or_create(
     session: Session, channel: ChannelRef, *, now: datetime, created_by: str = ""
 ) -> SubscriptionRow:

@@ -19,8 +19,8 @@ from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.core.probe import DefaultHooks
 from bot.core.schedule import POLL_JOB, BotScheduler
 from bot.core.track import suggest_terms
+from bot.storage.configstore import load_runtime, seed
 from bot.storage.db import Database
-from bot.storage.runtime import load_runtime, seed
 from bot.storage.tables import AuditRow, FeedRow, TopicRow
 from tests.core.newsdata import add_item
 from tests.feedserver import FeedServer

@@ -25,7 +25,7 @@ from bot.core.enrichment import enrich_title_only
 from bot.core.fetch import Resolver
 from bot.core.models import Item
 from bot.settings import DEFAULT_CONFIG, Settings
-from bot.storage.runtime import load_runtime
+from bot.storage.configstore import load_runtime
 from bot.storage.tables import ArticleRow, ItemRow
 from tests.conftest import TESTDATA
 from tests.core.test_googlenews import google_item, token

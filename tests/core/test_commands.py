@@ -13,8 +13,8 @@ from bot.config import AppConfig, load_config
 from bot.core.commands import SPECS, Commands, reference_markdown
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.storage import subscriptions as subs_repo
+from bot.storage.configstore import seed
 from bot.storage.db import Database
-from bot.storage.runtime import seed
 from bot.storage.tables import DeliveryRow, FeedbackRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
 

@@ -19,8 +19,8 @@ from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.probe import DefaultHooks
 from bot.core.schedule import DIGEST_JOB, BotScheduler, digest_trigger
 from bot.storage import subscriptions as subs_repo
+from bot.storage.configstore import seed
 from bot.storage.db import Database
-from bot.storage.runtime import seed
 from bot.storage.tables import DeliveryRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
 from tests.fakes.recording import DigestPosted, RecordingAdapter

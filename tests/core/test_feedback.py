@@ -12,9 +12,9 @@ from bot.config import AppConfig, load_config
 from bot.core.commands import Commands
 from bot.core.matching import Matcher
 from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.storage.configstore import load_runtime, seed
 from bot.storage.db import Database
 from bot.storage.items import items_since
-from bot.storage.runtime import load_runtime, seed
 from tests.core.weekdata import Report, ingest
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"

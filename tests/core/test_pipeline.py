@@ -21,7 +21,7 @@ from bot.core.ingest import Poller
 from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.workleases import ItemLeases
 from bot.settings import DEFAULT_CONFIG, Settings
-from bot.storage.runtime import load_runtime
+from bot.storage.configstore import load_runtime
 from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, StoryRow, SubscriptionRow
 from tests.conftest import TESTDATA
 from tests.feedserver import FeedServer

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig, load_config
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.storage.configstore import load_runtime, seed
 from bot.storage.db import Database
-from bot.storage.runtime import load_runtime, seed
 from bot.storage.tables import StoryItemRow, StoryRow
 from tests.core.weekdata import Report, ingest
 

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from bot.config import load_config
 from bot.core.models import ChannelRef
 from bot.settings import DEFAULT_CONFIG
+from bot.storage.configstore import seed
 from bot.storage.db import Database
-from bot.storage.runtime import seed
 from bot.storage.subscriptions import get_or_create
 from bot.storage.tables import (
     DeliveryRow,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from bot.config import load_config
 from bot.settings import DEFAULT_CONFIG
+from bot.storage.configstore import load_runtime, seed
 from bot.storage.db import Database
-from bot.storage.runtime import load_runtime, seed
 from bot.storage.tables import SettingRow
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
