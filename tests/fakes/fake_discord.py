@@ -456,6 +456,7 @@ class FakeDiscord(LoopbackServer):
             ("GET", r"/gateway", self._r_gateway),
             ("GET", r"/gateway/bot", self._r_gateway_bot),
             ("POST", r"/channels/(?P<cid>\d+)/messages", self._r_create_message),
+            ("GET", r"/channels/(?P<cid>\d+)/messages", self._r_channel_history),
             ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._r_edit_message),
             ("DELETE", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._r_no_content),
             ("POST", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/threads", self._r_start_thread),
@@ -613,6 +614,31 @@ class FakeDiscord(LoopbackServer):
         if nonce is not None and body.get("enforce_nonce"):
             self._nonces[(int(cid), str(nonce))] = msg
         return 200, msg
+
+    def _r_channel_history(self, call: DiscordCall, cid: str):
+        # As Discord: newest first; ``after`` (ids above it), ``before`` (below it), ``limit``
+        # (1-100, default 50).
+        if self._known_channel(int(cid)) is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        limit = max(1, min(100, int(call.query.get("limit") or 50)))
+        after = int(call.query.get("after") or 0)
+        before = int(call.query.get("before") or 2**63)
+        found = sorted(
+            (m for m in self.messages.values()
+             if m["channel_id"] == cid and after < int(m["id"]) < before),
+            key=lambda m: int(m["id"]),
+        )  # fmt: skip
+        # With only ``after``, Discord returns the oldest ``limit`` above it (still newest first).
+        page = (
+            found[:limit]
+            if "after" in call.query and "before" not in call.query
+            else found[-limit:]
+        )
+        return 200, [{k: v for k, v in m.items() if k != "nonce"} for m in reversed(page)]
+
+    def forget_nonces(self) -> None:
+        """Discord's nonce window has passed: a repeated nonce posts again."""
+        self._nonces.clear()
 
     def _r_start_thread(self, call: DiscordCall, cid: str, mid: str):
         if int(mid) in self.extra_channels:

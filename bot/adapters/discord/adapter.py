@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import discord
@@ -50,6 +51,10 @@ BOT_PERMISSIONS = discord.Permissions(
 )
 # Guild cache only (server owner, role names); nothing privileged.
 BOT_INTENTS = discord.Intents(guilds=True)
+# A retried alert looks for its earlier post back this far (the outbox's retries end sooner),
+# over at most this many of the channel's latest messages.
+RETRY_HORIZON = timedelta(days=3)
+HISTORY_LIMIT = 500
 
 
 def invite_url(application_id: int | str) -> str:
@@ -242,6 +247,14 @@ class DiscordAdapter:
 
     async def post(self, channel: ChannelRef, card: StoryCard, *, delivery_id: int) -> MessageRef:
         target = self._client().get_partial_messageable(int(channel.channel))
+        # Beyond Discord's nonce window (minutes) a retry comes hours later: the channel's
+        # recent history is read for our earlier post of this story (a channel gets one alert
+        # per story, its embed's footer names the story).
+        earlier = await self._earlier_alert(target, channel, card.story_key)
+        if earlier is not None:
+            logger.info("delivery %s is already in %s as %s; not posting again",
+                        delivery_id, channel.channel, earlier)  # fmt: skip
+            return MessageRef(channel=channel, message_id=earlier)
         # discord.py 2.7 sends enforce_nonce with every nonce: a retried post within Discord's
         # nonce window returns the first message instead of posting twice.
         message = await call(
@@ -254,6 +267,25 @@ class DiscordAdapter:
             channel,
         )
         return MessageRef(channel=channel, message_id=str(message.id))
+
+    async def _earlier_alert(
+        self, target: discord.PartialMessageable, channel: ChannelRef, story_key: str
+    ) -> str | None:
+        """Our post of this story in the channel within the retry horizon, if any."""
+        me = self._client().user
+        footer = f"story {story_key}"
+        since = discord.utils.time_snowflake(datetime.now(UTC) - RETRY_HORIZON)
+        try:
+            async for message in target.history(
+                limit=HISTORY_LIMIT, after=discord.Object(since), oldest_first=False
+            ):
+                mine = me is not None and message.author.id == me.id
+                if mine and any(e.footer.text == footer for e in message.embeds):
+                    return str(message.id)
+        except (discord.HTTPException, aiohttp.ClientError) as exc:
+            # Without history (missing Read Message History) posting beats not posting.
+            logger.debug("Discord: history of %s unreadable: %s", channel.channel, exc)
+        return None
 
     async def update(self, ref: MessageRef, card: StoryCard) -> None:
         target = self._client().get_partial_messageable(int(ref.channel.channel))

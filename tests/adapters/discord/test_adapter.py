@@ -112,6 +112,22 @@ async def test_a_429_is_retried_by_discord_py_and_the_story_is_sent_once(
     assert len(discord_fake.channel_messages(discord_fake.channel_id)) == 1
 
 
+async def test_a_retry_after_the_nonce_window_finds_the_earlier_post_in_history(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
+) -> None:
+    first = await discord_adapter.post(channel(discord_fake), card(), delivery_id=9)
+    discord_fake.forget_nonces()  # hours later: Discord no longer knows the nonce
+    for n in range(3):  # the channel moved on
+        other = card(story_key=f"s-9{n}")
+        await discord_adapter.post(channel(discord_fake), other, delivery_id=20 + n)
+
+    again = await discord_adapter.post(channel(discord_fake), card(), delivery_id=9)
+
+    assert again == first
+    assert len(discord_fake.channel_messages(discord_fake.channel_id)) == 4
+    assert discord_fake.calls_to("GET", MESSAGES)  # found by reading the history
+
+
 async def test_a_repeated_post_with_the_same_delivery_id_is_not_a_second_message(
     discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
 ) -> None:
