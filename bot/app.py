@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import select
@@ -125,7 +125,9 @@ class NewsBot:
             self.scheduler.start()
         else:
             self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
-        if roles & {"chat", "deliver"} and "ingest" not in roles:
+        if roles & {"chat", "deliver"}:
+            # Also beside polling: another worker's alerts, or a dead chat leader's, wait
+            # for the one holding the connection, not for its next cycle.
             add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
 
     def leads(self, role: str) -> bool:
@@ -145,6 +147,7 @@ class NewsBot:
         return self.scheduler
 
     async def close(self) -> None:
+        self.pipeline.stop()  # a long cycle gives its feeds back now, not after the grace
         # The cycle in progress finishes first, its alerts posted through connections still up;
         # then the roles are given back at once, so another worker takes them over.
         if self.scheduler is not None:
@@ -184,7 +187,7 @@ async def open_bot(
         topics = [t.id for t in live.topics]
         channel = live.delivery.console_channel
         await db.run(lambda s: ensure_console_subscription(s, topics, channel))
-    delivery = Delivery(db, adapters)
+    delivery = Delivery(db, adapters, lease=timedelta(seconds=live.poll.lease))
     pipeline = Pipeline(db, delivery, resolver=resolver)
     return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import yaml
 
+from bot.cli_charts import chart
 from bot.cli_context import BotContext, with_database
 from bot.cli_feeds import feeds
 from bot.config import AppConfig, load_config
@@ -233,6 +234,8 @@ def config() -> None:
 def config_check(obj: BotContext) -> None:
     """Validate the config file (values and their ranges, as the chat commands check them)
     and report every problem with its line."""
+    from bot.core.matching import Matcher, MatchingError
+
     try:
         cfg = obj.config()
     except click.ClickException as exc:
@@ -240,6 +243,10 @@ def config_check(obj: BotContext) -> None:
         if len(problems) < 2:
             raise
         raise click.ClickException("\n".join([f"{len(problems)} problems:", *problems])) from None
+    try:
+        Matcher.from_config(cfg)  # the matching: section is the matcher's to validate
+    except MatchingError as exc:
+        raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     click.echo(
         f"{obj.settings.config}: OK ({len(cfg.feeds)} feeds, {len(cfg.topics)} topics, "
         f"poll every {int(cfg.poll.interval)}s)"
@@ -361,6 +368,7 @@ def _mention_environment(command: click.Command) -> None:
 
 
 main.add_command(feeds)
+main.add_command(chart)
 _mention_environment(main)
 
 

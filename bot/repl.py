@@ -5,10 +5,11 @@ through the console adapter's renderers."""
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TextIO, cast
 
 from bot.adapters.console import PLATFORM, WORKSPACE, clean, console_channel, render_reply
 from bot.app import open_bot
@@ -56,6 +57,36 @@ PROMPT = "news> "
 BANNER = "newsbot console ready: type /news help (Ctrl-D or Ctrl-C quits)"
 
 
+class PromptedStream(io.TextIOBase):
+    """Where alerts print in a prompted session. An alert arriving while ``news> `` waits for
+    a line starts on a line of its own, and the prompt is shown again after it, so the screen
+    always ends with the prompt when the console is ready."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.waiting = False  # the prompt is the last thing on the screen
+        self._broke = False  # an alert has started since the prompt was shown
+
+    def prompt(self) -> None:
+        self.out.write(PROMPT)
+        self.out.flush()
+        self.waiting, self._broke = True, False
+
+    def write(self, text: str) -> int:
+        if self.waiting and not self._broke and text:
+            self.out.write("\n")
+            self._broke = True
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+        if self.waiting and self._broke:
+            self.prompt()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+
 async def _lines(stdin: TextIO) -> AsyncIterator[str]:
     """Lines of ``stdin`` as they are typed, read by a daemon thread: alerts keep printing
     while it waits, and Ctrl-C does not have to wait for a line to end."""
@@ -82,16 +113,20 @@ async def command_loop(
     user: UserRef,
     channel: ChannelRef,
     prompt: bool = False,
+    alerts: PromptedStream | None = None,
 ) -> int:
     """Answer ``/news …`` lines from ``stdin`` until it ends; returns the number of failed ones.
 
-    With ``prompt`` (a terminal), a ready line first and ``news> `` whenever input is awaited.
+    With ``prompt`` (a terminal), a ready line first and ``news> `` whenever input is awaited;
+    ``alerts`` is the stream the alerts print to, told when the prompt waits.
     """
     failures = 0
+    shown = alerts or PromptedStream(out)
     if prompt:
         print(BANNER, file=out, flush=True)
-        print(PROMPT, end="", file=out, flush=True)
+        shown.prompt()
     async for line in _lines(stdin):
+        shown.waiting = False
         try:
             parsed = parse_line(line, user, channel)
         except ValueError as exc:
@@ -108,7 +143,7 @@ async def command_loop(
             print(render_reply(reply), file=out, flush=True)
             failures += 0 if reply.ok else 1
         if prompt:
-            print(PROMPT, end="", file=out, flush=True)
+            shown.prompt()
     if prompt:
         print(file=out, flush=True)
     return failures
@@ -128,12 +163,16 @@ async def run_console(
 ) -> int:
     """The bot on the terminal: commands from ``stdin``; with ``poll``, the schedule runs too
     and alerts print as they come."""
-    bot = await open_bot(settings, cfg, out=out, platforms=["console"])
+    alerts = PromptedStream(out) if prompt else None
+    # The stream is a text stream in all but name (io.TextIOBase, not typing.TextIO).
+    bot = await open_bot(settings, cfg, out=cast(TextIO, alerts or out), platforms=["console"])
     try:
         if poll:
             await bot.start_schedule()
         where = console_channel(channel or bot.cfg.delivery.console_channel)
         who = UserRef(PLATFORM, WORKSPACE, user, user, is_admin=admin, is_owner=admin)
-        return await command_loop(bot.commands, stdin, out, user=who, channel=where, prompt=prompt)
+        return await command_loop(
+            bot.commands, stdin, out, user=who, channel=where, prompt=prompt, alerts=alerts
+        )
     finally:
         await bot.close()

@@ -195,3 +195,14 @@ def test_every_help_names_the_environment_variables() -> None:
         assert result.exit_code == 0, path
         for name in ("NEWSBOT_CONFIG", "NEWSBOT_DATABASE_URL", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
             assert name in result.output, (path, name)
+
+
+def test_config_check_validates_the_matching_section_too(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data.setdefault("matching", {})["wieghts"] = {"title": 2}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    assert result.exit_code == 1
+    assert f"{bad}: matching.wieghts: unknown setting" in result.output
+    assert "Traceback" not in result.output

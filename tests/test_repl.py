@@ -3,19 +3,27 @@ replies on standard output; through click's runner and through a real subprocess
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from bot.adapters.console import console_channel
 from bot.cli import main
 from bot.core.models import UserRef
 from bot.repl import parse_line
+from bot.storage.db import Database
+from bot.storage.tables import DeliveryRow, SubscriptionRow
+from tests.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config" / "newsbot.yaml"
@@ -139,3 +147,68 @@ def test_ctrl_c_leaves_quietly(env: dict[str, str]) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert b"Aborted" not in err and b"Traceback" not in err, err
+
+
+async def test_an_alert_for_two_console_channels_prints_once_and_the_prompt_returns(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_feed("defence.xml", [{
+        "title": "India and US sign 10-year defence framework agreement",
+        "summary": "Defence Minister Rajnath Singh and US Secretary of War Pete Hegseth signed "
+                   "the framework for the US-India major defence partnership in Kuala Lumpur.",
+        "url": "https://example.org/framework",
+        "published": datetime.now(UTC) - timedelta(minutes=5),
+    }])  # fmt: skip
+    data = yaml.safe_load(CONFIG.read_text())
+    data["feeds"] = [{"name": "Loopback Defence", "url": feed_server.url("defence.xml"),
+                      "allow_private": True, "alert_on_first_poll": True}]  # fmt: skip
+    config = tmp_path / "newsbot.yaml"
+    config.write_text(yaml.safe_dump(data))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env.update(NEWSBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", NEWSBOT_CONFIG=str(config))
+
+    async def console(*args: str, stdin: bytes | None = None) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "console", *args, env=env, cwd=REPO,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+
+    # A first session: the newsroom channel follows every topic, as the console channel does.
+    topics = " ".join(t["id"] for t in data["topics"])
+    setup = await console("--user", "asha", "--channel", "newsroom")
+    out, _ = await asyncio.wait_for(setup.communicate(f"/news subscribe {topics}\n".encode()), 60)
+    assert setup.returncode == 0, out.decode()
+
+    session = await console("--poll", "--prompt")
+    assert session.stdout is not None and session.stdin is not None
+    seen = ""
+    try:
+        async with asyncio.timeout(60):
+            while "[ALERT]" not in seen or not seen.endswith("news> "):
+                chunk = await session.stdout.read(4096)
+                assert chunk, seen
+                seen += chunk.decode()
+        with contextlib.suppress(TimeoutError):  # time for a second copy, were one coming
+            seen += (await asyncio.wait_for(session.stdout.read(4096), 2)).decode()
+    finally:
+        session.stdin.close()
+        rest, _ = await asyncio.wait_for(session.communicate(), 30)
+    seen += rest.decode()
+    assert seen.count("[ALERT]") == 1, seen
+    alert = next(line for line in seen.splitlines() if "[ALERT]" in line)
+    assert alert.startswith(("[ALERT] #console: India and US", "[ALERT] #newsroom: India and US"))
+    # The alert starts on its own line and the prompt is shown again after it.
+    assert "news> \n[ALERT]" in seen
+    after = seen.split("[ALERT]", 1)[1]
+    assert "\nnews> " in after
+    # Both channels were posted to: the second copy was folded, not missing.
+    db = Database.open(env["NEWSBOT_DATABASE_URL"])
+    try:
+        posted = db.transaction(lambda s: sorted(s.scalars(
+            select(SubscriptionRow.channel).join(DeliveryRow,
+                DeliveryRow.subscription_id == SubscriptionRow.id)
+            .where(DeliveryRow.status == "sent"))))  # fmt: skip
+    finally:
+        db.close()
+    assert posted == ["console", "newsroom"]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, parse_duration
 from bot.core import feed_admin
+from bot.core.configdiff import change_text
 from bot.core.feedback import FlaggedStory
 from bot.core.feedback_report import feedback_reply, parse_days
 from bot.core.models import Feed, Item, Reply, ReplyField, UserRef
@@ -494,16 +495,12 @@ def describe_entry(row: AuditRow) -> ReplyField:
     undo = f" (reverts #{row.reverts_id})" if row.reverts_id else ""
     return ReplyField(
         f"#{row.id} {row.at:%Y-%m-%d %H:%M} UTC — {row.action}{undo} by {name} ({row.platform})",
-        f"{row.target}\nbefore: {_short(row.before)}\nafter: {_short(row.after)}",
+        _clip(change_text(row.target, row.before, row.after)),
     )
 
 
-def _short(state: dict[str, Any] | None) -> str:
-    text = (
-        "(none)" if state is None else yaml.safe_dump(state, default_flow_style=True, width=10**6)
-    )
-    text = text.strip()
-    return text if len(text) <= 300 else text[:297] + "…"
+def _clip(text: str, limit: int = 900) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _human(seconds: float) -> str:

@@ -27,6 +27,8 @@ from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.news import StoryView
 from bot.core.usage import UsageError, closest, unknown
 from bot.core.walkthrough import WALKTHROUGH
+from bot.storage import admin as admin_store
+from bot.storage import audit as audit_repo
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow, StoryRow, SubscriptionRow, TopicRow
@@ -615,7 +617,16 @@ class Commands:
 
         def write(s: Session) -> tuple[int, str]:
             row = subs_repo.get_or_create(s, call.channel, now=now, created_by=call.user.user)
-            return row.id, edit(s, row)
+            key = admin_store.channel_key(call.channel)
+            before = admin_store.snapshot(s, key)
+            text = edit(s, row)
+            s.flush()
+            after = admin_store.snapshot(s, key)
+            if after != before:  # a channel's settings change is audited like an admin edit
+                action = f"channel.{call.spec.name.split()[0]}"
+                audit_repo.record(s, call.user, action=action, target=key, before=before,
+                                  after=after, now=now)  # fmt: skip
+            return row.id, text
 
         sub_id, text = await self.db.run(write)
         if call.spec.name.startswith("digest") or call.spec.name == "mode":

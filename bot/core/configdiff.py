@@ -21,7 +21,25 @@ def describe(entity: str, before: Snapshot, after: Snapshot) -> str:
     return f"~ {label}: {'; '.join(_changes(kind, before, after))}"
 
 
+def change_text(entity: str, before: Snapshot, after: Snapshot) -> str:
+    """An audited change as a reader wants it: what was added, removed, or which values
+    changed from what to what (``mode realtime → digest``), not two whole snapshots."""
+    kind, _, name = entity.partition(":")
+    label = _label(kind, name, after or before or {})
+    if before is None and after is None:
+        return f"{label}: nothing"
+    if before is None:
+        return f"added {label}"
+    if after is None:
+        return f"removed {label}"
+    # A feed's every field (pausing included), leaf by leaf; topics as terms added/removed.
+    changes = _value_changes("", before, after) if kind == "feed" else _changes(kind, before, after)
+    return f"{label}: {'; '.join(changes or ['no change'])}"
+
+
 def _label(kind: str, name: str, state: dict[str, Any]) -> str:
+    if kind == "channel":
+        return f"channel {name}"
     if kind == "feed":
         return f'feed "{state.get("name", "")}" ({name})'
     if kind == "topic":
@@ -32,6 +50,8 @@ def _label(kind: str, name: str, state: dict[str, Any]) -> str:
 def _changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     if kind == "setting":
         return _value_changes("", before.get("value"), after.get("value")) or ["reordered"]
+    if kind == "channel":
+        return _value_changes("", before, after) or ["no change"]
     fields = _FEED_FIELDS if kind == "feed" else _TOPIC_FIELDS
     out = [f"{f} {_short(before.get(f))} → {_short(after.get(f))}"
            for f in fields if before.get(f) != after.get(f)]  # fmt: skip

@@ -6,20 +6,26 @@ an alert; adapters make a retried post idempotent with the delivery id, so none 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
+from bot.core.feedleases import default_owner
 from bot.core.models import ChannelRef, MessageRef, StoryCard
 from bot.core.subscriptions import PENDING, Decision, decide
 from bot.core.summaries import follow_ups, load_card, shown_ids
+from bot.core.workleases import Renewal, keep_renewed
+from bot.storage import outbox
 from bot.storage.db import Database
 from bot.storage.subscriptions import subscribed_workspaces
 from bot.storage.tables import (
@@ -33,9 +39,7 @@ from bot.storage.work import planned
 
 logger = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120  # a claimed row another process may take over after this
-RETRY_BASE_SECONDS = 30
-MAX_ATTEMPTS = 8
+CLAIM_SECONDS = 120  # a claimed row's lease when no other is given (renewed while flushing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +79,14 @@ class Delivery:
         adapters: Mapping[str, ChatAdapter],
         *,
         clock: Callable[[], datetime] = _now,
-        owner: str = "newsbot",
+        owner: str | None = None,
+        lease: timedelta = timedelta(seconds=CLAIM_SECONDS),
     ) -> None:
         self.db = db
         self.adapters = dict(adapters)
         self.clock = clock
-        self.owner = owner
+        self.owner = owner or default_owner()  # whose claims: a restart knows its dead self's
+        self.lease = lease
 
     async def plan(self, story_ids: Iterable[int]) -> int:
         """Write or refresh one outbox row per (subscribed channel, story); returns rows touched."""
@@ -94,12 +100,25 @@ class Delivery:
         """Post pending deliveries and edit posts whose story gained reports since."""
         now = self.clock()
         platforms = tuple(self.adapters)
-        jobs = await self.db.run(lambda s: _claim(s, platforms, now))
+        claim = partial(_claim, platforms=platforms, now=now, owner=self.owner, lease=self.lease)
+        jobs = await self.db.run(claim)
         counts = {"posted": 0, "updated": 0, "failed": 0, "paused": 0}
-        for job in jobs:
-            outcome = await self._send(job)
-            counts[outcome] += 1
+        held = {job.delivery_id for job in jobs}
+        renewer = asyncio.create_task(keep_renewed(self.db, "delivery claims", self._renew(held)))
+        try:
+            for job in jobs:
+                counts[await self._send(job)] += 1
+                held.discard(job.delivery_id)
+        finally:
+            renewer.cancel()
         return FlushReport(**counts)
+
+    def _renew(self, held: set[int]) -> Renewal:
+        def step() -> Callable[[Any], object] | None:
+            until = self.clock() + self.lease
+            return partial(outbox.renew_claims, owner=self.owner, ids=sorted(held), until=until)
+
+        return Renewal(self.lease.total_seconds() / 3, step)
 
     async def _send(self, job: _Job) -> str:
         adapter = self.adapters.get(job.channel.platform)
@@ -116,7 +135,7 @@ class Delivery:
             )
             self.adapters.pop(job.channel.platform, None)
             error = str(exc)
-            await self.db.run(lambda s: _release(s, job, error))
+            await self.db.run(lambda s: outbox.release(s, job.delivery_id, error))
             return "failed"
         except DeliveryError as exc:
             logger.warning(
@@ -126,9 +145,13 @@ class Delivery:
                 exc,
             )
             error = str(exc)
-            await self.db.run(lambda s: _retry_later(s, job, error, self.clock()))
+            await self.db.run(lambda s: outbox.retry_later(s, job.delivery_id, error, self.clock()))
             return "failed"
-        await self.db.run(lambda s: _settle_sent(s, job, ref, self.clock()))
+        shown = shown_ids(job.card.sources)
+        settle = partial(outbox.settle_sent, delivery_id=job.delivery_id,
+                         message_id=ref.message_id, thread_id=ref.thread_id, shown=shown,
+                         items_total=job.items_total)  # fmt: skip
+        await self.db.run(lambda s: settle(s, now=self.clock()))
         metrics.delivered(job.channel.platform, time.perf_counter() - started)
         return "posted" if job.message_id is None else "updated"
 
@@ -143,7 +166,10 @@ class Delivery:
         return ref
 
     async def _paused(self, adapter: ChatAdapter, job: _Job, reason: str) -> str:
-        await self.db.run(lambda s: _pause(s, job, reason, self.clock()))
+        pause = partial(
+            outbox.pause, subscription_id=job.subscription_id, delivery_id=job.delivery_id
+        )
+        await self.db.run(lambda s: pause(s, reason=reason, now=self.clock()))
         logger.warning(
             "paused subscription %s in channel %s: %s",
             job.subscription_id,
@@ -295,8 +321,10 @@ def _utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[_Job]:
-    """Take due rows (new posts, and posts whose story grew) under a short lease."""
+def _claim(
+    session: Session, platforms: tuple[str, ...], now: datetime, owner: str, lease: timedelta
+) -> list[_Job]:
+    """Take due rows (new posts, and posts whose story grew) under ``owner``'s short lease."""
     if not platforms:
         return []
     query = (
@@ -329,7 +357,7 @@ def _claim(session: Session, platforms: tuple[str, ...], now: datetime) -> list[
             continue
         if row.story_id not in cards:
             cards[row.story_id] = load_card(session, row.story_id)
-        row.claimed_until = now + timedelta(seconds=CLAIM_SECONDS)
+        row.claimed_until, row.claimed_by = now + lease, owner
         row.attempts += 1
         jobs.append(
             _Job(
@@ -358,47 +386,3 @@ def _muted_since_planned(session: Session, row: DeliveryRow, sub: SubscriptionRo
     else:
         row.items_posted = row.items_total
     return True
-
-
-def _settle_sent(session: Session, job: _Job, ref: MessageRef, now: datetime) -> None:
-    row = session.get(DeliveryRow, job.delivery_id)
-    if row is None:
-        return
-    row.status = "sent"
-    row.message_id = ref.message_id
-    row.thread_id = ref.thread_id or ref.message_id
-    row.sent_at = row.sent_at or now
-    row.updated_at = now
-    row.items_posted = job.items_total
-    row.shown = shown_ids(job.card.sources)
-    row.claimed_until = None
-    row.last_error = None
-
-
-def _pause(session: Session, job: _Job, reason: str, now: datetime) -> None:
-    sub = session.get(SubscriptionRow, job.subscription_id)
-    if sub is not None:
-        sub.paused = True
-        sub.paused_reason = f"{reason} (at {now:%Y-%m-%d %H:%M} UTC)"
-    _release(session, job, reason)
-
-
-def _release(session: Session, job: _Job, error: str) -> None:
-    # Left pending (or sent-with-update-due): it goes out when the channel or adapter is back.
-    row = session.get(DeliveryRow, job.delivery_id)
-    if row is not None:
-        row.claimed_until = None
-        row.last_error = error
-
-
-def _retry_later(session: Session, job: _Job, error: str, now: datetime) -> None:
-    row = session.get(DeliveryRow, job.delivery_id)
-    if row is None:
-        return
-    row.claimed_until = None
-    row.last_error = error
-    if row.attempts >= MAX_ATTEMPTS and row.message_id is None:
-        row.status = "failed"
-        row.reason = f"gave up after {row.attempts} attempts: {error}"
-        return
-    row.due_at = now + timedelta(seconds=RETRY_BASE_SECONDS * 2 ** min(row.attempts, 8))

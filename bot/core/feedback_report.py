@@ -4,10 +4,10 @@ sentences, and the cheapest changes that would have stopped it with their week's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from bot.config import AppConfig
 from bot.core.actors import Knowledge
+from bot.core.evidence import evidence_sentences
 from bot.core.feedback import MAX_STEPS, Advisor, Costed, FlaggedStory
 from bot.core.models import Item, Reply, ReplyField
 from bot.core.usage import UsageError
@@ -17,15 +17,6 @@ MAX_DAYS = 90
 STORIES_SHOWN = 5
 PROPOSALS_SHOWN = 3
 FIELD_MAX = 1000  # Discord's field value limit is 1024
-
-RULES = {
-    "relevant": "both sides named as subjects, under a topic, scoring at or above the threshold",
-    "no-us-actor": "no US actor as a subject",
-    "no-india-actor": "no Indian actor as a subject",
-    "third-country": "a third country outweighed the pair",
-    "no-topic": "under none of the topics",
-    "weak": "US–India only in passing",
-}
 
 
 def parse_days(text: str) -> int:
@@ -43,41 +34,6 @@ def parse_days(text: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
         raise UsageError(f"--days must be a whole number from 1 to {MAX_DAYS}, not `{words[0]}`")
     return int(value)
-
-
-def evidence_sentences(evidence: dict[str, Any]) -> list[str]:
-    """The stored evidence as sentences: who stood for each side, which terms, which rule."""
-    out: list[str] = []
-    decided = evidence.get("decided_by") or {}
-    if decided:
-        out.append(
-            f"The US side was {decided.get('us', '(none)')}; "
-            f"the Indian side was {decided.get('india', '(none)')}."
-        )
-    both = (evidence.get("actors") or {}).get("both") or []
-    if both:
-        out.append(f"Both sides at once through {', '.join(both)}.")
-    terms = evidence.get("topic_terms") or {}
-    if terms:
-        scores = evidence.get("topic_scores") or {}
-        parts = [
-            f"{topic} ({', '.join(hits)}; weight {float(scores.get(topic, 0)):.1f})"
-            for topic, hits in terms.items()
-        ]
-        out.append(f"Topic terms found: {'; '.join(parts)}.")
-    third = (evidence.get("actors") or {}).get("third") or []
-    if third:
-        out.append(f"Third countries named: {', '.join(third)}.")
-    rule = evidence.get("rule")
-    if rule:
-        score, threshold = evidence.get("score"), evidence.get("threshold")
-        numbers = (
-            f" (score {float(score):.2f} against threshold {float(threshold):.2f})"
-            if isinstance(score, int | float) and isinstance(threshold, int | float)
-            else ""
-        )
-        out.append(f"Decided by the rule `{rule}`: {RULES.get(str(rule), str(rule))}{numbers}.")
-    return out or ["No evidence was stored for this report."]
 
 
 def feedback_reply(

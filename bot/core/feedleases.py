@@ -18,6 +18,7 @@ from functools import partial
 
 from bot.storage.db import Database, StorageError
 from bot.storage.feeds import lease_owners, release_leases, release_owner, renew_leases
+from bot.storage.outbox import claim_owners, expire_claims
 from bot.storage.work import expire_item_leases, item_lease_owners
 
 logger = logging.getLogger(__name__)
@@ -86,8 +87,9 @@ class FeedLeases:
 async def release_stale(db: Database, owner: str | None = None) -> int:
     """At start: drop feed leases left by this process's earlier life (same owner name) and by
     processes on this host that are no longer running, so their feeds are polled now rather
-    than after the lease runs out; their unmatched items' leases run out now, for this
-    process's first pass to take up. Returns the feed leases released."""
+    than after the lease runs out; their unmatched items' leases and their claims on alerts
+    run out now, for this process's first passes to take up. Returns the feed leases
+    released."""
     owner = owner or default_owner()
     host = owner.rsplit(":", 1)[0]
     owners = await db.run(lambda s: lease_owners(s, f"{host}:"))
@@ -97,12 +99,16 @@ async def release_stale(db: Database, owner: str | None = None) -> int:
         released += await db.run(partial(release_owner, owner=name))
     if released:
         logger.info("released %d stale feed leases of stopped processes on %s", released, host)
-    holders = await db.run(lambda s: item_lease_owners(s, f"{host}:"))
-    gone = [o for o in holders if o == owner or not _running_here(o, host)]
-    if gone:
-        now = datetime.now(UTC) - timedelta(seconds=1)
-        items = await db.run(partial(expire_item_leases, owners=gone, now=now))
-        logger.info("taking up %d unmatched items of stopped processes on %s", items, host)
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    for what, holders_of, expire in (
+        ("unmatched items", item_lease_owners, expire_item_leases),
+        ("claimed alerts", claim_owners, expire_claims),
+    ):
+        holders = await db.run(partial(holders_of, prefix=f"{host}:"))
+        gone = [o for o in holders if o == owner or not _running_here(o, host)]
+        if gone:
+            count = await db.run(partial(expire, owners=gone, now=now))
+            logger.info("taking up %d %s of stopped processes on %s", count, what, host)
     return released
 
 

@@ -82,8 +82,12 @@ class Poller:
         parse_workers: int = 1,
         resolver: Resolver | None = None,
         item_leases: ItemLeases | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.db = db
+        # Set on a clean stop: fetches still running are cut short and their feeds given
+        # back at once, for the next process; what was fetched is stored and flows on.
+        self.stopping = stopping
         self.resolver = resolver  # the DNS the fetcher asks; None: the system's
         # The new items' matching is leased to this holder as they are stored (None: no
         # lease, for callers that match what they store themselves, at once).
@@ -200,12 +204,20 @@ class Poller:
             queue.put_nowait(result)
 
         running = {asyncio.create_task(fetch_one(f)) for f in first}
+        stop = asyncio.create_task(self.stopping.wait()) if self.stopping else None
         claimed = 0
         try:
             while running:
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                waiting = running | ({stop} if stop else set())
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                running -= done
+                for task in done - {stop}:
                     task.result()
+                if stop in done:
+                    logger.info(
+                        "stopping: %d fetches cut short, their feeds given back", len(running)
+                    )
+                    break
                 room = self.batch - len(running)
                 # Claim in chunks, not one feed per finished fetch: each claim is a transaction.
                 if claim is not None and room >= max(1, self.batch // 4):
@@ -215,6 +227,8 @@ class Poller:
                     claimed += len(feeds)
                     running |= {asyncio.create_task(fetch_one(f)) for f in feeds}
         finally:
+            if stop is not None:
+                stop.cancel()
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)

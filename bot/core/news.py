@@ -6,13 +6,13 @@ themselves as Reply fields; nothing here writes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.core.evidence import evidence_sentences
 from bot.core.freshness import stale_reason
 from bot.core.models import ChannelRef, ReplyField, SourceLink
 from bot.storage import subscriptions as subs_repo
@@ -232,7 +232,7 @@ def evidence(session: Session, ref: str) -> list[Evidence] | None:
     for row in rows[:MAX_REPORTS_SHOWN]:
         match = session.get(MatchRow, row.id)
         if match is not None:
-            details = json.dumps(match.evidence, ensure_ascii=False, default=str)
+            details = " ".join(evidence_sentences(match.evidence or {}))
             out.append(
                 Evidence(
                     row.id,
@@ -241,7 +241,7 @@ def evidence(session: Session, ref: str) -> list[Evidence] | None:
                     match.score,
                     tuple(match.topics),
                     match.why,
-                    _one_line(details, 600),
+                    _one_line(details, 700),
                 )
             )
     return out

@@ -74,6 +74,12 @@ class Pipeline:
         self.resolver = resolver  # the DNS feeds are fetched through; None: the system's
         self.owner = default_owner()
         self._leases_checked = False
+        self.stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """A clean stop begins: the cycle in progress cuts its fetches short and gives their
+        feeds back at once, then matches, plans and delivers what it stored, and ends."""
+        self.stopping.set()
 
     async def tick(self) -> datetime | None:
         """The scheduler's poll job: one cycle; returns when a failed feed should be retried."""
@@ -137,7 +143,12 @@ class Pipeline:
         self, cfg: AppConfig, now: datetime, force: bool, leases: ItemLeases
     ) -> tuple[PollResult, int, list[int]]:
         poller = Poller(
-            self.db, cfg.poll, clock=self.clock, resolver=self.resolver, item_leases=leases
+            self.db,
+            cfg.poll,
+            clock=self.clock,
+            resolver=self.resolver,
+            item_leases=leases,
+            stopping=self.stopping,
         )
         result = await poller.poll_due(now, force=force)
         for outcome in result.outcomes:

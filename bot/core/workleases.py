@@ -12,13 +12,37 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from bot.storage.db import Database, StorageError
 from bot.storage.work import expire_item_leases, renew_items
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """Every ``every`` seconds, ``step()``: the renewing write (None: nothing held now)."""
+
+    every: float
+    step: Callable[[], Callable[[Any], object] | None]
+
+
+async def keep_renewed(db: Database, what: str, renewal: Renewal) -> None:
+    """Run a renewal until cancelled; a failed write is logged (the leases may lapse, and
+    another worker take the work, which every holder checks before writing its result)."""
+    while True:
+        await asyncio.sleep(renewal.every)
+        step = renewal.step()
+        if step is None:
+            continue
+        try:
+            await db.run(step)
+        except StorageError as exc:
+            logger.warning("renewing %s failed (%s)", what, type(exc).__name__)
 
 
 class ItemLeases:

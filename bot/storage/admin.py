@@ -1,6 +1,7 @@
 """What admins edit from chat, as named entities with JSON snapshots.
 
-An entity is ``feed:<url>``, ``topic:<id>`` or ``setting:<section>``. ``snapshot`` reads its
+An entity is ``feed:<url>``, ``topic:<id>``, ``setting:<section>`` or
+``channel:<platform>/<workspace>/<channel>`` (a channel's own settings). ``snapshot`` reads its
 state (None when it does not exist) and ``apply`` makes the database match a snapshot, so an
 edit, its audit entry (before/after snapshots) and its revert (apply ``before``) share one code
 path.
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.storage.tables import FeedRow, SettingRow, TopicRow
+from bot.core.models import ChannelRef
+from bot.storage.tables import FeedRow, SettingRow, SubscriptionRow, TopicRow
 
 Snapshot = dict[str, Any] | None
 
@@ -32,8 +34,32 @@ def setting_key(section: str) -> str:
     return f"setting:{section}"
 
 
+# A channel's settings as people change them with `/news mode|quiet|cap|include|…`.
+CHANNEL_FIELDS = ("mode", "follow_ups", "digest", "quiet_start", "quiet_end", "timezone",
+                  "hourly_cap", "include_words", "exclude_words", "muted_sources",
+                  "muted_stories")  # fmt: skip
+
+
+def channel_key(channel: ChannelRef) -> str:
+    return f"channel:{channel.platform}/{channel.workspace}/{channel.channel}"
+
+
+def _subscription(session: Session, name: str) -> SubscriptionRow | None:
+    platform, workspace, channel = [*name.split("/", 2), "", ""][:3]
+    return session.scalars(
+        select(SubscriptionRow).where(
+            SubscriptionRow.platform == platform,
+            SubscriptionRow.workspace == workspace,
+            SubscriptionRow.channel == channel,
+        )
+    ).first()
+
+
 def snapshot(session: Session, entity: str) -> Snapshot:
     kind, _, name = entity.partition(":")
+    if kind == "channel":
+        sub = _subscription(session, name)
+        return None if sub is None else {f: _plain(getattr(sub, f)) for f in CHANNEL_FIELDS}
     if kind == "feed":
         feed = feed_by_url(session, name)
         if feed is None:
@@ -57,7 +83,12 @@ def snapshot(session: Session, entity: str) -> Snapshot:
 def apply(session: Session, entity: str, state: Snapshot, *, now: datetime, by: str) -> None:
     """Make the stored entity equal ``state`` (None removes it)."""
     kind, _, name = entity.partition(":")
-    if kind == "feed":
+    if kind == "channel":
+        sub = _subscription(session, name)
+        if sub is not None and state is not None:  # a channel's row is never deleted here
+            for field in CHANNEL_FIELDS:
+                setattr(sub, field, state.get(field, getattr(sub, field)))
+    elif kind == "feed":
         _apply_feed(session, name, state, now=now, by=by)
     elif kind == "topic":
         _apply_topic(session, name, state)
@@ -142,3 +173,12 @@ def setting(session: Session, section: str, cfg: AppConfig) -> Any:
     if row is not None:
         return row.value.get("value")
     return cfg.model_dump(mode="json")[section]
+
+
+def _plain(value: Any) -> Any:
+    # JSON columns hand back lists and dicts the ORM tracks; a snapshot holds copies.
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value

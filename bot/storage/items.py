@@ -16,7 +16,7 @@ from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
 from bot.storage import twins
 from bot.storage.feeds import FeedState, save_states
-from bot.storage.tables import ItemRow, MatchRow
+from bot.storage.tables import ItemRow
 
 logger = logging.getLogger(__name__)
 
@@ -175,28 +175,6 @@ def _url(url: str | None) -> str | None:
     if not url.isascii() and len(url.encode("utf-8", "surrogatepass")) > MAX_URL:
         return None
     return url
-
-
-def unmatched_items(
-    session: Session, *, since: datetime, before: datetime, limit: int = 10_000
-) -> list[tuple[int, datetime]]:
-    """(id, published else first seen) of the items first seen in [since, before) that have no
-    match: what a cycle left behind when it died between storing items and matching them.
-
-    The time range keeps this an index range scan, however many rows are stored.
-    """
-    rows = session.execute(
-        select(ItemRow.id, ItemRow.published_at, ItemRow.first_seen_at)
-        .outerjoin(MatchRow, MatchRow.item_id == ItemRow.id)
-        .where(
-            MatchRow.item_id.is_(None),
-            ItemRow.first_seen_at >= since,
-            ItemRow.first_seen_at < before,
-        )
-        .order_by(ItemRow.id)
-        .limit(limit)
-    )
-    return [(row_id, published or seen) for row_id, published, seen in rows]
 
 
 def load_items(session: Session, ids: Sequence[int]) -> list[Item]:

@@ -291,6 +291,7 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the flushing process
     # The articles the post shows, by identity (``cards.article_ids``): a follow-up names the
     # reports it does not, whatever their publication dates. NULL on rows from before 0007.
     shown: Mapped[list[Any] | None]

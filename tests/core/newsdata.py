@@ -34,8 +34,16 @@ def add_item(
     if relevant is not None:
         s.add(MatchRow(item_id=item.id, relevant=relevant, score=1.0 if relevant else 0.1,
                        topics=list(topics), why=why or ("Relevant" if relevant else "Not relevant"),
-                       evidence={"us": ["US"], "india": ["India"]}, matched_at=seen))  # fmt: skip
+                       evidence=evidence(relevant), matched_at=seen))  # fmt: skip
     return item
+
+
+def evidence(relevant: bool) -> dict[str, object]:
+    """What the matcher stores for a report naming "US" and "India" (the shape, not a match)."""
+    return {"rule": "relevant" if relevant else "weak",
+            "actors": {"us": ["US"], "india": ["India"], "both": [], "third": [], "in_lists": []},
+            "decided_by": {"us": "US (country)", "india": "India (country)"},
+            "side_weight": {"us": 3.0, "india": 3.0}}  # fmt: skip
 
 
 def add_story(

@@ -324,3 +324,40 @@ async def test_allow_private_is_audited_and_reverted(commands: Commands, db: Dat
     assert await db.run(lambda s: feed(s, "The Diplomat").allow_private) is False
     bad = await run(commands, "admin feeds allow-private The Diplomat maybe")
     assert not bad.ok and "Usage: `/news admin feeds allow-private <feed> on|off`" in bad.text
+
+
+async def test_channel_settings_are_audited_as_diffs_and_can_be_reverted(
+    commands: Commands, db: Database
+) -> None:
+    assert (await run(commands, "subscribe diplomacy")).ok
+    assert (await run(commands, "mode both", user=BOB)).ok
+    assert (await run(commands, "cap 5", user=BOB)).ok
+    assert (await run(commands, "include tariff, sanctions", user=BOB)).ok
+    assert (await run(commands, "cap 5", user=BOB)).ok  # no change, no entry
+
+    mode, cap, words = await db.run(audit_rows)
+    assert [e.action for e in (mode, cap, words)] == ["channel.mode", "channel.cap",
+                                                      "channel.include"]  # fmt: skip
+    assert mode.target == "channel:slack/T1/C1" and mode.user_id == "U-BOB"
+    listing = await run(commands, "admin audit 3")
+    shown = [f.value for f in listing.fields]
+    assert shown == [
+        "channel slack/T1/C1: include_words [] → ['tariff', 'sanctions']",
+        "channel slack/T1/C1: hourly_cap unset → 5",
+        "channel slack/T1/C1: mode realtime → both",
+    ]
+
+    assert (await run(commands, f"admin revert {cap.id}")).ok
+    settings = await run(commands, "subscriptions")
+    shown_now = {f.name: f.value for f in settings.fields}
+    assert (shown_now["hourly cap"], shown_now["mode"]) == ("off", "both")
+
+
+async def test_an_audited_edit_shows_what_changed_not_two_snapshots(commands: Commands) -> None:
+    await run(commands, "admin topics edit emerging-tech terms add zorblax")
+    await run(commands, "admin feeds pause The Diplomat")
+
+    pause, terms = (await run(commands, "admin audit 2")).fields
+
+    assert terms.value == "topic emerging-tech: terms +zorblax"
+    assert pause.value == 'feed "The Diplomat" (https://thediplomat.com/feed/): paused False → True'

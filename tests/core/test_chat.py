@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ from bot.adapters.slack.adapter import SlackAdapter
 from bot.config import load_config
 from bot.core.chat import ChannelUnavailable, ChatAdapter, CommandHandler, DeliveryError
 from bot.core.commands import Commands
-from bot.core.delivery import Delivery, plan_deliveries
+from bot.core.delivery import Delivery, _claim, plan_deliveries
+from bot.core.feedleases import default_owner, release_stale
 from bot.core.models import ChannelRef
 from bot.settings import DEFAULT_CONFIG
 from bot.storage import subscriptions as subs_repo
@@ -119,3 +121,25 @@ async def test_a_thread_follow_up_names_the_report_found_later_even_if_published
 
     [reply] = [c for c in chat.calls if isinstance(c, ThreadReply)]
     assert reply.source.outlet == "Reuters"  # not The Hindu, which now sorts last
+
+
+async def test_alerts_a_killed_process_had_claimed_go_out_at_once_after_its_restart(
+    db: Database,
+) -> None:
+    await db.run(_one_story_for_the_channel)
+    host = default_owner().rsplit(":", 1)[0]
+    killed_at = datetime.now(UTC)  # the claims are judged by the wall clock at restart
+    dead = Delivery(db, {}, clock=lambda: killed_at, owner=f"{host}:{2**22 + 1}")
+    # It claimed the row for a whole lease and died before posting (no pid 2**22+1 runs).
+    claim = partial(_claim, platforms=("console",), now=killed_at, owner=dead.owner,
+                    lease=dead.lease)  # fmt: skip
+    assert len(await db.run(claim)) == 1
+    chat = RecordingAdapter()
+    restarted = Delivery(db, {"console": chat}, clock=lambda: datetime.now(UTC))
+    assert (await restarted.flush()).posted == 0  # still claimed: it might be posting
+
+    await release_stale(db)
+
+    assert (await restarted.flush()).posted == 1
+    row = await db.run(lambda s: s.scalars(select(DeliveryRow)).one())
+    assert (row.status, row.claimed_by, row.claimed_until) == ("sent", None, None)

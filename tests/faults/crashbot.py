@@ -125,6 +125,10 @@ class Site:
         del self.relevant[:stories]
         return [*picked, item(self.other.pop(2))]
 
+    def served(self) -> int:
+        """How many distinct reports the feeds carry: all of them are stored once polled."""
+        return len({i["url"] for i in [*self.fast, *self.slow]})
+
     def publish(self, *, slow_delay: float | None) -> None:
         self.server.add_feed("/fast.xml", self.fast, last_modified=None)
         self.server.add_feed("/slow.xml", self.slow, last_modified=None, delay=slow_delay)
@@ -216,6 +220,7 @@ class AlertState:
     story_deliveries: dict[int, int]  # story id -> its delivery id for the channel
     unmatched_items: int  # stored, no match yet
     unplanned_stories: int  # grouped, their alerts not planned yet
+    stored_items: int
 
     @property
     def settled(self) -> bool:
@@ -256,6 +261,7 @@ def alert_state(db: Database, posted: Counter[str]) -> AlertState:
             {k: v.id for k, v in shown.items()},
             unmatched or 0,
             unplanned or 0,
+            s.scalar(select(func.count()).select_from(ItemRow)) or 0,
         )
 
     return db.transaction(read)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
-from bot.storage.tables import ItemRow, StoryRow
+from bot.storage.tables import FeedRow, ItemRow, StoryRow
 from tests.conftest import POSTGRES_URL
 from tests.fakes.fake_slack import FakeSlack, SlackCall
 from tests.faults.crashbot import (
@@ -43,6 +43,7 @@ from tests.feedserver import FeedServer
 CYCLE = INTERVAL + 4.0
 BOUND = LEASE + CYCLE
 SLOW = 3.0  # a feed's answer delay, to hold a cycle in its fetch stage
+STUCK = 8.0  # a fetch a clean stop must not wait for
 
 DIALECTS = [
     "sqlite",
@@ -74,12 +75,16 @@ def _leased_items(s: Session) -> bool:
     return bool(s.scalar(select(func.count()).where(ItemRow.work_owner.is_not(None))))
 
 
+def _leased_feeds(s: Session) -> bool:
+    return bool(s.scalar(select(func.count()).where(FeedRow.lease_owner.is_not(None))))
+
+
 def _grouped_unplanned(s: Session) -> bool:
     return bool(s.scalar(select(func.count()).where(StoryRow.plan_due_at.is_not(None))))
 
 
 async def _restart_and_check(
-    url: str, config: Path, fake: FakeSlack, db: Database, stage: str, *, says: str = ""
+    site: Site, url: str, config: Path, fake: FakeSlack, db: Database, stage: str, *, says: str = ""
 ) -> BotProcess:
     """Start again; everything relevant is posted, once, within the bound after restart."""
     if says:  # the kill left work in the database (before it, the reports wait on the feed)
@@ -88,8 +93,11 @@ async def _restart_and_check(
     await bot.wait_for_line("newsbot running")
     assert bot.ready_at is not None
 
+    served = site.served()
+
     def settled() -> bool:
-        return alert_state(db, posts(fake)).settled
+        state = alert_state(db, posts(fake))
+        return state.settled and state.stored_items >= served
 
     while not await asyncio.to_thread(settled):
         late = time.monotonic() - bot.ready_at
@@ -128,7 +136,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             )
             await bot.kill()
             site.publish(slow_delay=None)
-            bot = await _restart_and_check(url, config, fake, db, "during fetch")
+            bot = await _restart_and_check(site, url, config, fake, db, "during fetch")
 
             # Just after storing: the fast feed's reports are stored (their matching leased)
             # while the slow feed still holds the cycle in its fetch stage.
@@ -138,7 +146,13 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             await bot.kill()
             site.publish(slow_delay=None)
             bot = await _restart_and_check(
-                url, config, fake, db, "just after storing", says="whose matching was cut short"
+                site,
+                url,
+                config,
+                fake,
+                db,
+                "just after storing",
+                says="whose matching was cut short",
             )
 
             # After match, before plan: a big batch matched a thousand at a time, the first
@@ -161,8 +175,24 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             await bot.kill()
             assert await _poll(db, _grouped_unplanned), "the kill missed its stage"
             bot = await _restart_and_check(
-                url, config, fake, db, "after match, before plan", says="left unplanned"
+                site, url, config, fake, db, "after match, before plan", says="left unplanned"
             )
+
+            # A clean stop mid-fetch: the slow fetch is cut short and its feed given back at
+            # once (not when its lease runs out), and the restart's first cycle takes it.
+            site.slow.extend(site.next_reports())
+            site.publish(slow_delay=STUCK)
+            asked = len(feed_server.requests_for("/slow.xml"))
+            await bot.wait_for(
+                lambda: len(feed_server.requests_for("/slow.xml")) > asked, "a slow fetch", 30
+            )
+            stopping = time.monotonic()
+            assert await bot.stop() == 0, bot.output
+            assert time.monotonic() - stopping < STUCK / 2, "the stop waited for the fetch"
+            assert "fetches cut short, their feeds given back" in bot.output
+            assert not await _poll(db, _leased_feeds), "a clean stop left feeds leased"
+            site.publish(slow_delay=None)
+            bot = await _restart_and_check(site, url, config, fake, db, "a clean stop mid-fetch")
 
             # At start: new reports wait on the feed, and the bot dies while it starts.
             site.slow.extend(site.next_reports())
@@ -171,7 +201,7 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             bot = await BotProcess.start(url, config, fake)
             await bot.wait_for(lambda: bool(bot.lines), "a first log line", 30)
             await bot.kill()
-            bot = await _restart_and_check(url, config, fake, db, "at start")
+            bot = await _restart_and_check(site, url, config, fake, db, "at start")
 
             assert await bot.stop() == 0, bot.output
             state = alert_state(db, posts(fake))
@@ -181,12 +211,6 @@ async def test_killed_at_each_stage_every_relevant_item_is_posted_once_soon_afte
             db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox half of issue 15 item 1 (another helper's): a delivery is claimed for "
-    "delivery.CLAIM_SECONDS (120 s) with no owner, so a restarted process cannot take its own "
-    "dead claim back within a lease period; strict, so the fix shows here",
-)
 async def test_killed_between_the_chat_call_and_its_settle_the_alert_shows_once_soon_after(
     tmp_path: Path, feed_server: FeedServer, fake: FakeSlack
 ) -> None:
@@ -218,7 +242,7 @@ async def test_killed_between_the_chat_call_and_its_settle_the_alert_shows_once_
             site.publish(slow_delay=None)
             await bot.proc.wait()
             await bot.kill()
-            bot = await _restart_and_check(url, config, fake, db, "during delivery")
+            bot = await _restart_and_check(site, url, config, fake, db, "during delivery")
             assert await bot.stop() == 0, bot.output
         finally:
             db.close()

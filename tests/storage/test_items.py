@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from bot.core.models import ParsedItem
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed, claim_due_feeds
-from bot.storage.items import FeedItems, load_items, store_new_items, unmatched_items
-from bot.storage.tables import FeedRow, ItemRow, MatchRow
+from bot.storage.items import FeedItems, load_items, store_new_items
+from bot.storage.tables import FeedRow, ItemRow
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 
@@ -154,24 +154,6 @@ def test_a_link_too_long_for_the_index_in_bytes_is_dropped_not_a_failed_batch(
     )
     items = store(db, FeedItems(None, [parsed(1, url=wide), parsed(2)]))
     assert [i.url for i in items] == [None, "https://news.example.org/2"]
-
-
-def test_unmatched_items_are_found_in_their_time_range_only(db: Database) -> None:
-    def stored_at(at: datetime, *ns: int) -> list[int]:
-        items = db.transaction(
-            lambda s: store_new_items(s, [FeedItems(None, [parsed(n) for n in ns])], now=at)
-        )
-        return [i.id for i in items]
-
-    stored_at(NOW - timedelta(days=2), 1)  # before the range
-    left, matched = stored_at(NOW - timedelta(hours=1), 2, 3)
-    stored_at(NOW, 4)  # at its end, which is left out
-    db.transaction(lambda s: s.add(MatchRow(item_id=matched, relevant=False, score=0.0,
-                                            matched_at=NOW)))  # fmt: skip
-
-    found = db.transaction(lambda s: unmatched_items(s, since=NOW - timedelta(days=1), before=NOW))
-
-    assert found == [(left, parsed(2).published)]
 
 
 def _add(s: Session, n: int, **row: Any) -> int:
