@@ -122,7 +122,9 @@ class NewsBot:
             self.scheduler.start()
         else:
             self.scheduler.scheduler.start()  # no polling here: digests and the outbox only
-        if roles & {"chat", "deliver"} and "ingest" not in roles:
+        if roles & {"chat", "deliver"}:
+            # Also beside polling: another worker's alerts, or a dead chat leader's, wait
+            # for the one holding the connection, not for its next cycle.
             add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
 
     def leads(self, role: str) -> bool:
