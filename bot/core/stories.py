@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core import events
 from bot.core.events import Event
-from bot.core.matching import GroupingSettings, load_matching_settings, normalise
+from bot.core.matching import normalise
+from bot.core.matchsettings import GroupingSettings, load_matching_settings
 from bot.core.models import Item, Match
 from bot.core.storytext import STOPWORDS, features
 

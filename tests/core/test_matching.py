@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import AppConfig, load_config
-from bot.core.matching import Matcher, MatchingError, load_matching_settings
+from bot.core.matching import Matcher
+from bot.core.matchsettings import MatchingError, load_matching_settings
 from bot.core.models import Item, Match
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
