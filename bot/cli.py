@@ -14,7 +14,7 @@ import click
 import yaml
 
 from bot.cli_charts import chart
-from bot.cli_context import BotContext, with_database
+from bot.cli_context import BotContext, on_signal, until_stopped, with_database
 from bot.cli_feeds import feeds
 from bot.config import AppConfig, load_config
 from bot.core.configdiff import describe
@@ -107,12 +107,13 @@ async def _run(settings: Settings, cfg: AppConfig, roles: frozenset[str]) -> Non
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, stop)
     logger.info("database: %s", describe_database(settings.database_url))
     bot = await open_bot(settings, cfg)
     try:
         await _warn_of_drift(bot, settings)
-        await bot.start(roles)
+        if not await until_stopped(bot.start(roles), stop):
+            return
         await bot.start_health(settings.health_host, settings.health_port, polls="ingest" in roles)
         logger.info(
             "newsbot running (%s): %d feeds every %ss, adapters: %s. Ctrl-C stops.",

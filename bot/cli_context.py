@@ -3,7 +3,10 @@ transaction on the database (seeded from the file first if it is new)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -45,3 +48,30 @@ def with_database(obj: BotContext, cfg: AppConfig, fn: Callable[[Session], T]) -
         return db.transaction(fn)
     finally:
         db.close()
+
+
+logger = logging.getLogger("bot.cli")
+
+
+def on_signal(stop: asyncio.Event) -> None:
+    """The first signal stops cleanly (the cycle finishes, leases are given back); a second
+    one, while that runs, stops at once: every stage is leased and resumed after a kill."""
+    if stop.is_set():
+        logger.warning("second stop signal: exiting now; unfinished work resumes at the next start")
+        os._exit(1)
+    stop.set()
+
+
+async def until_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Run ``work`` (the start: connections, leaders) unless a stop comes first; False then."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # a failed start raises here
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    logger.info("stopping: a stop came while the bot was starting")
+    return False

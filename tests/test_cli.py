@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.cli_context import until_stopped
 from bot.settings import DEFAULT_CONFIG
 from tests.feedserver import FeedServer
 
@@ -206,3 +207,26 @@ def test_config_check_validates_the_matching_section_too(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert f"{bad}: matching.wieghts: unknown setting" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_a_stop_during_a_start_that_hangs_stops_the_start() -> None:
+    # A platform that never answers must not keep a stopped bot from stopping.
+    stop = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async def start_forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    asyncio.get_running_loop().call_later(0.05, stop.set)
+    assert await asyncio.wait_for(until_stopped(start_forever(), stop), 5) is False
+    assert cancelled.is_set()
+
+
+async def test_a_start_that_finishes_first_lets_the_bot_run() -> None:
+    async def start() -> None:
+        return None
+
+    assert await until_stopped(start(), asyncio.Event()) is True

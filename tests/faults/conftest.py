@@ -3,12 +3,13 @@ the fake Slack a crashed bot posts to."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.fake_slack import FakeSlack
+from tests.faults.crashbot import kill_leftovers
 from tests.faults.harness import Sites
 from tests.faults.rawserver import RawServer
 from tests.feedserver import FeedServer
@@ -34,3 +35,10 @@ async def fake() -> AsyncIterator[FakeSlack]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_bot_left_running() -> Iterator[None]:
+    """A test that fails midway must not leave its `newsbot run` processes behind."""
+    yield
+    kill_leftovers()

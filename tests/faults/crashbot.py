@@ -5,6 +5,7 @@ fake Slack it posts to, and what the database and the fake say about its alerts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -134,6 +135,20 @@ class Site:
         self.server.add_feed("/slow.xml", self.slow, last_modified=None, delay=slow_delay)
 
 
+# Every bot process a test started; whatever still runs when the test ends (it failed midway)
+# is killed by tests/faults/conftest.py, never left running after the suite.
+STARTED: list[asyncio.subprocess.Process] = []
+
+
+def kill_leftovers() -> None:
+    while STARTED:
+        proc = STARTED.pop()
+        # Not reaped yet (returncode None): the pid is still this child's, never a reused one.
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+
+
 @dataclass
 class BotProcess:
     """One `newsbot run`; its output lines are collected as they come."""
@@ -159,6 +174,7 @@ class BotProcess:
             sys.executable, "-m", "bot.cli", "run", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
+        STARTED.append(proc)
         bot = cls(proc)
         bot._reader = asyncio.create_task(bot._read())
         return bot
