@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.chat import ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, StoryCard
-from bot.core.schedule import BotScheduler
+from bot.core.schedule import BotScheduler, missed_digest
 from bot.core.subscriptions import HELD, words_in
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
@@ -239,8 +239,14 @@ class DigestJobs:
     async def rebuild(self) -> int:
         """Add a job for every subscription with a digest (at start: jobs live in memory)."""
         rows = await self.db.run(subs_repo.with_digest)
+        now = self.digests.clock()
         for row in rows:
             self.scheduler.set_digest(row.id, dict(row.digest), self.digests.run)
+            missed = missed_digest(dict(row.digest), row.last_digest_at, now)
+            if missed is not None and not row.paused and row.mode != "realtime":
+                logger.info("digest of subscription %s was due at %s while the bot was down; "
+                            "sending it now", row.id, f"{missed:%Y-%m-%d %H:%M %Z}")  # fmt: skip
+                await self.digests.run(row.id)
         logger.info("scheduled %d digest job(s)", len(rows))
         return len(rows)
 

@@ -47,6 +47,20 @@ def digest_trigger(digest: Mapping[str, Any]) -> CronTrigger:
     return CronTrigger(hour=hour, minute=minute, timezone=tz)
 
 
+# A digest missed while the bot was down by less than this still goes out at start.
+DIGEST_GRACE = timedelta(hours=1)
+
+
+def missed_digest(
+    digest: Mapping[str, Any], last: datetime | None, now: datetime, grace: timedelta = DIGEST_GRACE
+) -> datetime | None:
+    """When a digest was due while nothing ran (after ``last`` sent, within ``grace`` of
+    ``now``), or None: a fresh start rebuilds its jobs from now on and would skip it."""
+    since = now - grace if last is None else max(last, now - grace)
+    due = digest_trigger(digest).get_next_fire_time(None, since + timedelta(microseconds=1))
+    return due if due is not None and due <= now else None
+
+
 class BotScheduler:
     """Owns the AsyncIOScheduler. Jobs are rebuilt from the database at start, so the job store
     stays in memory and a restart loses no schedule."""

@@ -172,3 +172,25 @@ async def test_the_hourly_cap_holds_the_overflow(db: Database) -> None:
     await db.run(lambda s: plan_deliveries(s, story_ids, NOW))
     rows = await db.run(lambda s: s.scalars(select(DeliveryRow).order_by(DeliveryRow.id)).all())
     assert [(r.status, r.reason) for r in rows] == [("pending", None), ("held", "cap (1/hour)")]
+
+
+async def test_a_digest_due_while_the_bot_was_down_goes_out_at_start(db: Database) -> None:
+    chat = RecordingAdapter()
+    daily = {"every": "daily", "at": "08:00", "tz": "Asia/Kolkata"}
+    today = datetime(2025, 11, 3, 8, 0, tzinfo=KOLKATA)
+    sub_id = await db.run(
+        lambda s: _subscribe(s, mode="digest", digest=daily,
+                             last_digest_at=today - timedelta(days=1))
+    )  # fmt: skip
+    await db.run(_two_stories)
+    # The bot comes back 40 minutes after today's digest was due.
+    digests = Digests(db, {"console": chat}, clock=lambda: today + timedelta(minutes=40))
+    scheduler = BotScheduler(lambda: _nothing(), interval=900)
+
+    assert await DigestJobs(db, scheduler, digests).rebuild() == 1
+
+    [digest] = chat.calls
+    assert isinstance(digest, DigestPosted) and sorted(digest.story_keys) == ["s-0a", "s-0b"]
+    assert scheduler.scheduler.get_job(DIGEST_JOB.format(sub_id)) is not None
+    assert await DigestJobs(db, scheduler, digests).rebuild() == 1
+    assert len(chat.calls) == 1  # sent once, not again at the next start

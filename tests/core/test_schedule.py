@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.core.schedule import POLL_JOB, BotScheduler
+from bot.core.schedule import POLL_JOB, BotScheduler, missed_digest
 
 
 async def test_the_scheduler_fires_the_poll_job_on_its_interval() -> None:
@@ -97,3 +98,15 @@ async def test_a_failed_feeds_retry_time_brings_the_next_poll_forward() -> None:
     finally:
         await scheduler.shutdown()
     assert calls == 2
+
+
+def test_a_digest_due_while_the_bot_was_down_is_found_within_the_grace() -> None:
+    daily = {"every": "daily", "at": "08:00", "tz": "Asia/Kolkata"}  # 02:30 UTC
+    sent = datetime(2025, 11, 2, 2, 30, tzinfo=UTC)
+    at_start = datetime(2025, 11, 3, 3, 0, tzinfo=UTC)  # half an hour after today's was due
+    assert missed_digest(daily, sent, at_start) == datetime(
+        2025, 11, 3, 8, 0, tzinfo=ZoneInfo("Asia/Kolkata")
+    )
+    assert missed_digest(daily, sent, at_start + timedelta(hours=2)) is None  # beyond the grace
+    assert missed_digest(daily, at_start, at_start + timedelta(minutes=5)) is None  # sent already
+    assert missed_digest(daily, sent, datetime(2025, 11, 3, 2, 0, tzinfo=UTC)) is None  # not yet
