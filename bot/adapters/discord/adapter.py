@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -272,15 +272,25 @@ class DiscordAdapter:
         self, target: discord.PartialMessageable, channel: ChannelRef, story_key: str
     ) -> str | None:
         """Our post of this story in the channel within the retry horizon, if any."""
-        me = self._client().user
         footer = f"story {story_key}"
+        return await self._earlier_message(
+            target, channel, lambda m: any(e.footer.text == footer for e in m.embeds)
+        )
+
+    async def _earlier_message(
+        self,
+        target: discord.PartialMessageable,
+        channel: ChannelRef,
+        same: Callable[[discord.Message], bool],
+    ) -> str | None:
+        """Our message in ``target`` within the retry horizon for which ``same`` holds."""
+        me = self._client().user
         since = discord.utils.time_snowflake(datetime.now(UTC) - RETRY_HORIZON)
         try:
             async for message in target.history(
                 limit=HISTORY_LIMIT, after=discord.Object(since), oldest_first=False
             ):
-                mine = me is not None and message.author.id == me.id
-                if mine and any(e.footer.text == footer for e in message.embeds):
+                if me is not None and message.author.id == me.id and same(message):
                     return str(message.id)
         except (discord.HTTPException, aiohttp.ClientError) as exc:
             # Without history (missing Read Message History) posting beats not posting.
@@ -307,12 +317,15 @@ class DiscordAdapter:
         if thread_id == ref.message_id and thread_id not in self._threads:
             await self._open_thread(client, ref)
             self._threads.add(thread_id)
+        thread = client.get_partial_messageable(int(thread_id))
+        content = thread_reply_content(source)
+        # A retried follow-up (the outbox retries the whole edit) finds its earlier reply.
+        earlier = await self._earlier_message(thread, ref.channel, lambda m: m.content == content)
+        if earlier is not None:
+            return MessageRef(channel=ref.channel, message_id=earlier, thread_id=thread_id)
         try:
             message = await call(
-                client.get_partial_messageable(int(thread_id)).send(
-                    content=thread_reply_content(source), allowed_mentions=NO_MENTIONS
-                ),
-                ref.channel,
+                thread.send(content=content, allowed_mentions=NO_MENTIONS), ref.channel
             )
         except ChannelUnavailable as exc:
             # The thread is gone (a moderator deleted it); the channel itself may be fine.

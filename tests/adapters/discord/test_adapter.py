@@ -168,6 +168,22 @@ async def test_a_later_report_in_a_thread_channel_replies_in_the_story_thread(
     assert len(discord_fake.calls_to("POST", r"/channels/\d+/messages/\d+/threads")) == 1
 
 
+async def test_a_retried_thread_reply_is_not_posted_twice(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
+) -> None:
+    ref = await discord_adapter.post(channel(discord_fake), card(), delivery_id=1)
+    later = card().sources[0].__class__("Reuters", "India, US deal", "https://r.example/b")
+    other = card().sources[0].__class__("PTI", "Deal signed", "https://p.example/c")
+    first = await discord_adapter.reply_in_thread(ref, later)
+    await discord_adapter.reply_in_thread(ref, other)
+
+    # The outbox retries the whole follow-up after a crash before it settled.
+    again = await discord_adapter.reply_in_thread(ref, later)
+
+    assert again == first
+    assert len(discord_fake.calls_to("POST", rf"/channels/{ref.message_id}/messages")) == 2
+
+
 async def test_a_digest_is_one_message(
     discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
 ) -> None:
