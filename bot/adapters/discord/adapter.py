@@ -353,12 +353,20 @@ class DiscordAdapter:
         self, channel: ChannelRef, title: str, cards: Sequence[StoryCard], *, delivery_id: int
     ) -> MessageRef:
         target = self._client().get_partial_messageable(int(channel.channel))
+        embeds = digest_embeds(title, cards, self.topic_names)
+        # The digest's delivery id, in its last footer: a retry after the nonce window finds it.
+        marker = f"digest {delivery_id}"
+        shown = embeds[-1].footer.text
+        embeds[-1].set_footer(text=f"{shown} · {marker}" if shown else marker)
+        earlier = await self._earlier_message(
+            target,
+            channel,
+            lambda m: any((e.footer.text or "").split(" · ")[-1] == marker for e in m.embeds),
+        )
+        if earlier is not None:
+            return MessageRef(channel=channel, message_id=earlier)
         message = await call(
-            target.send(
-                embeds=digest_embeds(title, cards, self.topic_names),
-                allowed_mentions=NO_MENTIONS,
-                nonce=str(delivery_id),
-            ),
+            target.send(embeds=embeds, allowed_mentions=NO_MENTIONS, nonce=str(delivery_id)),
             channel,
         )
         return MessageRef(channel=channel, message_id=str(message.id))

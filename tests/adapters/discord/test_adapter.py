@@ -184,6 +184,21 @@ async def test_a_retried_thread_reply_is_not_posted_twice(
     assert len(discord_fake.calls_to("POST", rf"/channels/{ref.message_id}/messages")) == 2
 
 
+async def test_a_retried_digest_after_the_nonce_window_is_not_posted_twice(
+    discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
+) -> None:
+    cards = [card(story_key=f"s{i}", headline=f"Story {i}") for i in range(3)]
+    first = await discord_adapter.post_digest(channel(discord_fake), "Daily", cards, delivery_id=31)
+    discord_fake.forget_nonces()
+    # Yesterday's digest had the same title; only the delivery id tells them apart.
+    await discord_adapter.post_digest(channel(discord_fake), "Daily", cards, delivery_id=7)
+
+    again = await discord_adapter.post_digest(channel(discord_fake), "Daily", cards, delivery_id=31)
+
+    assert again == first
+    assert len(discord_fake.channel_messages(discord_fake.channel_id)) == 2
+
+
 async def test_a_digest_is_one_message(
     discord_fake: FakeDiscord, discord_adapter: DiscordAdapter
 ) -> None:
