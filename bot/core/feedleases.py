@@ -8,14 +8,15 @@ quickly; a live worker keeps its leases by renewing them every third of that per
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
+from bot.core.workleases import Renewal, keep_renewed
 from bot.storage.db import Database, StorageError
 from bot.storage.feeds import lease_owners, release_leases, release_owner, renew_leases
 from bot.storage.outbox import claim_owners, expire_claims
@@ -50,20 +51,18 @@ class FeedLeases:
         self.held.difference_update(ids)
 
     async def keep_alive(self) -> None:
-        """Renew the held leases every third of a lease period until cancelled."""
-        every = self.lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(every)
-            ids = sorted(self.held)
-            if not ids:
-                continue
-            until = self.clock() + self.lease
-            try:
-                await self.db.run(partial(renew_leases, owner=self.owner, ids=ids, until=until))
-            except StorageError as exc:
-                # The fetches go on; if the database stays away the lease may lapse and
-                # another worker fetch a feed twice, which costs a request, never a post.
-                logger.warning("renewing %d feed leases failed (%s)", len(ids), type(exc).__name__)
+        """Renew the held leases every third of a lease period until cancelled. If the database
+        stays away a lease may lapse and another worker fetch a feed twice, which costs a
+        request, never a post."""
+        await keep_renewed(
+            self.db, "feed leases", Renewal(self.lease.total_seconds() / 3, self._renewal)
+        )
+
+    def _renewal(self) -> Callable[[Any], object] | None:
+        ids = sorted(self.held)
+        if not ids:
+            return None
+        return partial(renew_leases, owner=self.owner, ids=ids, until=self.clock() + self.lease)
 
     async def give_back(self) -> None:
         """Release the leases of feeds this cycle will not finish (a clean stop)."""

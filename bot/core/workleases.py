@@ -70,19 +70,15 @@ class ItemLeases:
 
     async def keep_alive(self) -> None:
         """Renew the held leases every third of a lease period until cancelled."""
-        every = self.lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(every)
-            ids = sorted(self.held)
-            if not ids:
-                continue
-            renew = partial(renew_items, owner=self.owner, ids=ids, until=self.until())
-            try:
-                await self.db.run(renew)
-            except StorageError as exc:
-                # If the database stays away the leases lapse and another worker may match
-                # an item; the match is written once (the lease is checked when it is).
-                logger.warning("renewing %d item leases failed (%s)", len(ids), type(exc).__name__)
+        await keep_renewed(
+            self.db, "item leases", Renewal(self.lease.total_seconds() / 3, self._renewal)
+        )
+
+    def _renewal(self) -> Callable[[Any], object] | None:
+        ids = sorted(self.held)
+        if not ids:
+            return None
+        return partial(renew_items, owner=self.owner, ids=ids, until=self.until())
 
     async def give_back(self) -> None:
         """A clean stop: the items this process will not match are due at once elsewhere."""
