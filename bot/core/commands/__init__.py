@@ -17,19 +17,24 @@ from sqlalchemy.orm import Session
 from bot.config import AppConfig
 from bot.core import news
 from bot.core.admin import ADMINS_ONLY, Admin
+from bot.core.chat import HANDLER_FAILED
+from bot.core.commands import docs
+from bot.core.commands.admin import AdminCommands
 from bot.core.commands.channel import ChannelSettings, _zones, describe_subscription
-from bot.core.commands.docs import command_table, reference_markdown
 from bot.core.commands.grammar import (
     DRY_RUN,
     ArgSpec,
     Call,
     CommandSpec,
     Handler,
+    _a,
+    command,
+    declared,
     error_reply,
     tokenize,
 )
 from bot.core.commands.reading import Reading
-from bot.core.commands.specs import _DRY, MAX_COMPLETIONS, SPECS, find_spec
+from bot.core.commands.specs import _DRY, MAX_COMPLETIONS
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, unknown
@@ -40,7 +45,7 @@ from bot.storage.tables import FeedbackRow, StoryRow
 logger = logging.getLogger(__name__)
 
 
-class Commands(Reading, ChannelSettings):
+class Commands(Reading, ChannelSettings, AdminCommands):
     """Parses `/news …` text and runs the command against the database."""
 
     def __init__(
@@ -57,48 +62,8 @@ class Commands(Reading, ChannelSettings):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.admin = Admin(db, cfg, self.hooks, self.clock)
         self._handlers: dict[str, Handler] = {
-            "help": self._help,
-            "latest": self._latest,
-            "topics": self._topics,
-            "subscribe": self._subscribe,
-            "unsubscribe": self._unsubscribe,
-            "subscriptions": self._subscriptions,
-            "search": self._search,
-            "story": self._story,
-            "why": self._why,
-            "missed": self._missed,
-            "digest daily": self._digest,
-            "digest weekly": self._digest,
-            "digest off": self._digest,
-            "quiet": self._quiet,
-            "quiet off": self._quiet,
-            "mute": self._mute,
-            "unmute": self._unmute,
-            "mode": self._mode,
-            "follow-ups": self._follow_ups,
-            "include": self._words,
-            "exclude": self._words,
-            "cap": self._cap,
-            "admin feeds list": lambda c: self.admin.feeds_list(),
-            "admin feeds add": lambda c: self.admin.feeds_add(c.user, c.text("url"),
-                                                              c.text("name")),
-            "admin feeds allow-private": lambda c: self.admin.feeds_allow_private(
-                c.user, c.text("feed"), c.text("state")),
-            "admin feeds remove": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "remove"),
-            "admin feeds pause": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "pause"),
-            "admin feeds resume": lambda c: self.admin.feeds_set(c.user, c.text("feed"), "resume"),
-            "admin topics show": lambda c: self.admin.topics_show(c.text("topic")),
-            "admin topics edit": lambda c: self.admin.topics_edit(
-                c.user, c.text("topic"), c.text("field"), c.text("change"), c.dry_run),
-            "admin track": lambda c: self.admin.track(c.text("article")),
-            "admin threshold": lambda c: self.admin.threshold(
-                c.user, c.text("target"), c.text("value"), c.dry_run),
-            "admin feedback": lambda c: self.admin.feedback(c.text("days")),
-            "admin schedule poll": lambda c: self.admin.schedule_poll(c.user, c.text("interval")),
-            "admin audit": lambda c: self.admin.audit(c.number("n", 10)),
-            "admin revert": lambda c: self.admin.revert(c.user, c.number("audit-id", 0)),
-            "admin export": lambda c: self.admin.export(),
-        }  # fmt: skip
+            spec.name: getattr(self, method) for spec, method in declared(type(self))
+        }
 
     def specs(self) -> tuple[CommandSpec, ...]:
         return SPECS
@@ -119,6 +84,10 @@ class Commands(Reading, ChannelSettings):
             return await self._handlers[spec.name](call)
         except UsageError as exc:
             return error_reply(spec, str(exc))
+        except Exception:
+            # A fault of ours (the database down), not the user's: one reply for every adapter.
+            logger.exception("/news %s failed", spec.name)
+            return HANDLER_FAILED
 
     async def feedback(
         self, story_key: str, user: UserRef, channel: ChannelRef, verdict: str = "not_relevant"
@@ -234,6 +203,12 @@ class Commands(Reading, ChannelSettings):
 
     # -- everyone -------------------------------------------------------------------------
 
+    @command(
+        "help",
+        "help [command]",
+        "What the bot does and the commands it takes.",
+        _a("command", "text", required=False),
+    )
     async def _help(self, call: Call) -> Reply:
         wanted = call.text("command").lower()
         shown = [s for s in SPECS if not s.admin or call.user.is_owner]
@@ -245,6 +220,7 @@ class Commands(Reading, ChannelSettings):
         head = "newsbot follows US–India defence ties and posts stories to subscribed channels."
         return Reply(text=head + "\n" + "\n".join(lines))
 
+    @command("topics", "topics", "The topics the bot tracks.")
     async def _topics(self, call: Call) -> Reply:
         rows = await self.db.run(self._topic_rows)
         fields = tuple(ReplyField(f"{r.name} (`{r.id}`)", r.description) for r in rows)
@@ -252,6 +228,12 @@ class Commands(Reading, ChannelSettings):
             text=f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`.", fields=fields
         )
 
+    @command(
+        "subscribe",
+        "subscribe <topic…>",
+        "Post new stories on these topics here.",
+        _a("topic", "topic", repeat=True),
+    )
     async def _subscribe(self, call: Call) -> Reply:
         now = self.clock()
 
@@ -270,6 +252,12 @@ class Commands(Reading, ChannelSettings):
         text = f"This channel now follows: {', '.join(topics)}. New stories only, from now on."
         return Reply(text=text, ephemeral=False)
 
+    @command(
+        "unsubscribe",
+        "unsubscribe <topic…>",
+        "Stop posting these topics here.",
+        _a("topic", "topic", repeat=True),
+    )
     async def _unsubscribe(self, call: Call) -> Reply:
         def write(s: Session) -> list[str] | None:
             topics = self._check_topics(s, call.words("topic"))
@@ -285,6 +273,7 @@ class Commands(Reading, ChannelSettings):
         rest = ", ".join(left) if left else "nothing (no more alerts here)"
         return Reply(text=f"This channel now follows: {rest}.", ephemeral=False)
 
+    @command("subscriptions", "subscriptions", "This channel's topics and settings.")
     async def _subscriptions(self, call: Call) -> Reply:
         row = await self.db.run(lambda s: subs_repo.find(s, call.channel))
         if row is None:
@@ -298,6 +287,31 @@ class Commands(Reading, ChannelSettings):
             text=f"This channel follows: {', '.join(row.topics)}.",
             fields=describe_subscription(row),
         )
+
+
+#: Every command's spec, in the order `help` lists them: one tree for every adapter.
+SPECS: tuple[CommandSpec, ...] = tuple(spec for spec, _ in declared(Commands))
+
+
+def find_spec(tokens: list[str]) -> tuple[CommandSpec | None, int]:
+    """The longest command name that the first tokens spell, and how many tokens it took."""
+    lowered = [t.lower() for t in tokens]
+    best: tuple[CommandSpec | None, int] = (None, 0)
+    for spec in SPECS:
+        words = spec.name.split()
+        if lowered[: len(words)] == words and len(words) > best[1]:
+            best = (spec, len(words))
+    return best
+
+
+def command_table() -> str:
+    """The Markdown table of every command (the README's and docs/commands.md's)."""
+    return docs.command_table(SPECS)
+
+
+def reference_markdown() -> str:
+    """docs/commands.md, generated from the specs."""
+    return docs.reference_markdown(SPECS)
 
 
 __all__ = ["SPECS", "Commands", "command_table", "reference_markdown"]

@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core import news, timeparse
-from bot.core.commands.grammar import (
-    Call,
-)
-from bot.core.commands.specs import MODES
+from bot.core.commands.grammar import Call, _a, command
+from bot.core.commands.specs import _DAYS, MODES
 from bot.core.models import Reply, ReplyField
 from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, closest, unknown
@@ -56,6 +54,22 @@ class ChannelSettings:
             await self.hooks.digest_changed(sub_id)
         return Reply(text=text, ephemeral=False)
 
+    @command(
+        "digest daily",
+        "digest daily <HH:MM> <time zone>",
+        "One message a day with the stories since the last digest.",
+        _a("time", "time"),
+        _a("tz", "tz"),
+    )
+    @command(
+        "digest weekly",
+        "digest weekly <day> <HH:MM> <time zone>",
+        "One message a week with the stories since the last digest.",
+        _a("day", "choice", choices=_DAYS),
+        _a("time", "time"),
+        _a("tz", "tz"),
+    )
+    @command("digest off", "digest off", "Stop the digest for this channel.")
     async def _digest(self, call: Call) -> Reply:
         every = call.spec.name.split()[1]
         if every == "off":
@@ -80,6 +94,14 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "quiet",
+        "quiet <HH:MM-HH:MM> <time zone>",
+        "Hold alerts in these hours; release them as one message when they end.",
+        _a("hours", "text"),
+        _a("tz", "tz"),
+    )
+    @command("quiet off", "quiet off", "No quiet hours.")
     async def _quiet(self, call: Call) -> Reply:
         if call.spec.name == "quiet off":
             start: str | None = None
@@ -107,6 +129,12 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "mute",
+        "mute <source or story-id>",
+        "Stop alerts from one outlet or about one story.",
+        _a("target", "source"),
+    )
     async def _mute(self, call: Call) -> Reply:
         target = call.text("target").strip()
 
@@ -129,6 +157,7 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command("unmute", "unmute <source or story-id>", "Undo a mute.", _a("target", "source"))
     async def _unmute(self, call: Call) -> Reply:
         target = call.text("target").strip()
 
@@ -145,6 +174,12 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "mode",
+        "mode <realtime|digest|both>",
+        "Alerts as they happen, only in the digest, or both.",
+        _a("mode", "choice", choices=("realtime", "digest", "both")),
+    )
     async def _mode(self, call: Call) -> Reply:
         mode = call.text("mode")
 
@@ -159,6 +194,12 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "follow-ups",
+        "follow-ups <edit|thread>",
+        "Later reports edit the post, or also reply in its thread.",
+        _a("style", "choice", choices=("edit", "thread")),
+    )
     async def _follow_ups(self, call: Call) -> Reply:
         style = call.text("style")
 
@@ -172,6 +213,18 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "include",
+        "include <word…> | include off",
+        "Only alert on stories that contain one of these words.",
+        _a("words", "words", repeat=True),
+    )
+    @command(
+        "exclude",
+        "exclude <word…> | exclude off",
+        "Never alert on stories that contain one of these words.",
+        _a("words", "words", repeat=True),
+    )
     async def _words(self, call: Call) -> Reply:
         which = call.spec.name
         given = " ".join(call.words("words"))
@@ -191,6 +244,12 @@ class ChannelSettings:
 
         return await self._edit_sub(call, edit)
 
+    @command(
+        "cap",
+        "cap <alerts per hour> | cap off",
+        "At most this many alerts an hour; the rest go to the next digest.",
+        _a("n", "text"),
+    )
     async def _cap(self, call: Call) -> Reply:
         value = call.text("n").strip().lower()
         if value == "off":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from bot.core.models import ChannelRef, Reply, UserRef
 
@@ -72,6 +73,43 @@ def _a(
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
+_Fn = TypeVar("_Fn", bound=Callable[..., Awaitable[Reply]])
+_SPECS_ATTR = "_news_specs"
+
+
+def command(
+    name: str, usage: str, summary: str, *args: ArgSpec, admin: bool = False
+) -> Callable[[_Fn], _Fn]:
+    """Declare a handler method together with its command's spec.
+
+    A method may carry several (``digest daily``/``weekly``/``off`` share one handler); the
+    decorated function itself is returned unchanged.
+    """
+    spec = CommandSpec(name, usage, summary, admin, args)
+
+    def mark(fn: _Fn) -> _Fn:
+        # Stacked decorators apply bottom-up; prepend so the listing reads top-down.
+        setattr(fn, _SPECS_ATTR, (spec, *getattr(fn, _SPECS_ATTR, ())))
+        return fn
+
+    return mark
+
+
+def declared(cls: type[Any]) -> tuple[tuple[CommandSpec, str], ...]:
+    """Every (spec, method name) declared on ``cls`` and its bases, in MRO then source order.
+
+    A command name declared twice is a programming error, caught when the class is read.
+    """
+    out: list[tuple[CommandSpec, str]] = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for attr, member in vars(klass).items():
+            for spec in getattr(member, _SPECS_ATTR, ()):
+                if spec.name in seen:
+                    raise TypeError(f"command `{spec.name}` is declared twice")
+                seen.add(spec.name)
+                out.append((spec, attr))
+    return tuple(out)
 
 
 def error_reply(spec: CommandSpec | None, problem: str) -> Reply:

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
 from bot.core import news
-from bot.core.commands.grammar import (
-    Call,
-)
+from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import DEFAULT_LATEST, MAX_LATEST, MAX_MISSED, MAX_SEARCH
 from bot.core.models import Reply
 from bot.core.news import StoryView
@@ -62,6 +60,13 @@ class Reading:
                     out.append(topic)
         return out
 
+    @command(
+        "latest",
+        "latest [topic] [n]",
+        "The newest stories, for one topic or all.",
+        _a("topic", "topic", required=False),
+        _a("n", "int", required=False),
+    )
     async def _latest(self, call: Call) -> Reply:
         topic = call.text("topic")
         n = call.number("n", DEFAULT_LATEST)
@@ -85,6 +90,12 @@ class Reading:
             links=tuple(v.link for v in stories if v.link),
         )
 
+    @command(
+        "search",
+        "search <words…>",
+        "Stored items whose title or summary has the words.",
+        _a("words", "words", repeat=True),
+    )
     async def _search(self, call: Call) -> Reply:
         words = [w for w in call.words("words") if w.strip()]
         if any(len(w) < 2 for w in words):
@@ -98,6 +109,12 @@ class Reading:
             links=tuple(h.link for h in hits if h.link),
         )
 
+    @command(
+        "story",
+        "story <story-id>",
+        "A story's reports, oldest first, and the stories linked to it.",
+        _a("story", "story"),
+    )
     async def _story(self, call: Call) -> Reply:
         key = call.text("story")
 
@@ -110,6 +127,12 @@ class Reading:
         detail = await self.db.run(read)
         return Reply(text=detail.text(), fields=detail.fields(), links=detail.links)
 
+    @command(
+        "why",
+        "why <item-id or story-id>",
+        "The evidence behind the matcher's decision.",
+        _a("item", "item"),
+    )
     async def _why(self, call: Call) -> Reply:
         ref = call.text("item")
 
@@ -130,6 +153,12 @@ class Reading:
             fields=tuple(e.field() for e in found),
         )
 
+    @command(
+        "missed",
+        "missed [24h]",
+        "Items seen and not posted here, with the reason.",
+        _a("window", "duration", required=False),
+    )
     async def _missed(self, call: Call) -> Reply:
         window_text = call.text("window", "24h")
         try:
