@@ -180,3 +180,88 @@ class Command:
     text: str  # everything after "/news"
     user: UserRef
     channel: ChannelRef
+
+
+# -- what the read commands show (storage builds them; the core renders them) -------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story in a list (`/news latest`)."""
+
+    key: str
+    headline: str
+    topics: tuple[str, ...]
+    reports: int
+    first_seen: datetime
+    link: SourceLink | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemHit:
+    """A stored item in a list (`/news search`, a story's reports)."""
+
+    id: int
+    title: str
+    source: str
+    seen: datetime
+    link: SourceLink | None
+    relevant: bool | None  # None: not matched yet
+    story_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryDetail:
+    """One story with every report, oldest first, and the stories it links to."""
+
+    key: str
+    headline: str
+    topics: tuple[str, ...]
+    reports: tuple[ItemHit, ...]
+    linked: str | None
+    followed_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvidence:
+    """The matcher's stored decision on one item (`/news why`)."""
+
+    item_id: int
+    title: str
+    relevant: bool
+    score: float
+    topics: tuple[str, ...]
+    why: str
+    details: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFollows:
+    """What a channel's subscription says about which stories reach it."""
+
+    topics: tuple[str, ...]
+    muted_stories: tuple[str, ...]
+    muted_sources: tuple[str, ...]
+    since: datetime
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFate:
+    """What storage knows of an item's way to one channel; the core says why it did not arrive."""
+
+    item_id: int
+    title: str
+    source: str
+    seen: datetime
+    published: datetime | None
+    alertable: bool
+    relevant: bool | None  # None: not matched yet
+    why: str
+    topics: tuple[str, ...]
+    story_key: str | None  # None: not grouped yet
+    story_first_seen: datetime | None
+    first_report: bool  # the item its story's post shows first
+    delivery_status: str | None  # None: no delivery row for this channel yet
+    delivery_kind: str | None
+    delivery_reason: str

@@ -1,5 +1,5 @@
-"""Readers' "Not relevant" flags read back for admins: the flagged stories with their reports
-and the evidence stored when each report was matched. Values out, no rows."""
+"""Readers' "Not relevant" flags: recorded from a click, read back for admins with the flagged
+stories' reports and the evidence stored when each report was matched. Values out, no rows."""
 
 from __future__ import annotations
 
@@ -10,10 +10,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.feedback import FlaggedReport, FlaggedStory
+from bot.core.models import ChannelRef, UserRef
 from bot.storage.items import item_from_row
 from bot.storage.tables import FeedbackRow, ItemRow, MatchRow, StoryItemRow, StoryRow
 
 NOT_RELEVANT = "not_relevant"
+
+
+def record(
+    session: Session,
+    story_key: str,
+    channel: ChannelRef,
+    user: UserRef,
+    verdict: str,
+    at: datetime,
+) -> bool:
+    """Store one reader's verdict on a story; False when no story has that key."""
+    story_id = session.scalar(select(StoryRow.id).where(StoryRow.key == story_key))
+    if story_id is None:
+        return False
+    session.add(FeedbackRow(story_id=story_id, platform=channel.platform,
+                            workspace=channel.workspace, channel=channel.channel,
+                            user=user.user, verdict=verdict, at=at))  # fmt: skip
+    return True
 
 
 def flagged_stories(session: Session, since: datetime, limit: int) -> list[FlaggedStory]:

@@ -129,10 +129,6 @@ def grouped_items(
             for item, story, key, linked, sim in session.execute(stmt)}  # fmt: skip
 
 
-def story_by_key(session: Session, key: str) -> StoryRow | None:
-    return session.scalars(select(StoryRow).where(StoryRow.key == key)).first()
-
-
 def story_items(session: Session, story_id: int) -> list[tuple[ItemRow, float]]:
     """A story's reports with their similarity, oldest first."""
     stmt = (

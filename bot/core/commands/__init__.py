@@ -11,11 +11,9 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.core import news
 from bot.core.admin import ADMINS_ONLY, Admin
 from bot.core.chat import HANDLER_FAILED
 from bot.core.commands import docs
@@ -38,9 +36,10 @@ from bot.core.commands.specs import _DRY, MAX_COMPLETIONS
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
 from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, unknown
+from bot.storage import flagged as feedback_repo
+from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
-from bot.storage.tables import FeedbackRow, StoryRow
 
 logger = logging.getLogger(__name__)
 
@@ -95,21 +94,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
         now = self.clock()
 
         def write(s: Session) -> bool:
-            story = s.scalars(select(StoryRow).where(StoryRow.key == story_key)).one_or_none()
-            if story is None:
-                return False
-            s.add(
-                FeedbackRow(
-                    story_id=story.id,
-                    platform=channel.platform,
-                    workspace=channel.workspace,
-                    channel=channel.channel,
-                    user=user.user,
-                    verdict=verdict,
-                    at=now,
-                )
-            )
-            return True
+            return feedback_repo.record(s, story_key, channel, user, verdict, now)
 
         if not await self.db.run(write):
             return Reply(text=f"unknown story `{story_key}`.", ok=False)
@@ -128,13 +113,13 @@ class Commands(Reading, ChannelSettings, AdminCommands):
         if kind == "topic":
             return await self.db.run(self._topic_ids)
         if kind in ("story", "item"):
-            return await self.db.run(lambda s: news.recent_story_keys(s, 200))
+            return await self.db.run(lambda s: reads.recent_story_keys(s, 200))
         if kind == "source":
 
             def sources(s: Session) -> list[str]:
                 row = subs_repo.find(s, channel) if channel is not None else None
                 muted = [*row.muted_sources, *row.muted_stories] if row is not None else []
-                return list(dict.fromkeys([*muted, *news.known_sources(s)]))
+                return list(dict.fromkeys([*muted, *reads.known_sources(s)]))
 
             return await self.db.run(sources)
         if kind == "tz":
@@ -222,7 +207,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
 
     @command("topics", "topics", "The topics the bot tracks.")
     async def _topics(self, call: Call) -> Reply:
-        rows = await self.db.run(self._topic_rows)
+        rows = await self.db.run(lambda s: reads.topics(s, self.cfg))
         fields = tuple(ReplyField(f"{r.name} (`{r.id}`)", r.description) for r in rows)
         return Reply(
             text=f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`.", fields=fields

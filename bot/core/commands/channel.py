@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.core import news, timeparse
+from bot.core import timeparse
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import _DAYS, MODES
 from bot.core.models import Reply, ReplyField
@@ -20,6 +20,7 @@ from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, closest, unknown
 from bot.storage import admin as admin_store
 from bot.storage import audit as audit_repo
+from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import SubscriptionRow
@@ -139,11 +140,11 @@ class ChannelSettings:
         target = call.text("target").strip()
 
         def edit(s: Session, row: SubscriptionRow) -> str:
-            story = news.story_by_key(s, target)
-            if story is not None:
-                row.muted_stories = list(dict.fromkeys([*row.muted_stories, story.key]))
-                return f"Muted story `{story.key}` here: no more updates about it."
-            sources = news.known_sources(s)
+            key = reads.story_key(s, target)
+            if key is not None:
+                row.muted_stories = list(dict.fromkeys([*row.muted_stories, key]))
+                return f"Muted story `{key}` here: no more updates about it."
+            sources = reads.known_sources(s)
             exact = next((x for x in sources if x.lower() == target.lower()), None)
             note = ""
             if exact is None:

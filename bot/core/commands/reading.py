@@ -6,19 +6,24 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, parse_duration
-from bot.core import news
+from bot.core.commands import views
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import DEFAULT_LATEST, MAX_LATEST, MAX_MISSED, MAX_SEARCH
-from bot.core.models import Reply
-from bot.core.news import StoryView
+from bot.core.models import (
+    ChannelFollows,
+    ItemFate,
+    Reply,
+    StoredEvidence,
+    StoryDetail,
+    StoryView,
+)
 from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, unknown
+from bot.storage import reads
 from bot.storage.db import Database
-from bot.storage.tables import TopicRow
 
 
 class Reading:
@@ -29,24 +34,8 @@ class Reading:
     clock: Callable[[], datetime]
     hooks: CommandHooks
 
-    def _topic_rows(self, s: Session) -> list[TopicRow]:
-        rows = list(s.scalars(select(TopicRow)))
-        if not rows:  # not seeded yet: the config's topics are the truth
-            return [
-                TopicRow(
-                    id=t.id,
-                    name=t.name,
-                    description=t.description,
-                    terms=list(t.terms),
-                    threshold=t.threshold,
-                    extra={"position": i},
-                )
-                for i, t in enumerate(self.cfg.topics)
-            ]
-        return sorted(rows, key=lambda r: (int((r.extra or {}).get("position", 999)), r.id))
-
     def _topic_ids(self, s: Session) -> list[str]:
-        return [r.id for r in self._topic_rows(s)]
+        return [t.id for t in reads.topics(s, self.cfg)]
 
     def _check_topics(self, s: Session, given: list[str]) -> list[str]:
         known = self._topic_ids(s)
@@ -78,7 +67,7 @@ class Reading:
         def read(s: Session) -> list[StoryView]:
             if topic:
                 self._check_topics(s, [topic])
-            return news.latest_stories(s, topic.lower() or None, n)
+            return reads.latest_stories(s, topic.lower() or None, n)
 
         stories = await self.db.run(read)
         if not stories:
@@ -86,7 +75,7 @@ class Reading:
             return Reply(text=f"No stories{scope} yet.")
         return Reply(
             text=f"The latest {len(stories)} stor{'y' if len(stories) == 1 else 'ies'}:",
-            fields=tuple(v.field() for v in stories),
+            fields=tuple(views.story_field(v) for v in stories),
             links=tuple(v.link for v in stories if v.link),
         )
 
@@ -100,12 +89,12 @@ class Reading:
         words = [w for w in call.words("words") if w.strip()]
         if any(len(w) < 2 for w in words):
             raise UsageError("each search word needs at least two letters")
-        hits = await self.db.run(lambda s: news.search_items(s, words, MAX_SEARCH))
+        hits = await self.db.run(lambda s: reads.search_items(s, words, MAX_SEARCH))
         if not hits:
             return Reply(text=f"No stored item mentions {' '.join(words)}.")
         return Reply(
             text=f"{len(hits)} item(s) mentioning {' '.join(words)}, newest first:",
-            fields=tuple(h.field() for h in hits),
+            fields=tuple(views.hit_field(h) for h in hits),
             links=tuple(h.link for h in hits if h.link),
         )
 
@@ -118,14 +107,18 @@ class Reading:
     async def _story(self, call: Call) -> Reply:
         key = call.text("story")
 
-        def read(s: Session) -> news.StoryDetail:
-            detail = news.story_detail(s, key)
+        def read(s: Session) -> StoryDetail:
+            detail = reads.story_detail(s, key)
             if detail is None:
-                raise unknown("story", key, news.recent_story_keys(s, 200))
+                raise unknown("story", key, reads.recent_story_keys(s, 200))
             return detail
 
         detail = await self.db.run(read)
-        return Reply(text=detail.text(), fields=detail.fields(), links=detail.links)
+        return Reply(
+            text=views.detail_text(detail),
+            fields=views.detail_fields(detail),
+            links=views.detail_links(detail),
+        )
 
     @command(
         "why",
@@ -136,8 +129,8 @@ class Reading:
     async def _why(self, call: Call) -> Reply:
         ref = call.text("item")
 
-        def read(s: Session) -> list[news.Evidence]:
-            found = news.evidence(s, ref)
+        def read(s: Session) -> list[StoredEvidence]:
+            found = reads.evidence(s, ref)
             if found is None:
                 raise UsageError(
                     f"no item or story `{ref}`; give an item id (from `/news "
@@ -150,7 +143,7 @@ class Reading:
             return Reply(text=f"`{ref}` has not been matched yet (it is matched at the next poll).")
         return Reply(
             text=f"Why the matcher decided as it did on `{ref}`:",
-            fields=tuple(e.field() for e in found),
+            fields=tuple(views.evidence_field(e) for e in found),
         )
 
     @command(
@@ -168,13 +161,22 @@ class Reading:
         if not 60 <= seconds <= 30 * 86400:
             raise UsageError("the window must be between 1m and 30d")
         since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
-        missed = await self.db.run(lambda s: news.missed_items(s, call.channel, since, max_age))
+
+        def read(s: Session) -> tuple[ChannelFollows | None, list[ItemFate]]:
+            return reads.channel_follows(s, call.channel), reads.item_fates(s, call.channel, since)
+
+        follows, fates = await self.db.run(read)
+        missed = [
+            (fate, reason)
+            for fate in fates
+            if (reason := views.missed_reason(fate, follows, max_age)) is not None
+        ]
         if not missed:
             return Reply(text=f"Nothing missed in the last {window_text}.")
-        counts = Counter(m.reason.split(":")[0] for m in missed)
+        counts = Counter(reason.split(":")[0] for _, reason in missed)
         summary = ", ".join(f"{n} {reason}" for reason, n in counts.most_common())
         return Reply(
             text=f"{len(missed)} item(s) seen in the last {window_text} and not posted "
             f"here ({summary}):",
-            fields=tuple(m.field() for m in missed[:MAX_MISSED]),
+            fields=tuple(views.missed_field(f, r) for f, r in missed[:MAX_MISSED]),
         )
