@@ -44,8 +44,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("bot.core.replay", "bot.storage.tables"),
         ("bot.core.replay", "sqlalchemy"),
         ("bot.core.commands", "sqlalchemy"),
-        ("bot.core.commands.channel", "bot.storage.tables"),
-        ("bot.core.commands.channel", "sqlalchemy"),
         ("bot.core.commands.reading", "sqlalchemy"),
         ("bot.core.delivery", "bot.storage.tables"),
         ("bot.core.delivery", "sqlalchemy"),

@@ -236,14 +236,28 @@ class StoredEvidence:
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelFollows:
-    """What a channel's subscription says about which stories reach it."""
+class Subscription:
+    """A channel's subscription and its own settings, as the commands read and edit them.
 
+    An edit is a new value (``dataclasses.replace``); storage writes it back and audits it.
+    """
+
+    id: int
+    channel: ChannelRef
     topics: tuple[str, ...]
-    muted_stories: tuple[str, ...]
-    muted_sources: tuple[str, ...]
     since: datetime
-    mode: str
+    mode: str = "realtime"  # realtime | digest | both
+    follow_ups: str = "edit"  # edit | thread
+    include_words: tuple[str, ...] = ()
+    exclude_words: tuple[str, ...] = ()
+    muted_sources: tuple[str, ...] = ()
+    muted_stories: tuple[str, ...] = ()
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    timezone: str = "UTC"
+    hourly_cap: int | None = None
+    digest: dict[str, str] = field(default_factory=dict)  # {"every": "daily", "at": …, "tz": …}
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, TopicConfig
 from bot.core.models import (
-    ChannelFollows,
     ChannelRef,
     ItemFate,
     ItemHit,
@@ -161,14 +160,6 @@ def known_sources(session: Session) -> list[str]:
     outlets = session.scalars(select(ItemRow.source).distinct().limit(2000)).all()
     feeds = session.scalars(select(FeedRow.name)).all()
     return sorted({s for s in (*outlets, *feeds) if s})
-
-
-def channel_follows(session: Session, channel: ChannelRef) -> ChannelFollows | None:
-    sub = subs_repo.find(session, channel)
-    if sub is None:
-        return None
-    return ChannelFollows(tuple(sub.topics), tuple(sub.muted_stories), tuple(sub.muted_sources),
-                          sub.since, sub.mode)  # fmt: skip
 
 
 def item_fates(session: Session, channel: ChannelRef, since: datetime) -> list[ItemFate]:

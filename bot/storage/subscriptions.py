@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.models import ChannelRef
+from bot.core.models import ChannelRef, Subscription, UserRef
+from bot.storage import admin as admin_store
+from bot.storage import audit as audit_repo
 from bot.storage.tables import SubscriptionRow
+
+T = TypeVar("T")
+# The settings a channel edits itself; written back from the value and audited.
+_SETTINGS = ("topics", "mode", "follow_ups", "include_words", "exclude_words", "muted_sources",
+             "muted_stories", "quiet_start", "quiet_end", "timezone", "hourly_cap", "digest",
+             "paused", "since")  # fmt: skip
 
 
 def find(session: Session, channel: ChannelRef) -> SubscriptionRow | None:
@@ -80,3 +90,51 @@ def with_digest(session: Session) -> list[SubscriptionRow]:
 
 def channel_of(row: SubscriptionRow) -> ChannelRef:
     return ChannelRef(row.platform, row.workspace, row.channel, row.channel_name)
+
+
+def value(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id, channel=channel_of(row), topics=tuple(row.topics), since=row.since,
+        mode=row.mode, follow_ups=row.follow_ups, include_words=tuple(row.include_words),
+        exclude_words=tuple(row.exclude_words), muted_sources=tuple(row.muted_sources),
+        muted_stories=tuple(row.muted_stories), quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end, timezone=row.timezone, hourly_cap=row.hourly_cap,
+        digest={str(k): str(v) for k, v in (row.digest or {}).items()}, paused=row.paused,
+    )  # fmt: skip
+
+
+def subscription(session: Session, channel: ChannelRef) -> Subscription | None:
+    """The channel's subscription as a value, or None when it has none."""
+    row = find(session, channel)
+    return None if row is None else value(row)
+
+
+def update(
+    session: Session,
+    channel: ChannelRef,
+    change: Callable[[Subscription], tuple[Subscription, T]],
+    *,
+    by: UserRef,
+    action: str,
+    now: datetime,
+) -> tuple[Subscription, T]:
+    """Apply ``change`` to the channel's subscription (created on first use) and write it back.
+
+    A change to the channel's settings is audited like an admin edit (``action``); following
+    or leaving topics is not (it is the channel's own reading list, shown by /news subscriptions).
+    """
+    row = get_or_create(session, channel, now=now, created_by=by.user)
+    key = admin_store.channel_key(channel)
+    before = admin_store.snapshot(session, key)
+    new, said = change(value(row))
+    for name in _SETTINGS:
+        current = getattr(new, name)
+        setattr(row, name, list(current) if isinstance(current, tuple) else current)
+    if not new.paused:
+        row.paused_reason = None
+    session.flush()
+    after = admin_store.snapshot(session, key)
+    if after != before:
+        audit_repo.record(session, by, action=action, target=key, before=before, after=after,
+                          now=now)  # fmt: skip
+    return value(row), said

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ from bot.core.commands.grammar import (
 )
 from bot.core.commands.reading import Reading
 from bot.core.commands.specs import _DRY, MAX_COMPLETIONS
-from bot.core.models import ChannelRef, Command, Reply, ReplyField, UserRef
+from bot.core.models import ChannelRef, Command, Reply, ReplyField, Subscription, UserRef
 from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, unknown
 from bot.storage import flagged as feedback_repo
@@ -117,8 +118,8 @@ class Commands(Reading, ChannelSettings, AdminCommands):
         if kind == "source":
 
             def sources(s: Session) -> list[str]:
-                row = subs_repo.find(s, channel) if channel is not None else None
-                muted = [*row.muted_sources, *row.muted_stories] if row is not None else []
+                sub = subs_repo.subscription(s, channel) if channel is not None else None
+                muted = [*sub.muted_sources, *sub.muted_stories] if sub is not None else []
                 return list(dict.fromkeys([*muted, *reads.known_sources(s)]))
 
             return await self.db.run(sources)
@@ -222,19 +223,21 @@ class Commands(Reading, ChannelSettings, AdminCommands):
     async def _subscribe(self, call: Call) -> Reply:
         now = self.clock()
 
-        def write(s: Session) -> list[str]:
+        def write(s: Session) -> Subscription:
             topics = self._check_topics(s, call.words("topic"))
-            row = subs_repo.get_or_create(s, call.channel, now=now, created_by=call.user.user)
-            if not row.topics:
-                # Following nothing until now: start from now, not from the first subscription.
-                row.since = now
-            row.topics = list(dict.fromkeys([*row.topics, *topics]))
-            # Subscribing again is how a channel paused by a delivery failure comes back.
-            row.paused, row.paused_reason = False, None
-            return list(row.topics)
 
-        topics = await self.db.run(write)
-        text = f"This channel now follows: {', '.join(topics)}. New stories only, from now on."
+            def follow(sub: Subscription) -> tuple[Subscription, None]:
+                # Following nothing until now: start from now, not from the first subscription.
+                since = now if not sub.topics else sub.since
+                # Subscribing again is how a channel paused by a delivery failure comes back.
+                merged = tuple(dict.fromkeys([*sub.topics, *topics]))
+                return replace(sub, topics=merged, since=since, paused=False), None
+
+            return subs_repo.update(s, call.channel, follow, by=call.user,
+                                    action="channel.subscribe", now=now)[0]  # fmt: skip
+
+        sub = await self.db.run(write)
+        text = f"This channel now follows: {', '.join(sub.topics)}. New stories only, from now on."
         return Reply(text=text, ephemeral=False)
 
     @command(
@@ -244,13 +247,18 @@ class Commands(Reading, ChannelSettings, AdminCommands):
         _a("topic", "topic", repeat=True),
     )
     async def _unsubscribe(self, call: Call) -> Reply:
-        def write(s: Session) -> list[str] | None:
+        now = self.clock()
+
+        def write(s: Session) -> tuple[str, ...] | None:
             topics = self._check_topics(s, call.words("topic"))
-            row = subs_repo.find(s, call.channel)
-            if row is None:
+            if subs_repo.subscription(s, call.channel) is None:
                 return None
-            row.topics = [t for t in row.topics if t not in topics]
-            return list(row.topics)
+
+            def leave(sub: Subscription) -> tuple[Subscription, None]:
+                return replace(sub, topics=tuple(t for t in sub.topics if t not in topics)), None
+
+            return subs_repo.update(s, call.channel, leave, by=call.user,
+                                    action="channel.unsubscribe", now=now)[0].topics  # fmt: skip
 
         left = await self.db.run(write)
         if left is None:
@@ -260,7 +268,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
 
     @command("subscriptions", "subscriptions", "This channel's topics and settings.")
     async def _subscriptions(self, call: Call) -> Reply:
-        row = await self.db.run(lambda s: subs_repo.find(s, call.channel))
+        row = await self.db.run(lambda s: subs_repo.subscription(s, call.channel))
         if row is None:
             return Reply(text="This channel follows no topics. Try `/news subscribe <topic>`.")
         if not row.topics:

@@ -7,23 +7,22 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-
-from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core import timeparse
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import _DAYS, MODES
-from bot.core.models import Reply, ReplyField
+from bot.core.models import Reply, ReplyField, Subscription
 from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, closest, unknown
-from bot.storage import admin as admin_store
-from bot.storage import audit as audit_repo
 from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
-from bot.storage.tables import SubscriptionRow
+
+# An edit's result: the new settings and what to tell the channel.
+Edited = tuple[Subscription, str]
 
 
 class ChannelSettings:
@@ -34,25 +33,14 @@ class ChannelSettings:
     clock: Callable[[], datetime]
     hooks: CommandHooks
 
-    async def _edit_sub(self, call: Call, edit: Callable[[Session, SubscriptionRow], str]) -> Reply:
-        now = self.clock()
-
-        def write(s: Session) -> tuple[int, str]:
-            row = subs_repo.get_or_create(s, call.channel, now=now, created_by=call.user.user)
-            key = admin_store.channel_key(call.channel)
-            before = admin_store.snapshot(s, key)
-            text = edit(s, row)
-            s.flush()
-            after = admin_store.snapshot(s, key)
-            if after != before:  # a channel's settings change is audited like an admin edit
-                action = f"channel.{call.spec.name.split()[0]}"
-                audit_repo.record(s, call.user, action=action, target=key, before=before,
-                                  after=after, now=now)  # fmt: skip
-            return row.id, text
-
-        sub_id, text = await self.db.run(write)
+    async def _edit_sub(self, call: Call, edit: Callable[[Subscription], Edited]) -> Reply:
+        """Apply a pure edit of the channel's settings; storage writes and audits it."""
+        now, action = self.clock(), f"channel.{call.spec.name.split()[0]}"
+        sub, text = await self.db.run(
+            lambda s: subs_repo.update(s, call.channel, edit, by=call.user, action=action, now=now)
+        )
         if call.spec.name.startswith("digest") or call.spec.name == "mode":
-            await self.hooks.digest_changed(sub_id)
+            await self.hooks.digest_changed(sub.id)
         return Reply(text=text, ephemeral=False)
 
     @command(
@@ -82,16 +70,15 @@ class ChannelSettings:
             if every == "weekly":
                 digest["day"] = call.text("day")
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            row.digest = digest
+        def edit(sub: Subscription) -> Edited:
             if not digest:
-                if row.mode == "digest":
-                    row.mode = "realtime"
-                return "Digest off for this channel."
-            if row.mode == "realtime":
-                row.mode = "both"
+                mode = "realtime" if sub.mode == "digest" else sub.mode
+                return replace(sub, digest={}, mode=mode), "Digest off for this channel."
+            mode = "both" if sub.mode == "realtime" else sub.mode
             when = f"{digest.get('day', 'every day')} at {digest['at']} {digest['tz']}"
-            return f"Digest {every}, {when}; mode is {row.mode}."
+            return replace(
+                sub, digest=digest, mode=mode
+            ), f"Digest {every}, {when}; mode is {mode}."
 
         return await self._edit_sub(call, edit)
 
@@ -117,13 +104,11 @@ class ChannelSettings:
             if start == end:
                 raise UsageError("quiet hours must start and end at different times")
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            row.quiet_start, row.quiet_end = start, end
-            if zone:
-                row.timezone = zone
+        def edit(sub: Subscription) -> Edited:
+            new = replace(sub, quiet_start=start, quiet_end=end, timezone=zone or sub.timezone)
             if start is None:
-                return "No quiet hours: alerts post as they come."
-            return (
+                return new, "No quiet hours: alerts post as they come."
+            return new, (
                 f"Quiet {start}–{end} {zone}: alerts are held and posted as one message "
                 "when quiet hours end."
             )
@@ -138,13 +123,15 @@ class ChannelSettings:
     )
     async def _mute(self, call: Call) -> Reply:
         target = call.text("target").strip()
+        key, sources = await self.db.run(
+            lambda s: (reads.story_key(s, target), reads.known_sources(s))
+        )
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            key = reads.story_key(s, target)
+        def edit(sub: Subscription) -> Edited:
             if key is not None:
-                row.muted_stories = list(dict.fromkeys([*row.muted_stories, key]))
-                return f"Muted story `{key}` here: no more updates about it."
-            sources = reads.known_sources(s)
+                stories = tuple(dict.fromkeys([*sub.muted_stories, key]))
+                said = f"Muted story `{key}` here: no more updates about it."
+                return replace(sub, muted_stories=stories), said
             exact = next((x for x in sources if x.lower() == target.lower()), None)
             note = ""
             if exact is None:
@@ -153,8 +140,9 @@ class ChannelSettings:
                 hint = f"; did you mean `{guess}`?" if guess else ""
                 note = f" (no stored report comes from `{target}` yet{hint})"
                 exact = target
-            row.muted_sources = list(dict.fromkeys([*row.muted_sources, exact]))
-            return f"Muted {exact} here: stories only it reports are not posted.{note}"
+            muted = tuple(dict.fromkeys([*sub.muted_sources, exact]))
+            said = f"Muted {exact} here: stories only it reports are not posted.{note}"
+            return replace(sub, muted_sources=muted), said
 
         return await self._edit_sub(call, edit)
 
@@ -162,16 +150,16 @@ class ChannelSettings:
     async def _unmute(self, call: Call) -> Reply:
         target = call.text("target").strip()
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            muted = [*row.muted_sources, *row.muted_stories]
+        def edit(sub: Subscription) -> Edited:
+            muted = [*sub.muted_sources, *sub.muted_stories]
             match = next((m for m in muted if m.lower() == target.lower()), None)
             if match is None:
                 if not muted:
                     raise UsageError("nothing is muted in this channel")
                 raise unknown("muted source or story", target, muted)
-            row.muted_sources = [m for m in row.muted_sources if m != match]
-            row.muted_stories = [m for m in row.muted_stories if m != match]
-            return f"Unmuted {match}."
+            sources = tuple(m for m in sub.muted_sources if m != match)
+            stories = tuple(m for m in sub.muted_stories if m != match)
+            return replace(sub, muted_sources=sources, muted_stories=stories), f"Unmuted {match}."
 
         return await self._edit_sub(call, edit)
 
@@ -184,14 +172,13 @@ class ChannelSettings:
     async def _mode(self, call: Call) -> Reply:
         mode = call.text("mode")
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            row.mode = mode
+        def edit(sub: Subscription) -> Edited:
             hint = (
                 " Set the time with `/news digest daily HH:MM <tz>`."
-                if (mode != "realtime" and not row.digest)
+                if (mode != "realtime" and not sub.digest)
                 else ""
             )
-            return f"Mode: {MODES[mode]}.{hint}"
+            return replace(sub, mode=mode), f"Mode: {MODES[mode]}.{hint}"
 
         return await self._edit_sub(call, edit)
 
@@ -204,9 +191,8 @@ class ChannelSettings:
     async def _follow_ups(self, call: Call) -> Reply:
         style = call.text("style")
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            row.follow_ups = style
-            return (
+        def edit(sub: Subscription) -> Edited:
+            return replace(sub, follow_ups=style), (
                 "Later reports edit the story's post."
                 if style == "edit"
                 else "Later reports edit the story's post and reply in its thread."
@@ -233,15 +219,15 @@ class ChannelSettings:
         if given.strip().lower() != "off" and not words:
             raise UsageError("missing <words>")
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
+        def edit(sub: Subscription) -> Edited:
             if which == "include":
-                row.include_words = words
+                new = replace(sub, include_words=tuple(words))
             else:
-                row.exclude_words = words
+                new = replace(sub, exclude_words=tuple(words))
             if not words:
-                return f"No {which} words."
+                return new, f"No {which} words."
             verb = "only with one of" if which == "include" else "never with any of"
-            return f"Alerts here: {verb}: {', '.join(words)}."
+            return new, f"Alerts here: {verb}: {', '.join(words)}."
 
         return await self._edit_sub(call, edit)
 
@@ -262,29 +248,29 @@ class ChannelSettings:
                 f"<alerts per hour> must be a number from 1 to 100 or `off`, not `{value}`"
             )
 
-        def edit(s: Session, row: SubscriptionRow) -> str:
-            row.hourly_cap = cap
+        def edit(sub: Subscription) -> Edited:
+            new = replace(sub, hourly_cap=cap)
             if cap is None:
-                return "No hourly cap."
-            return f"At most {cap} alert(s) an hour here; the rest go to the next digest."
+                return new, "No hourly cap."
+            return new, f"At most {cap} alert(s) an hour here; the rest go to the next digest."
 
         return await self._edit_sub(call, edit)
 
 
-def describe_subscription(row: SubscriptionRow) -> tuple[ReplyField, ...]:
-    quiet = f"{row.quiet_start}-{row.quiet_end} {row.timezone}" if row.quiet_start else "off"
-    digest = row.digest or {}
+def describe_subscription(sub: Subscription) -> tuple[ReplyField, ...]:
+    quiet = f"{sub.quiet_start}-{sub.quiet_end} {sub.timezone}" if sub.quiet_start else "off"
+    digest = sub.digest or {}
     parts = [digest.get("every"), digest.get("day"), digest.get("at"), digest.get("tz")]
     digest_text = " ".join(str(p) for p in parts if p) if digest else "off"
-    muted = [*row.muted_sources, *row.muted_stories]
+    muted = [*sub.muted_sources, *sub.muted_stories]
     return (
-        ReplyField("mode", row.mode),
-        ReplyField("follow-ups", row.follow_ups),
+        ReplyField("mode", sub.mode),
+        ReplyField("follow-ups", sub.follow_ups),
         ReplyField("digest", digest_text),
         ReplyField("quiet hours", quiet),
-        ReplyField("hourly cap", str(row.hourly_cap) if row.hourly_cap else "off"),
-        ReplyField("include words", ", ".join(row.include_words) or "any"),
-        ReplyField("exclude words", ", ".join(row.exclude_words) or "none"),
+        ReplyField("hourly cap", str(sub.hourly_cap) if sub.hourly_cap else "off"),
+        ReplyField("include words", ", ".join(sub.include_words) or "any"),
+        ReplyField("exclude words", ", ".join(sub.exclude_words) or "none"),
         ReplyField("muted", ", ".join(muted) or "nothing"),
     )
 

@@ -13,16 +13,17 @@ from bot.core.commands import views
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import DEFAULT_LATEST, MAX_LATEST, MAX_MISSED, MAX_SEARCH
 from bot.core.models import (
-    ChannelFollows,
     ItemFate,
     Reply,
     StoredEvidence,
     StoryDetail,
     StoryView,
+    Subscription,
 )
 from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, unknown
 from bot.storage import reads
+from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 
 
@@ -162,8 +163,8 @@ class Reading:
             raise UsageError("the window must be between 1m and 30d")
         since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
 
-        def read(s: Session) -> tuple[ChannelFollows | None, list[ItemFate]]:
-            return reads.channel_follows(s, call.channel), reads.item_fates(s, call.channel, since)
+        def read(s: Session) -> tuple[Subscription | None, list[ItemFate]]:
+            return subs_repo.subscription(s, call.channel), reads.item_fates(s, call.channel, since)
 
         follows, fates = await self.db.run(read)
         missed = [

@@ -8,7 +8,6 @@ from datetime import datetime
 from bot.core.evidence import evidence_sentences
 from bot.core.freshness import stale_reason
 from bot.core.models import (
-    ChannelFollows,
     ItemFate,
     ItemHit,
     ReplyField,
@@ -16,6 +15,7 @@ from bot.core.models import (
     StoredEvidence,
     StoryDetail,
     StoryView,
+    Subscription,
 )
 
 MAX_REPORTS_SHOWN = 15
@@ -88,7 +88,7 @@ def missed_field(fate: ItemFate, reason: str) -> ReplyField:
 
 
 def missed_reason(
-    fate: ItemFate, follows: ChannelFollows | None, max_age: float | None = None
+    fate: ItemFate, follows: Subscription | None, max_age: float | None = None
 ) -> str | None:
     """Why an item did not reach the channel; None when it did (its story was posted).
 
