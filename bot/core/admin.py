@@ -16,8 +16,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bot.config import AppConfig, parse_duration
 from bot.core import audittrail, feed_admin
 from bot.core.feedback import FlaggedStory
@@ -31,7 +29,7 @@ from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage import audit as audit_repo
 from bot.storage.configstore import is_seeded, load_runtime
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.flagged import flagged_stories
 from bot.storage.items import items_since
 from bot.storage.scratch import scratch_session
@@ -76,7 +74,7 @@ class Admin:
 
     def change(
         self,
-        s: Session,
+        s: Tx,
         user: UserRef,
         action: str,
         entity: str,
@@ -107,7 +105,7 @@ class Admin:
         logger.info("audit %s: %s %s by %s", entry.id, action, entity, who(user))
         return entry
 
-    def live(self, s: Session) -> AppConfig:
+    def live(self, s: Tx) -> AppConfig:
         """The config as the database holds it now (the YAML's until first seeded)."""
         return load_runtime(s) if is_seeded(s) else self.cfg
 
@@ -128,7 +126,7 @@ class Admin:
         return await feed_admin.feeds_allow_private(self, user, ref, state)
 
     async def feeds_set(self, user: UserRef, ref: str, action: str) -> Reply:
-        def write(s: Session) -> tuple[str, AuditRow | None]:
+        def write(s: Tx) -> tuple[str, AuditRow | None]:
             feed = store.find_feed(s, ref)
             if feed is None:
                 raise unknown("feed", ref, [f.name for f in store.feeds(s)])
@@ -201,7 +199,7 @@ class Admin:
         if dry_run:
             return await self.dry_run(cfg, new_cfg, f"topics edit {topic.id} {what}")
 
-        def write(s: Session) -> AuditRow | None:
+        def write(s: Tx) -> AuditRow | None:
             entity = store.topic_key(topic.id)
             state = store.snapshot(s, entity) or _topic_state(topic, cfg)
             new = {**state, "description": edited.description, "terms": list(edited.terms)}
@@ -237,7 +235,7 @@ class Admin:
         if dry_run:
             return await self.dry_run(cfg, new_cfg, f"threshold {target} {number}")
 
-        def write(s: Session) -> AuditRow | None:
+        def write(s: Tx) -> AuditRow | None:
             if entity.startswith("setting:"):
                 new: store.Snapshot = {"value": new_cfg.thresholds.model_dump(mode="json")}
             else:
@@ -294,7 +292,7 @@ class Admin:
         days = parse_days(days_text)
         now = self.clock()
 
-        def read(s: Session) -> tuple[AppConfig, list[FlaggedStory], list[Item]]:
+        def read(s: Tx) -> tuple[AppConfig, list[FlaggedStory], list[Item]]:
             stories = flagged_stories(s, now - timedelta(days=days), FLAGGED_READ)
             return self.live(s), stories, items_since(s, now - timedelta(days=REPLAY_DAYS))
 
@@ -341,7 +339,7 @@ class Admin:
         if not MIN_POLL_SECONDS <= seconds <= MAX_POLL_SECONDS:
             raise UsageError("the poll interval must be between 1m and 24h")
 
-        def write(s: Session) -> tuple[AuditRow | None, store.Snapshot]:
+        def write(s: Tx) -> tuple[AuditRow | None, store.Snapshot]:
             poll = dict(store.setting(s, "poll", self.cfg))
             entity = store.setting_key("poll")
             new = {"value": {**poll, "interval": seconds}}

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import yaml
-from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core.configdiff import change_text
 from bot.core.models import Reply, ReplyField, UserRef
 from bot.core.usage import UsageError, unknown
 from bot.storage import audit as audit_repo
+from bot.storage.db import Tx
 from bot.storage.tables import AuditRow
 
 if TYPE_CHECKING:  # Admin calls these; the import is for type checking only
@@ -35,7 +35,7 @@ async def audit(admin: Admin, n: int) -> Reply:
 async def revert(admin: Admin, user: UserRef, audit_id: int) -> Reply:
     """`/news admin revert <id>`: the entry's ``before`` applied as a new audited change."""
 
-    def write(s: Session) -> tuple[AuditRow, AuditRow | None]:
+    def write(s: Tx) -> tuple[AuditRow, AuditRow | None]:
         entry = audit_repo.get(s, audit_id)
         if entry is None:
             ids = [str(r.id) for r in audit_repo.latest(s, 20)]

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy.orm import Session
-
 from bot import metrics
 from bot.config import AppConfig
 from bot.core.delivery import Delivery, FlushReport
@@ -25,7 +23,7 @@ from bot.core.models import Item
 from bot.core.stories import StoryGrouper
 from bot.core.workleases import ItemLeases
 from bot.storage.configstore import load_runtime
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 from bot.storage.items import load_items
 from bot.storage.stories import save_matches
 from bot.storage.work import claim_overdue_items, claim_overdue_stories, plan_due, take_items
@@ -287,7 +285,7 @@ class Pipeline:
 
 
 def match_and_group_stored(
-    session: Session,
+    session: Tx,
     matcher: Matcher,
     grouper: StoryGrouper,
     ids: Sequence[int],
@@ -308,7 +306,7 @@ def match_and_group_stored(
 
 
 def match_and_group(
-    session: Session, matcher: Matcher, grouper: StoryGrouper, items: Sequence[Item]
+    session: Tx, matcher: Matcher, grouper: StoryGrouper, items: Sequence[Item]
 ) -> tuple[int, list[int]]:
     """Match new items and group the relevant ones; returns (relevant count, stories touched).
 

@@ -11,15 +11,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from bot.config import AppConfig
 from bot.core.actors import Knowledge
 from bot.core.matching import Matcher
 from bot.core.models import Item, ReplyField
 from bot.core.stories import StoryGrouper, item_time
+from bot.storage.db import Tx
 
-Scratch = Callable[[], AbstractContextManager[Session]]
+Scratch = Callable[[], AbstractContextManager[Tx]]
 MOVES_SHOWN = 8
 
 

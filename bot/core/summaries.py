@@ -15,12 +15,11 @@ import math
 import re
 from collections.abc import Collection, Sequence
 
-from sqlalchemy.orm import Session
-
 from bot.core import googlenews
 from bot.core.models import SourceLink, StoryCard
 from bot.core.stories import text_tokens
 from bot.storage import stories as repo
+from bot.storage.db import Tx
 from bot.storage.tables import ItemRow, StoryRow
 
 logger = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ def plain(text: str) -> str:
     return _SPACES.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
 
 
-def load_card(session: Session, story_id: int) -> StoryCard:
+def load_card(session: Tx, story_id: int) -> StoryCard:
     """Build the card for one story from its stored reports."""
     story = session.get(StoryRow, story_id)
     if story is None:

@@ -104,6 +104,11 @@ def has_schema(engine: Engine) -> bool:
     return inspect(engine).has_table("alembic_version")
 
 
+#: The handle one transaction passes to repository functions. The core holds it only to hand
+#: it on: queries, rows and SQLAlchemy stay in ``bot.storage`` (tests/test_import_rules.py).
+Tx = Session
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from bot.config import AppConfig
 from bot.core.admin import ADMINS_ONLY, Admin
 from bot.core.chat import HANDLER_FAILED
@@ -40,7 +38,7 @@ from bot.core.usage import UsageError, unknown
 from bot.storage import flagged as feedback_repo
 from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +92,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
     ) -> Reply:
         now = self.clock()
 
-        def write(s: Session) -> bool:
+        def write(s: Tx) -> bool:
             return feedback_repo.record(s, story_key, channel, user, verdict, now)
 
         if not await self.db.run(write):
@@ -117,7 +115,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
             return await self.db.run(lambda s: reads.recent_story_keys(s, 200))
         if kind == "source":
 
-            def sources(s: Session) -> list[str]:
+            def sources(s: Tx) -> list[str]:
                 sub = subs_repo.subscription(s, channel) if channel is not None else None
                 muted = [*sub.muted_sources, *sub.muted_stories] if sub is not None else []
                 return list(dict.fromkeys([*muted, *reads.known_sources(s)]))
@@ -223,7 +221,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
     async def _subscribe(self, call: Call) -> Reply:
         now = self.clock()
 
-        def write(s: Session) -> Subscription:
+        def write(s: Tx) -> Subscription:
             topics = self._check_topics(s, call.words("topic"))
 
             def follow(sub: Subscription) -> tuple[Subscription, None]:
@@ -249,7 +247,7 @@ class Commands(Reading, ChannelSettings, AdminCommands):
     async def _unsubscribe(self, call: Call) -> Reply:
         now = self.clock()
 
-        def write(s: Session) -> tuple[str, ...] | None:
+        def write(s: Tx) -> tuple[str, ...] | None:
             topics = self._check_topics(s, call.words("topic"))
             if subs_repo.subscription(s, call.channel) is None:
                 return None

@@ -6,8 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from bot.config import AppConfig, parse_duration
 from bot.core.commands import views
 from bot.core.commands.grammar import Call, _a, command
@@ -24,7 +22,7 @@ from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, unknown
 from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
-from bot.storage.db import Database
+from bot.storage.db import Database, Tx
 
 
 class Reading:
@@ -35,10 +33,10 @@ class Reading:
     clock: Callable[[], datetime]
     hooks: CommandHooks
 
-    def _topic_ids(self, s: Session) -> list[str]:
+    def _topic_ids(self, s: Tx) -> list[str]:
         return [t.id for t in reads.topics(s, self.cfg)]
 
-    def _check_topics(self, s: Session, given: list[str]) -> list[str]:
+    def _check_topics(self, s: Tx, given: list[str]) -> list[str]:
         known = self._topic_ids(s)
         out: list[str] = []
         for word in given:
@@ -65,7 +63,7 @@ class Reading:
         if not 1 <= n <= MAX_LATEST:
             raise UsageError(f"<n> must be between 1 and {MAX_LATEST}")
 
-        def read(s: Session) -> list[StoryView]:
+        def read(s: Tx) -> list[StoryView]:
             if topic:
                 self._check_topics(s, [topic])
             return reads.latest_stories(s, topic.lower() or None, n)
@@ -108,7 +106,7 @@ class Reading:
     async def _story(self, call: Call) -> Reply:
         key = call.text("story")
 
-        def read(s: Session) -> StoryDetail:
+        def read(s: Tx) -> StoryDetail:
             detail = reads.story_detail(s, key)
             if detail is None:
                 raise unknown("story", key, reads.recent_story_keys(s, 200))
@@ -130,7 +128,7 @@ class Reading:
     async def _why(self, call: Call) -> Reply:
         ref = call.text("item")
 
-        def read(s: Session) -> list[StoredEvidence]:
+        def read(s: Tx) -> list[StoredEvidence]:
             found = reads.evidence(s, ref)
             if found is None:
                 raise UsageError(
@@ -163,7 +161,7 @@ class Reading:
             raise UsageError("the window must be between 1m and 30d")
         since, max_age = self.clock() - timedelta(seconds=seconds), self.cfg.poll.max_age
 
-        def read(s: Session) -> tuple[Subscription | None, list[ItemFate]]:
+        def read(s: Tx) -> tuple[Subscription | None, list[ItemFate]]:
             return subs_repo.subscription(s, call.channel), reads.item_fates(s, call.channel, since)
 
         follows, fates = await self.db.run(read)
