@@ -20,7 +20,7 @@ from bot.config import AppConfig, parse_duration
 from bot.core import audittrail, feed_admin
 from bot.core.feedback import FlaggedStory
 from bot.core.feedback_report import feedback_reply, parse_days
-from bot.core.models import Item, Reply, ReplyField, UserRef
+from bot.core.models import AuditEntry, Item, Reply, ReplyField, UserRef
 from bot.core.probe import CommandHooks
 from bot.core.regroup import regroup
 from bot.core.replay import replay
@@ -33,7 +33,6 @@ from bot.storage.db import Database, Tx
 from bot.storage.flagged import flagged_stories
 from bot.storage.items import items_since
 from bot.storage.scratch import scratch_session
-from bot.storage.tables import AuditRow
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class Admin:
         state: store.Snapshot,
         *,
         reverts_id: int | None = None,
-    ) -> AuditRow | None:
+    ) -> AuditEntry | None:
         """Apply ``state`` to ``entity`` and audit it, in the caller's transaction.
 
         Returns None when the state is already so (nothing changed, nothing audited).
@@ -126,7 +125,7 @@ class Admin:
         return await feed_admin.feeds_allow_private(self, user, ref, state)
 
     async def feeds_set(self, user: UserRef, ref: str, action: str) -> Reply:
-        def write(s: Tx) -> tuple[str, AuditRow | None]:
+        def write(s: Tx) -> tuple[str, AuditEntry | None]:
             feed = store.find_feed(s, ref)
             if feed is None:
                 raise unknown("feed", ref, [f.name for f in store.feeds(s)])
@@ -199,7 +198,7 @@ class Admin:
         if dry_run:
             return await self.dry_run(cfg, new_cfg, f"topics edit {topic.id} {what}")
 
-        def write(s: Tx) -> AuditRow | None:
+        def write(s: Tx) -> AuditEntry | None:
             entity = store.topic_key(topic.id)
             state = store.snapshot(s, entity) or _topic_state(topic, cfg)
             new = {**state, "description": edited.description, "terms": list(edited.terms)}
@@ -235,7 +234,7 @@ class Admin:
         if dry_run:
             return await self.dry_run(cfg, new_cfg, f"threshold {target} {number}")
 
-        def write(s: Tx) -> AuditRow | None:
+        def write(s: Tx) -> AuditEntry | None:
             if entity.startswith("setting:"):
                 new: store.Snapshot = {"value": new_cfg.thresholds.model_dump(mode="json")}
             else:
@@ -339,7 +338,7 @@ class Admin:
         if not MIN_POLL_SECONDS <= seconds <= MAX_POLL_SECONDS:
             raise UsageError("the poll interval must be between 1m and 24h")
 
-        def write(s: Tx) -> tuple[AuditRow | None, store.Snapshot]:
+        def write(s: Tx) -> tuple[AuditEntry | None, store.Snapshot]:
             poll = dict(store.setting(s, "poll", self.cfg))
             entity = store.setting_key("poll")
             new = {"value": {**poll, "interval": seconds}}

@@ -9,11 +9,10 @@ import yaml
 
 from bot.config import AppConfig
 from bot.core.configdiff import change_text
-from bot.core.models import Reply, ReplyField, UserRef
+from bot.core.models import AuditEntry, Reply, ReplyField, UserRef
 from bot.core.usage import UsageError, unknown
 from bot.storage import audit as audit_repo
 from bot.storage.db import Tx
-from bot.storage.tables import AuditRow
 
 if TYPE_CHECKING:  # Admin calls these; the import is for type checking only
     from bot.core.admin import Admin
@@ -35,7 +34,7 @@ async def audit(admin: Admin, n: int) -> Reply:
 async def revert(admin: Admin, user: UserRef, audit_id: int) -> Reply:
     """`/news admin revert <id>`: the entry's ``before`` applied as a new audited change."""
 
-    def write(s: Tx) -> tuple[AuditRow, AuditRow | None]:
+    def write(s: Tx) -> tuple[AuditEntry, AuditEntry | None]:
         entry = audit_repo.get(s, audit_id)
         if entry is None:
             ids = [str(r.id) for r in audit_repo.latest(s, 20)]
@@ -66,7 +65,7 @@ def export_yaml(cfg: AppConfig) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def describe_entry(row: AuditRow) -> ReplyField:
+def describe_entry(row: AuditEntry) -> ReplyField:
     name = row.user_name or row.user_id
     undo = f" (reverts #{row.reverts_id})" if row.reverts_id else ""
     return ReplyField(

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.core.models import FeedHealth, Reply, ReplyField, UserRef
+from bot.core.models import AuditEntry, FeedHealth, Reply, ReplyField, UserRef
 from bot.core.netguard import refusal_for
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage.db import Tx
-from bot.storage.tables import AuditRow, FeedRow
+from bot.storage.tables import FeedRow
 
 if TYPE_CHECKING:
     from bot.core.admin import Admin
@@ -104,7 +104,7 @@ async def feeds_add(admin: Admin, user: UserRef, url: str, name: str) -> Reply:
 async def feeds_allow_private(admin: Admin, user: UserRef, ref: str, state: str) -> Reply:
     allow = state.lower() == "on"
 
-    def write(s: Tx) -> tuple[str, AuditRow | None]:
+    def write(s: Tx) -> tuple[str, AuditEntry | None]:
         feed = store.find_feed(s, ref)
         if feed is None:
             raise unknown("feed", ref, [f.name for f in store.feeds(s)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class FeedHealth(StrEnum):
@@ -279,3 +280,19 @@ class ItemFate:
     delivery_status: str | None  # None: no delivery row for this channel yet
     delivery_kind: str | None
     delivery_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin change as the trail shows it: who, when, what, before and after."""
+
+    id: int
+    at: datetime
+    platform: str
+    user_id: str
+    user_name: str
+    action: str  # e.g. "feeds.add", "topics.edit", "channel.mute"
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reverts_id: int | None = None

@@ -1,4 +1,5 @@
-"""The audit trail: one row per admin change, written in the change's own transaction."""
+"""The audit trail: one row per admin change, written in the change's own transaction; read
+back as values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.models import UserRef
+from bot.core.models import AuditEntry, UserRef
 from bot.storage.tables import AuditRow
 
 
@@ -22,7 +23,7 @@ def record(
     after: dict[str, Any] | None,
     now: datetime,
     reverts_id: int | None = None,
-) -> AuditRow:
+) -> AuditEntry:
     """Add the entry to the caller's session: it commits or rolls back with the change."""
     row = AuditRow(
         at=now,
@@ -38,12 +39,19 @@ def record(
     )
     session.add(row)
     session.flush()
-    return row
+    return entry(row)
 
 
-def latest(session: Session, n: int) -> list[AuditRow]:
-    return list(session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(n)))
+def latest(session: Session, n: int) -> list[AuditEntry]:
+    rows = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(n))
+    return [entry(r) for r in rows]
 
 
-def get(session: Session, audit_id: int) -> AuditRow | None:
-    return session.get(AuditRow, audit_id)
+def get(session: Session, audit_id: int) -> AuditEntry | None:
+    row = session.get(AuditRow, audit_id)
+    return None if row is None else entry(row)
+
+
+def entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(row.id, row.at, row.platform, row.user_id, row.user_name, row.action,
+                      row.target, row.before, row.after, row.reverts_id)  # fmt: skip
