@@ -19,11 +19,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import metrics
+from bot.core.cards import follow_ups, load_card, shown_ids
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.feedleases import default_owner
 from bot.core.models import ChannelRef, MessageRef, StoryCard
-from bot.core.subscriptions import PENDING, Decision, decide
-from bot.core.summaries import follow_ups, load_card, shown_ids
+from bot.core.policy import PENDING, Decision, decide
 from bot.core.workleases import Renewal, keep_renewed
 from bot.storage import outbox
 from bot.storage.db import Database

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.chat import ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.models import ChannelRef, StoryCard
+from bot.core.policy import HELD, words_in
 from bot.core.schedule import BotScheduler, missed_digest
-from bot.core.subscriptions import HELD, words_in
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import (
@@ -56,7 +56,7 @@ class _Batch:
 
 
 def _cards(session: Session, story_ids: list[int]) -> tuple[StoryCard, ...]:
-    from bot.core.summaries import load_card
+    from bot.core.cards import load_card
 
     return tuple(load_card(session, story_id) for story_id in story_ids)
 

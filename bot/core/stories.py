@@ -40,7 +40,7 @@ from bot.core.matchsettings import GroupingSettings, load_matching_settings
 from bot.core.models import Item, Match
 from bot.core.storytext import STOPWORDS, features
 
-# The story card (summaries.py) reads the tokens through this module.
+# The story card (cards.py) reads the tokens through this module.
 from bot.core.storytext import text_tokens as text_tokens
 from bot.storage import stories as repo
 from bot.storage.tables import StoryRow

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, PollConfig, load_config
+from bot.core.cards import load_card
 from bot.core.googlenews import decode_token
 from bot.core.ingest import Poller
 from bot.core.matching import Matcher
 from bot.core.models import Feed, Item, ParsedItem
 from bot.core.parse import parse_feed
 from bot.core.stories import StoryGrouper
-from bot.core.summaries import load_card
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed
 from bot.storage.items import FeedItems, store_new_items

@@ -32,8 +32,8 @@ from sqlalchemy import select
 
 from bot.app import open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.cards import load_card
 from bot.core.models import StoryCard
-from bot.core.summaries import load_card
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.storage.tables import DeliveryRow, FeedRow, ItemRow
 from tests.conftest import TESTDATA

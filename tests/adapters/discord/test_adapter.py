@@ -226,10 +226,8 @@ async def test_admins_are_told_by_direct_message(
 
 
 def _delivery(db: Database, adapter: DiscordAdapter) -> Any:
-    # The outbox lands in parallel with this adapter; until bot.core.summaries exists it skips.
-    pytest.importorskip(
-        "bot.core.summaries", reason="bot.core.summaries (card loading) not there yet"
-    )
+    # The outbox lands in parallel with this adapter; until bot.core.cards exists it skips.
+    pytest.importorskip("bot.core.cards", reason="bot.core.cards (card loading) not there yet")
     from bot.core.delivery import Delivery
 
     return Delivery(db, {"discord": adapter}, clock=lambda: NOW)

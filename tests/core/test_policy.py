@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.core.delivery import Delivery, plan_deliveries
 from bot.core.models import ChannelRef
-from bot.core.subscriptions import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
+from bot.core.policy import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.tables import DeliveryRow, StoryRow, SubscriptionRow

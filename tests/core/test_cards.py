@@ -12,10 +12,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
+from bot.core.cards import MAX_EXTRACT, StoryNotFound, load_card, shorten
 from bot.core.matching import Matcher
 from bot.core.models import Item, StoryCard
 from bot.core.stories import StoryGrouper
-from bot.core.summaries import MAX_EXTRACT, StoryNotFound, load_card, shorten
 from bot.storage.db import Database
 from bot.storage.tables import ItemRow
 
