@@ -33,8 +33,6 @@ from bot.storage.tables import (
     TopicRow,
 )
 
-MAX_REPORTS_SHOWN = 15
-
 
 def topics(session: Session, cfg: AppConfig) -> list[TopicConfig]:
     """The live topics in their listed order; before the first seed, the config's."""
@@ -133,9 +131,9 @@ def story_detail(session: Session, key: str) -> StoryDetail | None:
                        linked.key if linked else None, tuple(followers))  # fmt: skip
 
 
-def evidence(session: Session, ref: str) -> list[StoredEvidence] | None:
-    """The matcher's stored evidence for an item (id or key), or every report of a story;
-    None when ``ref`` names neither."""
+def evidence(session: Session, ref: str, limit: int) -> list[StoredEvidence] | None:
+    """The matcher's stored evidence for an item (id or key), or the first ``limit`` reports
+    of a story; None when ``ref`` names neither."""
     ref = ref.strip().lstrip("#")
     rows: list[ItemRow] = []
     if ref.isdigit() and (item := session.get(ItemRow, int(ref))) is not None:
@@ -147,7 +145,7 @@ def evidence(session: Session, ref: str) -> list[StoredEvidence] | None:
     else:
         return None
     out = []
-    for row in rows[:MAX_REPORTS_SHOWN]:
+    for row in rows[:limit]:
         match = session.get(MatchRow, row.id)
         if match is not None:
             out.append(StoredEvidence(row.id, row.title, match.relevant, match.score,

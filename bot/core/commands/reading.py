@@ -129,7 +129,7 @@ class Reading:
         ref = call.text("item")
 
         def read(s: Tx) -> list[StoredEvidence]:
-            found = reads.evidence(s, ref)
+            found = reads.evidence(s, ref, views.MAX_REPORTS_SHOWN)
             if found is None:
                 raise UsageError(
                     f"no item or story `{ref}`; give an item id (from `/news "
