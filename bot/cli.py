@@ -337,25 +337,51 @@ def db_upgrade(obj: BotContext) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.option("--title-only", is_flag=True,
               help="Summaries removed; articles served from loopback, made of them.")  # fmt: skip
+@click.option("--folds", type=click.IntRange(2, 20), default=None,
+              help="Cross-validate: thresholds tuned on the other folds (whole "
+                   "stories), each fold predicted with them; and the stress test.")  # fmt: skip
+@click.option("--leave-one-topic-out", "topic_out", is_flag=True,
+              help="Each topic's items matched without that topic's own actor data.")  # fmt: skip
 @click.pass_obj
 def eval_cmd(
-    obj: BotContext, items: Path, predictions: Path | None, as_json: bool, title_only: bool
-) -> None:
+    obj: BotContext, items: Path, predictions: Path | None, as_json: bool, title_only: bool,
+    folds: int | None, topic_out: bool,
+) -> None:  # fmt: skip
     """Run the live matcher and grouper over labelled ITEMS.jsonl and print the figures."""
     from bot.core.matching import MatchingError
     from bot.evaluation import run_eval
     from bot.title_only_eval import run_title_only_eval
 
-    if title_only and predictions is not None:
-        raise click.UsageError("--predictions is not available with --title-only; drop one")
+    studies = [name for name, on in (("--title-only", title_only), ("--folds", folds),
+                                     ("--leave-one-topic-out", topic_out)) if on]  # fmt: skip
+    if len(studies) > 1:
+        raise click.UsageError(f"{' and '.join(studies)} are separate runs; give one")
+    if studies and predictions is not None:
+        raise click.UsageError(f"--predictions is not available with {studies[0]}; drop one")
     try:
-        if title_only:
+        if folds or topic_out:
+            code = _study(items, obj.config(), folds, topic_out)
+        elif title_only:
             code = run_title_only_eval(items, as_json, obj.config())
         else:
             code = run_eval(items, predictions, as_json, obj.config())
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     sys.exit(code)
+
+
+def _study(items: Path, cfg: AppConfig, folds: int | None, topic_out: bool) -> int:
+    from bot import crossval, topicholdout
+    from bot.evaluation import read_items_file
+
+    read = read_items_file(items, sys.stderr)
+    if read is None:
+        return 2
+    if topic_out:
+        topicholdout.run(read.items, cfg)
+    else:
+        crossval.cross_validate(read.items, cfg, folds or 5)
+    return 0
 
 
 def _mention_environment(command: click.Command) -> None:

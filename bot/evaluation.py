@@ -167,11 +167,17 @@ def read_items_file(path: Path, err: TextIO) -> ReadResult | None:
 
 
 def predict(
-    items: list[EvalItem], cfg: AppConfig, db: Database, *, steps: Steps[EvalItem] | None = None
+    items: list[EvalItem],
+    cfg: AppConfig,
+    db: Database,
+    *,
+    steps: Steps[EvalItem] | None = None,
+    matcher: Matcher | None = None,
 ) -> list[Prediction]:
     """Match and group the items in published order, as the live bot does; input order out.
-    ``steps`` walks the items (a progress bar on a terminal)."""
-    matcher = Matcher.from_config(cfg)
+    ``steps`` walks the items (a progress bar on a terminal); ``matcher``, when given, is the
+    one ``cfg`` makes, built once by a caller that varies only the grouping settings."""
+    matcher = matcher or Matcher.from_config(cfg)
     grouper = StoryGrouper(cfg)
     ordered = sorted(items, key=lambda i: (i.published, i.line))
 

@@ -1,4 +1,4 @@
-"""Leave-one-topic-out run of the actor knowledge (``bench.crossval --leave-one-topic-out``).
+"""Leave-one-topic-out run of the actor knowledge (``newsbot eval ITEMS --leave-one-topic-out``).
 
 What "the actor data must not depend on the held topic's items" means here: for each topic T,
 the matcher is built without every part of the actor data that is specific to T, namely the

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.topicholdout import held_matcher
 from bot.config import load_config
 from bot.core.matching import Matcher
 from bot.core.models import Item
+from bot.topicholdout import held_matcher
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "newsbot.yaml"
 
 
 def _item(title: str, summary: str) -> Item:
