@@ -56,6 +56,7 @@ class KindTable:
     late_days: Mapping[str, float]
     phase_context: re.Pattern[str]
     background: re.Pattern[str]
+    ahead: re.Pattern[str]
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> KindTable:
@@ -81,6 +82,7 @@ class KindTable:
             late_days=late,
             phase_context=_alternation(str(w).lower() for w in data.get("phase_context", [])),
             background=re.compile(rf"[,;:]?\s+(?:{background})\s+", re.IGNORECASE),
+            ahead=_alternation(str(w).lower() for w in data.get("ahead", [])),
         )
 
 
@@ -107,6 +109,10 @@ class Event:
     late_days: float | None  # a report only *about* an event joins it this soon, or never
     participants: frozenset[str]  # actors the matcher found, lower-cased
     places: frozenset[str]  # the words of its places: "Delhi" and "New Delhi" meet
+    # What it is about, by the topics of the bilateral formats it names (iCET, the Quad, SOSA).
+    objects: frozenset[str] = frozenset()
+    # The headline looks ahead ("deal expected", "set to sign"): the act is not done yet.
+    prospect: bool = False
 
 
 EMPTY = Event(frozenset(), frozenset(), None, None, frozenset(), frozenset())
@@ -210,18 +216,31 @@ def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> 
         late_days=late,
         participants=participants_of(match, generic),
         places=frozenset(w for p in places_in(title) | places_in(item.summary) for w in p.split()),
+        objects=objects_of(match),
+        prospect=table.ahead.search(table.background.split(title, maxsplit=1)[0]) is not None,
     )
 
 
-def conflict(item: Event, mentioned: Iterable[str], phases: Iterable[str]) -> bool:
+def objects_of(match: Match) -> frozenset[str]:
+    """The topics of the bilateral formats the matcher found in the report."""
+    found = match.evidence.get("format_topics")
+    return frozenset(map(str, found)) if isinstance(found, list) else frozenset()
+
+
+def conflict(
+    item: Event, mentioned: Iterable[str], phases: Iterable[str], looking_ahead: bool = False
+) -> bool:
     """Is the report another event than the story's (the acts and phases its reports named)?
 
     Another act (an appointment against a signing the story never mentioned) or another
-    phase of one exercise (its close against its opening) is another event; a report only
-    *about* an event (a comment, a visit, an explainer) never is.
+    phase of one exercise (its close against its opening) is another event; so is the act
+    done against a story that only looked ahead to it (``looking_ahead``: "order expected",
+    then "order signed"). A report only *about* an event (a comment, an explainer) never is.
     """
     if item.late_days is not None:
         return False
+    if looking_ahead and item.acts and not item.prospect:
+        return True
     theirs = frozenset(phases)
     if item.phase is not None and theirs and item.phase not in theirs:
         return True
@@ -234,6 +253,11 @@ def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
     if item.phase is not None:
         return item.phase in frozenset(phases)
     return bool(item.acts & frozenset(acts))
+
+
+def other_object(item: Event, objects: Set[str]) -> bool:
+    """Is the report about other bilateral formats than every one the story names?"""
+    return bool(item.objects) and bool(objects) and item.objects.isdisjoint(objects)
 
 
 def elsewhere(item: Event, places: Set[str]) -> bool:

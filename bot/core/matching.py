@@ -250,6 +250,7 @@ class Matcher:
                     _add(topic_terms.setdefault(topic_id, []), "(no high-level actor)")
         topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)
         deciders = {s: d[1].describe() if d else "(none)" for s, d in decider.items()}
+        found["format_topics"] = sorted(anchor_topics)
         return self._decide(item, side, third, topics, topic_score, topic_terms, found, deciders)
 
     def _decide(
@@ -302,6 +303,9 @@ class Matcher:
                 "in_lists": found["listed"],
             },
             "decided_by": {"us": deciders[US], "india": deciders[INDIA]},
+            # What the report is about, by the bilateral formats it names (their topics): the
+            # grouper tells a SOSA signing from a framework signing on one visit by it.
+            "format_topics": found["format_topics"],
             "side_weight": {"us": side[US], "india": side[INDIA]},
             "third_weight": dict(sorted(third.items())),
             "topic_terms": topic_terms,

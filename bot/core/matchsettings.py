@@ -47,6 +47,9 @@ class GroupingSettings(_Strict):
     # by default: without place aliases (Delaware/Wilmington) it splits more than it saves,
     # and cross-validation chose 0 in every fold.
     place_weight: float = Field(default=0.0, ge=0, le=1)
+    # Taken from it for a report about other bilateral formats than every one the story names
+    # (by their topics: the Security of Supply Arrangement against the defence framework).
+    object_weight: float = Field(default=0.0, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)

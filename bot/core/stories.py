@@ -76,6 +76,9 @@ class _Open:
     phases: set[str] = field(default_factory=set)
     people: set[str] = field(default_factory=set)
     places: set[str] = field(default_factory=set)
+    objects: set[str] = field(default_factory=set)
+    # Its reports (comments aside) only looked ahead to the act: none says it was done.
+    prospect: bool = False
 
     @property
     def norm(self) -> float:
@@ -283,7 +286,7 @@ class StoryGrouper:
         late = event.late_days
         if late is not None and at - story.first > timedelta(days=late):
             return False
-        return not events.conflict(event, story.acts, story.phases)
+        return not events.conflict(event, story.acts, story.phases, story.prospect)
 
     def _similarity(
         self, cosine: float, topics: frozenset[str], story: _Open, age: timedelta
@@ -310,7 +313,8 @@ class StoryGrouper:
         people = events.overlap(event.participants, story.people)
         # Somewhere else than every place the story names: likely another event.
         away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
-        return self.settings.event_weight * (shared + people) / 2 - away
+        other = self.settings.object_weight if events.other_object(event, story.objects) else 0.0
+        return self.settings.event_weight * (shared + people) / 2 - away - other
 
     def _absorb(
         self,
@@ -333,6 +337,11 @@ class StoryGrouper:
         story.phases.update([event.phase] if event.phase else [])
         story.people |= event.participants
         story.places |= event.places
+        story.objects |= event.objects
+        if event.late_days is None:  # a comment says nothing of whether the act was done
+            story.prospect = (
+                event.prospect if story.count == 1 else story.prospect and event.prospect
+            )
         at = item_time(item)
         if at > story.last:
             story.last = at
@@ -355,6 +364,8 @@ class StoryGrouper:
         story.phases = {str(k) for k in sig.get("phases", [])}
         story.people = {str(k) for k in sig.get("people", [])}
         story.places = {str(k) for k in sig.get("places", [])}
+        story.objects = {str(k) for k in sig.get("objects", [])}
+        story.prospect = bool(sig.get("prospect", False))
         return story
 
     def _encode(self, story: _Open) -> dict[str, Any]:
@@ -370,4 +381,6 @@ class StoryGrouper:
             "phases": sorted(story.phases),
             "people": sorted(story.people),
             "places": sorted(story.places),
+            "objects": sorted(story.objects),
+            "prospect": story.prospect,
         }

@@ -170,3 +170,29 @@ def test_same_day_announcements_sharing_one_name_stay_apart(db: Database, cfg: A
                "Boeing and HAL will service the US Navy's maritime patrol planes in Nashik "
                "under a new co-production agreement.", DAY0 + timedelta(hours=2))  # fmt: skip
     assert hub.created and hub.story_id != engines.story_id
+
+
+def test_two_signings_of_other_bilateral_formats_on_one_visit_stay_apart(
+    db: Database, cfg: AppConfig
+) -> None:
+    framework = file(db, cfg, "a", *SIGNING, DAY0)
+    supply = file(db, cfg, "b", "India joins US Security of Supply Arrangement as Singh visits",
+                  "Rajnath Singh and Pete Hegseth signed the SOSA, under which each side "
+                  "prioritises the other's defence orders.", DAY0 + timedelta(hours=1))  # fmt: skip
+    again = file(db, cfg, "c", *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=3))
+    assert supply.created and supply.story_id != framework.story_id
+    assert again.story_id == framework.story_id
+
+
+def test_the_act_done_is_not_grouped_with_the_reports_that_expected_it(
+    db: Database, cfg: AppConfig
+) -> None:
+    expected = file(db, cfg, "a", "HAL's $1 billion order for GE F404 engines expected soon",
+                    "Hindustan Aeronautics is set to sign the contract for 113 engines for the "
+                    "Tejas Mk1A.", DAY0)  # fmt: skip
+    signed = file(db, cfg, "b", *ENGINES, DAY0 + timedelta(days=2))
+    more = file(db, cfg, "c", "HAL, GE sign contract for 113 F404 engines for Tejas",
+                "Deliveries of the engines for 97 Tejas Mk1A jets run from 2027.",
+                DAY0 + timedelta(days=2, hours=4))  # fmt: skip
+    assert signed.created and signed.story_id != expected.story_id
+    assert more.story_id == signed.story_id
