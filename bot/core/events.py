@@ -111,6 +111,8 @@ class Event:
     places: frozenset[str]  # the words of its places: "Delhi" and "New Delhi" meet
     # What it is about, by the topics of the bilateral formats it names (iCET, the Quad, SOSA).
     objects: frozenset[str] = frozenset()
+    # Who took part by name, as "side:surname" (the matcher's persons).
+    persons: frozenset[str] = frozenset()
     # The headline looks ahead ("deal expected", "set to sign"): the act is not done yet.
     prospect: bool = False
 
@@ -217,6 +219,7 @@ def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> 
         participants=participants_of(match, generic),
         places=frozenset(w for p in places_in(title) | places_in(item.summary) for w in p.split()),
         objects=objects_of(match),
+        persons=persons_of(match),
         prospect=table.ahead.search(table.background.split(title, maxsplit=1)[0]) is not None,
     )
 
@@ -253,6 +256,28 @@ def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:
     if item.phase is not None:
         return item.phase in frozenset(phases)
     return bool(item.acts & frozenset(acts))
+
+
+def persons_of(match: Match) -> frozenset[str]:
+    """The people the matcher found by name, as "side:surname"."""
+    found = match.evidence.get("persons")
+    if not isinstance(found, Mapping):
+        return frozenset()
+    return frozenset(f"{side}:{name}" for side in ("us", "india") for name in found.get(side) or ())
+
+
+def other_people(item: Event, persons: Set[str]) -> bool:
+    """Are the report's named people of one side all others than the story's of that side?
+
+    A report only *about* an event (an explainer quoting other people) never is."""
+    if item.late_days is not None:
+        return False
+    for side in ("us:", "india:"):
+        mine = {p for p in item.persons if p.startswith(side)}
+        theirs = {p for p in persons if p.startswith(side)}
+        if mine and theirs and mine.isdisjoint(theirs):
+            return True
+    return False
 
 
 def other_object(item: Event, objects: Set[str]) -> bool:

@@ -180,7 +180,8 @@ class Matcher:
         side = {US: 0.0, INDIA: 0.0}
         # A third country's weight: its strongest mention in each sentence, summed.
         third_in: dict[tuple[str, int], float] = {}
-        found: dict[str, list[str]] = {US: [], INDIA: [], "anchors": [], "third": [], "listed": []}
+        found: dict[str, list[str]] = {US: [], INDIA: [], "anchors": [], "third": [], "listed": [],
+                                       "us_persons": [], "india_persons": []}  # fmt: skip
         decider: dict[str, tuple[float, Mention] | None] = {US: None, INDIA: None}
         anchor_topics: set[str] = set()
         high: dict[str, bool] = {US: False, INDIA: False}
@@ -208,6 +209,8 @@ class Matcher:
                     high[m.side] = True
                     envoy = envoy or _is_envoy(m)
                 _add(found[m.side], m.phrase)
+                if m.kind == "person":  # by surname: "Jake Sullivan" and "Sullivan" are one
+                    _add(found[f"{m.side}_persons"], m.phrase.split()[-1].lower())
                 strongest = decider[m.side]
                 if strongest is None or w > strongest[0]:
                     decider[m.side] = (w, m)
@@ -306,6 +309,8 @@ class Matcher:
             # What the report is about, by the bilateral formats it names (their topics): the
             # grouper tells a SOSA signing from a framework signing on one visit by it.
             "format_topics": found["format_topics"],
+            # Who took part by name (surnames), each side: one visitor's trip is not another's.
+            "persons": {"us": found["us_persons"], "india": found["india_persons"]},
             "side_weight": {"us": side[US], "india": side[INDIA]},
             "third_weight": dict(sorted(third.items())),
             "topic_terms": topic_terms,

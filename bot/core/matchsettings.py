@@ -50,6 +50,9 @@ class GroupingSettings(_Strict):
     # Taken from it for a report about other bilateral formats than every one the story names
     # (by their topics: the Security of Supply Arrangement against the defence framework).
     object_weight: float = Field(default=0.0, ge=0, le=1)
+    # Taken from it for a report whose named people on one side are all others than the
+    # story's (another visitor, another minister's call).
+    person_weight: float = Field(default=0.0, ge=0, le=1)
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)

@@ -77,6 +77,7 @@ class _Open:
     people: set[str] = field(default_factory=set)
     places: set[str] = field(default_factory=set)
     objects: set[str] = field(default_factory=set)
+    persons: set[str] = field(default_factory=set)
     # Its reports (comments aside) only looked ahead to the act: none says it was done.
     prospect: bool = False
 
@@ -313,8 +314,10 @@ class StoryGrouper:
         people = events.overlap(event.participants, story.people)
         # Somewhere else than every place the story names: likely another event.
         away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
-        other = self.settings.object_weight if events.other_object(event, story.objects) else 0.0
-        return self.settings.event_weight * (shared + people) / 2 - away - other
+        g = self.settings
+        other = g.object_weight if events.other_object(event, story.objects) else 0.0
+        others = g.person_weight if events.other_people(event, story.persons) else 0.0
+        return g.event_weight * (shared + people) / 2 - away - other - others
 
     def _absorb(
         self,
@@ -338,6 +341,7 @@ class StoryGrouper:
         story.people |= event.participants
         story.places |= event.places
         story.objects |= event.objects
+        story.persons |= event.persons
         if event.late_days is None:  # a comment says nothing of whether the act was done
             story.prospect = (
                 event.prospect if story.count == 1 else story.prospect and event.prospect
@@ -365,6 +369,7 @@ class StoryGrouper:
         story.people = {str(k) for k in sig.get("people", [])}
         story.places = {str(k) for k in sig.get("places", [])}
         story.objects = {str(k) for k in sig.get("objects", [])}
+        story.persons = {str(k) for k in sig.get("persons", [])}
         story.prospect = bool(sig.get("prospect", False))
         return story
 
@@ -382,5 +387,6 @@ class StoryGrouper:
             "people": sorted(story.people),
             "places": sorted(story.places),
             "objects": sorted(story.objects),
+            "persons": sorted(story.persons),
             "prospect": story.prospect,
         }

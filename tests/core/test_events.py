@@ -51,12 +51,15 @@ def file(
 
 
 def event_of(
-    title: str, summary: str = "", actors: dict[str, list[str]] | None = None
+    title: str,
+    summary: str = "",
+    actors: dict[str, list[str]] | None = None,
+    **evidence: object,
 ) -> events.Event:
     item = Item(id=1, key="k", feed_id=None, title=title, summary=summary, url=None,
                 source="Outlet", published=DAY0, first_seen=DAY0)  # fmt: skip
     match = Match(item_id=1, relevant=True, score=1.0, topics=(), why="",
-                  evidence={"actors": actors or {}})  # fmt: skip
+                  evidence={"actors": actors or {}, **evidence})  # fmt: skip
     return events.extract(item, match, frozenset({"india", "us"}))
 
 
@@ -129,6 +132,38 @@ def test_participants_and_places() -> None:
     assert events.elsewhere(ev, {"washington"})
     assert not events.elsewhere(ev, {"lumpur", "washington"})
     assert events.overlap(ev.participants, {"us:hegseth"}) == 0.5
+
+
+def test_a_report_about_other_bilateral_formats_is_about_another_object() -> None:
+    sosa = event_of("India joins Security of Supply Arrangement", format_topics=["logistics-intel"])
+    assert sosa.objects == {"logistics-intel"}
+    assert events.other_object(sosa, {"framework-agreement"})
+    assert not events.other_object(sosa, {"framework-agreement", "logistics-intel"})
+    assert not events.other_object(sosa, set())  # a story that named no format
+    assert not events.other_object(event_of("Singh and Hegseth sign pact"), {"diplomacy"})
+
+
+def test_a_visit_by_another_named_official_is_by_other_people() -> None:
+    gabbard = event_of(
+        "Gabbard meets Doval in Delhi", persons={"us": ["gabbard"], "india": ["doval"]}
+    )
+    assert gabbard.persons == {"us:gabbard", "india:doval"}
+    assert events.other_people(gabbard, {"us:sullivan", "india:doval"})
+    assert not events.other_people(gabbard, {"us:gabbard", "us:sullivan"})
+    assert not events.other_people(gabbard, {"india:doval"})  # no US name to differ from
+    comment = event_of("Explainer: what Gabbard's visit means", persons={"us": ["gabbard"]})
+    assert not events.other_people(comment, {"us:sullivan"})  # a comment quotes anyone
+
+
+def test_a_headline_that_looks_ahead_does_not_report_the_act() -> None:
+    assert event_of("$1 billion engine order for Tejas expected despite tariff row").prospect
+    assert event_of("India and US set to sign logistics pact next week").prospect
+    assert not event_of("HAL signs contract for 113 engines").prospect
+    # The hedges of any report are not a look ahead.
+    assert not event_of("New visa rule could hit Indian workers hardest").prospect
+    signed = event_of("HAL signs contract for 113 engines")
+    assert events.conflict(signed, {"contract", "signing"}, set(), looking_ahead=True)
+    assert not events.conflict(signed, {"contract", "signing"}, set())
 
 
 def test_the_kinds_are_data_with_every_block_well_formed() -> None:

@@ -275,3 +275,12 @@ def test_a_retuned_matcher_decides_as_one_built_from_the_edited_config(
     actors = [cfg.topics[0].model_copy(update={"actors": ["Zorblax Accord"]}), *cfg.topics[1:]]
     with pytest.raises(ValueError, match="only topic-term and threshold edits"):
         matcher.retuned(cfg.model_copy(update={"topics": actors}))
+
+
+def test_the_evidence_names_the_people_by_surname_and_the_formats_by_topic(
+    matcher: Matcher,
+) -> None:
+    found = judge(matcher, "Pete Hegseth and Rajnath Singh sign Security of Supply Arrangement",
+                  "Hegseth called the SOSA a step for both militaries.")  # fmt: skip
+    assert found.evidence["persons"] == {"us": ["hegseth"], "india": ["singh"]}
+    assert found.evidence["format_topics"] == ["logistics-intel"]
