@@ -270,12 +270,14 @@ def other_people(item: Event, persons: Set[str]) -> bool:
     """Are the report's named people of one side all others than the story's of that side?
 
     A report only *about* an event (an explainer quoting other people) never is."""
-    if item.late_days is not None:
+    if not item.persons or not persons or item.late_days is not None:
         return False
+    if len(item.persons) == 1 and not item.persons.isdisjoint(persons):
+        return False  # its one person is the story's
     for side in ("us:", "india:"):
-        mine = {p for p in item.persons if p.startswith(side)}
-        theirs = {p for p in persons if p.startswith(side)}
-        if mine and theirs and mine.isdisjoint(theirs):
+        mine = [p for p in item.persons if p.startswith(side)]
+        differ = mine and all(p not in persons for p in mine)
+        if differ and any(p.startswith(side) for p in persons):
             return True
     return False
 
