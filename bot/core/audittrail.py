@@ -9,7 +9,7 @@ import yaml
 
 from bot.config import AppConfig
 from bot.core.configdiff import change_text
-from bot.core.models import AuditEntry, Reply, ReplyField, UserRef
+from bot.core.models import Attachment, AuditEntry, Reply, ReplyField, UserRef
 from bot.core.usage import UsageError, unknown
 from bot.storage import audit as audit_repo
 from bot.storage.db import Tx
@@ -53,10 +53,23 @@ async def revert(admin: Admin, user: UserRef, audit_id: int) -> Reply:
     )
 
 
+EXPORT_FILE = "newsbot-config.yaml"
+
+
 async def export(admin: Admin) -> Reply:
-    """`/news admin export`: the live config as YAML ``load_config`` reads back."""
+    """`/news admin export`: the live config as a YAML file ``load_config`` reads back.
+
+    A file, not a message: a config is longer than any chat message, and cutting or splitting
+    it would give back something ``newsbot config apply`` cannot read."""
     cfg = await admin.db.run(admin.live)
-    return Reply(text="```yaml\n" + export_yaml(cfg) + "```")
+    data = export_yaml(cfg).encode("utf-8")
+    stamp = admin.clock().strftime("%Y-%m-%d %H:%M UTC")
+    attachment = Attachment(EXPORT_FILE, data, "application/yaml", f"newsbot config, {stamp}")
+    return Reply(
+        text=f"The live config as of {stamp}: {len(cfg.feeds)} feeds, {len(cfg.topics)} topics "
+        f"({len(data):,} bytes). Apply it elsewhere with `newsbot config apply {EXPORT_FILE}`.",
+        attachments=(attachment,),
+    )
 
 
 def export_yaml(cfg: AppConfig) -> str:

@@ -280,7 +280,9 @@ async def test_export_then_reimport_gives_the_same_config(
     await run(commands, "admin topics edit diplomacy terms add summit")
     await run(commands, "admin schedule poll 10m")
     reply = await run(commands, "admin export")
-    text = reply.text.removeprefix("```yaml\n").removesuffix("```")
+    (attachment,) = reply.attachments
+    assert attachment.filename == "newsbot-config.yaml" and "config apply" in reply.text
+    text = attachment.data.decode("utf-8")
     exported = parse_config(text, tmp_path / "exported.yaml")
     assert exported == await db.run(load_runtime)
     assert exported.poll.interval == 600 and "summit" in exported.topics[6].terms

@@ -126,6 +126,8 @@ class FakeDiscord(LoopbackServer):
             ]
         }
         self.calls: list[DiscordCall] = []
+        # Every file uploaded (messages, interaction answers, followups): name, type, bytes.
+        self.uploads: list[dict[str, Any]] = []
         self.gateway_received: list[dict[str, Any]] = []  # every frame the client sent
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
@@ -298,7 +300,7 @@ class FakeDiscord(LoopbackServer):
             "type": 0,
             "content": body.get("content") or "",
             "author": author or self.bot_user(),
-            "attachments": [],
+            "attachments": [self._attachment(f) for f in body.get("_uploaded") or []],
             "embeds": body.get("embeds") or [],
             "mentions": [],
             "mention_roles": [],
@@ -316,6 +318,12 @@ class FakeDiscord(LoopbackServer):
             msg["message_reference"] = body["message_reference"]
         msg.update(extra)
         return msg
+
+    def _attachment(self, upload: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.http_root}/attachments/{upload['filename']}"
+        return {"id": str(self.snowflake()), "filename": upload["filename"],
+                "size": len(upload["data"]), "content_type": upload["content_type"],
+                "url": url, "proxy_url": url}  # fmt: skip
 
     # -------------------------------------------------------- test controls
     def rate_limit_next(
@@ -515,6 +523,13 @@ class FakeDiscord(LoopbackServer):
                 form = await request.post()
                 body = json.loads(form["payload_json"]) if "payload_json" in form else {}
                 body["_files"] = [k for k, v in form.items() if not isinstance(v, str)]
+                # The files themselves, as Discord stores them: name, type, bytes.
+                body["_uploaded"] = [
+                    {"filename": v.filename, "content_type": v.content_type,
+                     "data": v.file.read()}
+                    for v in form.values() if not isinstance(v, str)
+                ]  # fmt: skip
+                self.uploads.extend(body["_uploaded"])
             else:
                 body = await request.text()
         call = DiscordCall(request.method, path, dict(request.query), body, dict(request.headers))
@@ -708,7 +723,8 @@ class FakeDiscord(LoopbackServer):
     def _r_interaction_callback(self, call: DiscordCall, iid: str, tok: str):
         body = call.json or {}
         rtype = body.get("type")
-        data = body.get("data") or {}
+        # Files travel beside payload_json, not inside its data.
+        data = {**(body.get("data") or {}), "_uploaded": body.get("_uploaded") or []}
         if call.query.get("with_response") not in ("1", "true", "True"):
             return 204, None
         interaction: dict[str, Any] = {"id": iid, "type": 2}

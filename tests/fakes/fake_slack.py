@@ -91,6 +91,8 @@ class FakeSlack(LoopbackServer):
 
         self.calls: list[SlackCall] = []
         self.response_url_posts: list[dict[str, Any]] = []
+        # Files as Slack keeps them: id → {"filename", "length", "data", "title", "channel"}.
+        self.files: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._overrides: dict[str, Responder] = {}
         self._ts = itertools.count(1)
@@ -102,6 +104,7 @@ class FakeSlack(LoopbackServer):
 
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/response/{name}", self._response_url)
+        self.app.router.add_post("/upload/{file_id}", self._upload_url)
         self.app.router.add_get("/link/", self._socket_mode_ws)
 
     # ----------------------------------------------------------------- urls
@@ -444,6 +447,54 @@ class FakeSlack(LoopbackServer):
         self.connections_opened += 1
         ticket = uuid.uuid4()
         return {"ok": True, "url": f"{self.ws_root}/link/?ticket={ticket}&app_id={self.app_id}"}
+
+    # --------------------------------------------------------------- files
+    def _m_conversations_open(self, call: SlackCall) -> dict:
+        user = call.args.get("users", "")
+        if not user:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        dm = "D" + user.removeprefix("U")
+        self.channels.setdefault(dm, f"dm-{user}")
+        return {"ok": True, "channel": {"id": dm, "is_im": True, "user": user}}
+
+    def _m_files_getUploadURLExternal(self, call: SlackCall) -> dict:
+        filename, length = call.args.get("filename"), call.args.get("length")
+        if not filename or not str(length or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):08d}"
+        self.files[file_id] = {"filename": filename, "length": int(str(length)), "data": None}
+        return {"ok": True, "upload_url": f"{self.http_root}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload_url(self, request: web.Request) -> web.Response:
+        entry = self.files.get(request.match_info["file_id"])
+        if entry is None:
+            return web.Response(status=404, text="unknown upload")
+        data = await request.read()
+        if len(data) != entry["length"]:
+            return web.Response(status=400, text="length mismatch")
+        entry["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _m_files_completeUploadExternal(self, call: SlackCall) -> dict:
+        try:
+            files = json.loads(call.args.get("files", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = call.args.get("channel_id")
+        if channel and channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        done = []
+        for f in files:
+            entry = self.files.get(f.get("id", ""))
+            if entry is None or entry["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            entry.update(title=f.get("title") or entry["filename"], channel=channel)
+            done.append({"id": f["id"], "name": entry["filename"], "title": entry["title"]})
+        if channel:
+            message = {"type": "message", "user": self.bot_user_id, "ts": self.next_ts(),
+                       "text": call.args.get("initial_comment", ""), "files": done}  # fmt: skip
+            self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "files": done}
 
     # -------------------------------------------------------- response_url
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ Every message is sent with ``AllowedMentions.none()`` as well.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 import discord
 from discord.utils import escape_mentions
 
+from bot.adapters.console_files import safe_filename
 from bot.core.models import Reply, SourceLink, StoryCard
 from bot.core.textsafety import untrusted_text
 
@@ -244,6 +246,18 @@ class RenderedReply:
     content: str | None
     embeds: list[discord.Embed]
     ephemeral: bool
+
+
+FILES_MAX = 10  # files per message (Discord's limit)
+
+
+def reply_files(reply: Reply) -> list[discord.File]:
+    """The reply's attachments as uploads, under safe names (a file never picks its path)."""
+    return [
+        discord.File(io.BytesIO(a.data), filename=safe_filename(a.filename),
+                     description=clip(core_text(a.title), 1024) or None)
+        for a in reply.attachments[:FILES_MAX]
+    ]  # fmt: skip
 
 
 def render_reply(reply: Reply, topic_names: dict[str, str] | None = None) -> RenderedReply:

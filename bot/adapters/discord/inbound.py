@@ -17,7 +17,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.embeds import NO_MENTIONS, render_reply
+from bot.adapters.discord.embeds import NO_MENTIONS, render_reply, reply_files
 from bot.adapters.discord.tree import MAX_CHOICES, command_text
 from bot.config import AppConfig
 from bot.core.chat import HANDLER_FAILED, CommandHandler
@@ -134,6 +134,7 @@ class DiscordInbound:
             await interaction.response.send_message(
                 content=rendered.content,
                 embeds=rendered.embeds,
+                files=reply_files(reply),
                 ephemeral=ephemeral,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -144,6 +145,7 @@ class DiscordInbound:
         await interaction.followup.send(
             content=rendered.content or discord.utils.MISSING,
             embeds=rendered.embeds,
+            files=reply_files(reply),
             ephemeral=ephemeral,
             allowed_mentions=NO_MENTIONS,
         )

@@ -75,7 +75,9 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt.newsbot"),
             signing_secret=secret.get_secret_value() if secret else "",
         )
-        self.inbound = SlackInbound(commands, cfg, self._users_info, lambda: self.team_id)
+        self.inbound = SlackInbound(
+            commands, cfg, self._users_info, lambda: self.team_id, call=self._call
+        )
         self.inbound.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None

@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import blocks as kit
+from bot.adapters.slack.files import share_files
 from bot.config import AppConfig
 from bot.core.chat import HANDLER_FAILED, CommandHandler, DeliveryError
 from bot.core.models import ChannelRef, Command, Reply, UserRef
@@ -30,6 +33,8 @@ ADMIN_CACHE_SECONDS = 600.0
 
 # users.info through the adapter's call, so its errors are the core's delivery errors.
 UsersInfo = Callable[[str], Awaitable[AsyncSlackResponse]]
+# Any Web API method through the adapter's call (errors translated, a stopped adapter refuses).
+Caller = Callable[..., Awaitable[AsyncSlackResponse]]
 
 
 class SlackInbound:
@@ -40,9 +45,11 @@ class SlackInbound:
         commands: CommandHandler,
         cfg: AppConfig,
         users_info: UsersInfo,
-        home_team: Callable[[], str | None] = lambda: None,
+        home_team: Callable[[], str | None],
+        call: Caller,
     ) -> None:
         self.commands = commands
+        self._call = call
         self.cfg = cfg
         self._users_info = users_info
         # The workspace the bot token belongs to (auth.test); None until the adapter started.
@@ -58,7 +65,13 @@ class SlackInbound:
         """Users of ``team`` found to be workspace admins while they used commands."""
         return {user for (t, user), (ok, _) in self._admins.items() if ok and t == team}
 
-    async def on_news(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_news(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
         # Slack gives 3 s for the ack; the work (database, maybe network) comes after it.
         await ack()
         team = str(command.get("team_id", ""))
@@ -68,6 +81,11 @@ class SlackInbound:
                                 str(command.get("user_name", "")))  # fmt: skip
         cmd = Command(text=str(command.get("text", "")), user=user, channel=channel)
         reply = await _run(lambda: self.commands.handle(cmd), what=f"/news {cmd.text[:40]}")
+        if reply.attachments:
+            private = reply.ephemeral or not reply.ok
+            note = await share_files(self._call, client, reply, channel=channel.channel,
+                                     user=user.user, private=private)  # fmt: skip
+            reply = replace(reply, text="\n".join(t for t in (reply.text, note) if t))
         await _respond(respond, reply)
 
     async def on_why(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -99,6 +99,6 @@ class AdminCommands:
     async def _revert(self, call: Call) -> Reply:
         return await self.admin.revert(call.user, call.number("audit-id", 0))
 
-    @command("admin export", "admin export", "The current config as YAML.", admin=True)
+    @command("admin export", "admin export", "The current config as a YAML file.", admin=True)
     async def _export(self, call: Call) -> Reply:
         return await self.admin.export()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot.adapters.discord.adapter import DiscordAdapter
@@ -218,5 +219,30 @@ async def test_a_slow_private_answer_stays_private(
         [followup] = await discord_fake.wait_for_call("POST", r"/webhooks/\d+/[^/]+")
         assert followup.json["flags"] & EPHEMERAL
         assert not discord_fake.calls_to("DELETE", r"/webhooks/.*")  # nothing to replace
+    finally:
+        await adapter.stop()
+
+
+async def test_admin_export_arrives_as_a_yaml_file_only_the_owner_sees(
+    discord_fake: FakeDiscord, sqlite_db: Database
+) -> None:
+    adapter = await start_adapter(
+        discord_fake, sqlite_db, discord_cfg(admins={"discord_users": ["123"]})
+    )
+    try:
+        payload = discord_fake.interaction_payload(
+            "news", [group("admin", sub("export"))], user_id=123
+        )
+        body = await interact(discord_fake, payload)
+        assert body["data"]["flags"] & EPHEMERAL
+        assert "config apply newsbot-config.yaml" in body["data"]["content"]
+        (upload,) = discord_fake.uploads
+        assert upload["filename"] == "newsbot-config.yaml"
+        exported = yaml.safe_load(upload["data"].decode("utf-8"))
+        assert [t["id"] for t in exported["topics"]] == [
+            "framework-agreement",
+            "defence-industry",
+            "joint-exercises",
+        ]
     finally:
         await adapter.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import yaml
 from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter
@@ -200,3 +201,35 @@ async def test_not_relevant_button_through_socket_mode(
     verdicts = db.transaction(lambda s: [(r.story_id, r.verdict)
                                          for r in s.scalars(select(FeedbackRow))])  # fmt: skip
     assert verdicts == [(story_id, "not_relevant")]
+
+
+async def test_admin_export_arrives_as_a_yaml_file_in_the_admins_direct_messages(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    fake.user_flags["U0BOSS"] = {"is_admin": True}
+    await send_signed(adapter, slash_body(fake, "admin export", user_id="U0BOSS"))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    answer = fake.response_url_posts[0]["body"]
+    assert answer["response_type"] == "ephemeral"
+    assert "newsbot-config.yaml is in your direct messages" in answer["text"]
+    # Private answer, private file: uploaded to the admin's DM through files_upload_v2's
+    # three steps, never shared in the channel.
+    (opened,) = fake.calls_for("conversations.open")
+    assert opened.args["users"] == "U0BOSS"
+    (entry,) = fake.files.values()
+    assert entry["filename"] == "newsbot-config.yaml" and entry["channel"] == "D0BOSS"
+    exported = yaml.safe_load(entry["data"].decode("utf-8"))
+    assert exported["topics"][0]["id"] == "framework-agreement"
+    assert all("files" not in m for m in fake.messages.get("C0GENERAL", []))
+
+
+async def test_a_file_slack_refuses_is_named_in_the_answer_with_the_scope_it_needs(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    fake.user_flags["U0BOSS"] = {"is_admin": True}
+    fake.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
+    await send_signed(adapter, slash_body(fake, "admin export", user_id="U0BOSS"))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    text = fake.response_url_posts[0]["body"]["text"]
+    assert "newsbot-config.yaml could not be attached" in text and "files:write" in text
+    assert "xoxb" not in text  # no secret in an error message
