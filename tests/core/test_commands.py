@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -369,3 +371,65 @@ async def test_subscribing_again_resumes_a_paused_channel(commands: Commands, db
     await run(commands, "subscribe diplomacy")
     row = await db.run(lambda s: subs_repo.find(s, CHANNEL))
     assert row is not None and not row.paused and row.paused_reason is None
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+async def test_a_story_of_several_reports_comes_with_its_timeline_chart(
+    news: Database, commands: Commands
+) -> None:
+    reply = await run(commands, "story s-01")
+    (chart,) = reply.attachments
+    assert chart.filename == "story-s-01.png" and chart.mime == "image/png"
+    assert chart.data.startswith(PNG)
+    # One report makes no timeline worth drawing.
+    assert (await run(commands, "story s-03")).attachments == ()
+
+
+async def test_topics_come_with_the_volume_chart_of_the_last_month(
+    news: Database, commands: Commands
+) -> None:
+    reply = await run(commands, "topics")
+    (chart,) = reply.attachments
+    assert chart.filename == "topics-2025-11-03.png" and chart.data.startswith(PNG)
+    assert "(No chart" not in reply.text
+
+
+def test_without_the_charts_extra_story_says_how_to_get_charts(tmp_path: Path) -> None:
+    code = f"""
+import asyncio, sys
+sys.modules["matplotlib"] = None  # as if the charts extra were not installed
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from bot.config import load_config
+from bot.core.commands import Commands
+from bot.core.models import ChannelRef, Command, UserRef
+from bot.storage.configstore import seed
+from bot.storage.db import Database
+from tests.core.newsdata import add_item, add_story
+now = datetime(2025, 11, 3, 9, tzinfo=UTC)
+db = Database.open("sqlite:///{tmp_path / "bot.db"}")
+cfg = load_config(__import__("pathlib").Path({str(CONFIG)!r}))
+def write(s):
+    seed(s, cfg, now=now)
+    fa = ("framework-agreement",)
+    a = add_item(s, "Pact signed", seen=now, relevant=True, topics=fa, source="A")
+    b = add_item(s, "Pact signed, B says", seen=now, relevant=True, topics=fa, source="B")
+    add_story(s, "s-01", "Pact signed", fa, [a, b])
+db.transaction(write)
+user = UserRef("console", "local", "U1", "alice")
+channel = ChannelRef("console", "local", "general", "general")
+commands = Commands(db, cfg, clock=lambda: now)
+reply = asyncio.run(commands.handle(Command("story s-01", user, channel)))
+print(reply.attachments == ())
+print(reply.text.splitlines()[-1])
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=CONFIG.parents[1], timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "True",
+        "(No chart: charts need matplotlib: pip install 'newsbot[charts]'.)",
+    ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from bot.config import AppConfig
+from bot.config import AppConfig, TopicConfig
+from bot.core import charts
 from bot.core.admin import ADMINS_ONLY, Admin
 from bot.core.chat import HANDLER_FAILED
 from bot.core.commands import docs
@@ -30,13 +31,13 @@ from bot.core.commands.grammar import (
     error_reply,
     tokenize,
 )
-from bot.core.commands.reading import Reading
+from bot.core.commands.reading import TOPIC_CHART_DAYS, Reading, chart_or_hint
 from bot.core.commands.specs import _DRY, MAX_COMPLETIONS
 from bot.core.models import ChannelRef, Command, Reply, ReplyField, Subscription, UserRef
 from bot.core.probe import CommandHooks, DefaultHooks
 from bot.core.usage import UsageError, unknown
+from bot.storage import chartdata, reads
 from bot.storage import flagged as feedback_repo
-from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database, Tx
 
@@ -204,13 +205,24 @@ class Commands(Reading, ChannelSettings, AdminCommands):
         head = "newsbot follows US–India defence ties and posts stories to subscribed channels."
         return Reply(text=head + "\n" + "\n".join(lines))
 
-    @command("topics", "topics", "The topics the bot tracks.")
+    @command("topics", "topics", "The topics the bot tracks, and their volume (a chart).")
     async def _topics(self, call: Call) -> Reply:
-        rows = await self.db.run(lambda s: reads.topics(s, self.cfg))
+        until = self.clock().date()
+        since = until - timedelta(days=TOPIC_CHART_DAYS - 1)
+
+        def read(s: Tx) -> tuple[list[TopicConfig], dict[str, list[tuple[date, int]]]]:
+            return reads.topics(s, self.cfg), chartdata.topic_days(s, since, until)
+
+        rows, series = await self.db.run(read)
+        chart, note = await chart_or_hint(
+            f"topics-{until}.png", f"Relevant reports a day per topic, {since} to {until}",
+            charts.topic_volume, f"Relevant reports a day, {since} to {until} (UTC)", series,
+            wanted=bool(series),
+        )  # fmt: skip
         fields = tuple(ReplyField(f"{r.name} (`{r.id}`)", r.description) for r in rows)
-        return Reply(
-            text=f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`.", fields=fields
-        )
+        text = f"{len(rows)} topics. Subscribe with `/news subscribe <topic>`."
+        return Reply(text="\n".join(t for t in (text, note) if t), fields=fields,
+                     attachments=chart)  # fmt: skip
 
     @command(
         "subscribe",

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig, parse_duration
+from bot.core import charts
 from bot.core.commands import views
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import DEFAULT_LATEST, MAX_LATEST, MAX_MISSED, MAX_SEARCH
 from bot.core.models import (
+    Attachment,
     ItemFate,
     Reply,
     StoredEvidence,
@@ -23,6 +25,22 @@ from bot.core.usage import UsageError, unknown
 from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database, Tx
+
+TOPIC_CHART_DAYS = 30
+
+
+async def chart_or_hint(
+    filename: str, title: str, draw: Callable[..., bytes], *args: object, wanted: bool = True
+) -> tuple[tuple[Attachment, ...], str]:
+    """A chart drawn off the event loop as a PNG attachment; without the charts extra, no
+    file and the one line that says how to get it."""
+    if not wanted:
+        return (), ""
+    try:
+        png = await charts.render(draw, *args)
+    except charts.ChartsUnavailable as exc:
+        return (), f"(No chart: {exc}.)"
+    return (Attachment(filename, png, "image/png", title),), ""
 
 
 class Reading:
@@ -113,10 +131,17 @@ class Reading:
             return detail
 
         detail = await self.db.run(read)
+        reports = [(r.link.published if r.link and r.link.published else r.seen, r.source)
+                   for r in detail.reports]  # fmt: skip
+        chart, note = await chart_or_hint(
+            f"story-{detail.key}.png", f"Story {detail.key}: its reports over time",
+            charts.story_timeline, detail.headline, reports, wanted=len(reports) > 1,
+        )  # fmt: skip
         return Reply(
-            text=views.detail_text(detail),
+            text="\n".join(t for t in (views.detail_text(detail), note) if t),
             fields=views.detail_fields(detail),
             links=views.detail_links(detail),
+            attachments=chart,
         )
 
     @command(
