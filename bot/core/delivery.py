@@ -22,8 +22,8 @@ from bot import metrics
 from bot.core.cards import follow_ups, load_card, shown_ids
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.feedleases import default_owner
-from bot.core.models import ChannelRef, MessageRef, StoryCard
-from bot.core.policy import PENDING, Decision, decide
+from bot.core.models import ChannelRef, DeliveryKind, DeliveryStatus, MessageRef, StoryCard
+from bot.core.policy import Decision, decide
 from bot.core.workleases import Renewal, keep_renewed
 from bot.storage import outbox
 from bot.storage.db import Database
@@ -223,7 +223,9 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
     existing = {
         (d.subscription_id, d.story_id): d
         for d in session.scalars(
-            select(DeliveryRow).where(DeliveryRow.story_id.in_(ids), DeliveryRow.kind == "alert")
+            select(DeliveryRow).where(
+                DeliveryRow.story_id.in_(ids), DeliveryRow.kind == DeliveryKind.ALERT
+            )
         )
     }
     touched = 0
@@ -248,7 +250,7 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
                 DeliveryRow(
                     subscription_id=sub.id,
                     story_id=story.id,
-                    kind="alert",
+                    kind=DeliveryKind.ALERT,
                     status=decision.status,
                     reason=decision.reason,
                     items_total=totals.get(story.id, 0),
@@ -256,7 +258,7 @@ def plan_deliveries(session: Session, story_ids: list[int], now: datetime) -> in
                     due_at=decision.due_at or now,
                 )
             )
-            if decision.status == PENDING:
+            if decision.status == DeliveryStatus.PENDING:
                 recent[sub.id] = recent.get(sub.id, 0) + 1
             touched += 1
     return touched
@@ -281,8 +283,8 @@ def _alerts_last_hour(session: Session, now: datetime) -> dict[int, int]:
     rows = session.execute(
         select(DeliveryRow.subscription_id, func.count())
         .where(
-            DeliveryRow.kind == "alert",
-            DeliveryRow.status.in_(("pending", "sent")),
+            DeliveryRow.kind == DeliveryKind.ALERT,
+            DeliveryRow.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENT)),
             DeliveryRow.created_at >= now - timedelta(hours=1),
         )
         .group_by(DeliveryRow.subscription_id)
@@ -333,13 +335,14 @@ def _claim(
         .where(
             SubscriptionRow.platform.in_(platforms),
             SubscriptionRow.paused.is_(False),
-            DeliveryRow.kind == "alert",
+            DeliveryRow.kind == DeliveryKind.ALERT,
             DeliveryRow.due_at <= now,
             or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now),
             or_(
-                DeliveryRow.status == "pending",
+                DeliveryRow.status == DeliveryStatus.PENDING,
                 and_(
-                    DeliveryRow.status == "sent", DeliveryRow.items_total > DeliveryRow.items_posted
+                    DeliveryRow.status == DeliveryStatus.SENT,
+                    DeliveryRow.items_total > DeliveryRow.items_posted,
                 ),
             ),
         )
@@ -382,7 +385,7 @@ def _muted_since_planned(session: Session, row: DeliveryRow, sub: SubscriptionRo
     if story is None or story.key not in sub.muted_stories:
         return False
     if row.message_id is None:
-        row.status, row.reason = "skipped", f"muted (story `{story.key}`)"
+        row.status, row.reason = DeliveryStatus.SKIPPED, f"muted (story `{story.key}`)"
     else:
         row.items_posted = row.items_total
     return True

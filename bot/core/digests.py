@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.chat import ChannelUnavailable, ChatAdapter, DeliveryError
-from bot.core.models import ChannelRef, StoryCard
-from bot.core.policy import HELD, words_in
+from bot.core.models import ChannelRef, DeliveryKind, DeliveryStatus, StoryCard
+from bot.core.policy import words_in
 from bot.core.schedule import BotScheduler, missed_digest
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
@@ -35,7 +35,6 @@ from bot.storage.tables import (
 
 logger = logging.getLogger(__name__)
 
-RELEASED = "released"  # held alerts posted inside a grouped message; never edited later
 MAX_DIGEST_STORIES = 25
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
@@ -125,9 +124,9 @@ class Digests:
         sub.last_digest_at = now
         if not story_ids:
             return None
-        row = DeliveryRow(subscription_id=sub.id, story_id=None, kind="digest", status="pending",
-                          items_total=len(story_ids), created_at=now, due_at=now,
-                          attempts=1)  # fmt: skip
+        row = DeliveryRow(subscription_id=sub.id, story_id=None, kind=DeliveryKind.DIGEST,
+                          status=DeliveryStatus.PENDING, items_total=len(story_ids),
+                          created_at=now, due_at=now, attempts=1)  # fmt: skip
         s.add(row)
         s.flush()
         every = sub.digest.get("every", "daily")
@@ -174,8 +173,8 @@ def _claim_held(session: Session, now: datetime) -> list[_Batch]:
         select(DeliveryRow, SubscriptionRow)
         .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
         .where(
-            DeliveryRow.kind == "alert",
-            DeliveryRow.status == HELD,
+            DeliveryRow.kind == DeliveryKind.ALERT,
+            DeliveryRow.status == DeliveryStatus.HELD,
             DeliveryRow.due_at <= now,
             SubscriptionRow.paused.is_(False),
         )
@@ -210,12 +209,14 @@ def _settle(
         row.updated_at = now
         if error is not None:
             row.last_error = error
-            if row.kind == "digest":
-                row.status, row.reason = "failed", error
+            if row.kind == DeliveryKind.DIGEST:
+                row.status, row.reason = DeliveryStatus.FAILED, error
             else:  # held alerts stay held and are retried at the next release
                 row.due_at = now + timedelta(minutes=5)
             continue
-        row.status = "sent" if row.kind == "digest" else RELEASED
+        row.status = (
+            DeliveryStatus.SENT if row.kind == DeliveryKind.DIGEST else DeliveryStatus.RELEASED
+        )
         row.message_id = message_id
         row.sent_at = now
         row.items_posted = row.items_total

@@ -16,6 +16,22 @@ class FeedHealth(StrEnum):
     GONE = "gone"  # the site answered 410 Gone: paused until an admin resumes it
 
 
+class DeliveryStatus(StrEnum):
+    """Where one delivery (an alert, a digest, a release of held alerts) stands in the outbox."""
+
+    PENDING = "pending"  # to post now (or when its lease or retry time comes)
+    HELD = "held"  # to post at due_at, grouped with the other held stories in one message
+    SENT = "sent"  # posted; an alert is still edited as later reports come
+    RELEASED = "released"  # a held alert posted inside a grouped message; never edited later
+    SKIPPED = "skipped"  # never posted as an alert; its reason says why (a digest may show it)
+    FAILED = "failed"  # given up after the retries; its reason says why
+
+
+class DeliveryKind(StrEnum):
+    ALERT = "alert"  # one story's post in a channel
+    DIGEST = "digest"  # the day's or week's stories in one message
+
+
 @dataclass(frozen=True, slots=True)
 class Feed:
     """A feed as the poller sees it: where to fetch and what the last fetch left behind."""

@@ -15,16 +15,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import snowballstemmer
 
+from bot.core.models import DeliveryStatus
 from bot.storage.tables import StoryRow, SubscriptionRow
 
-PENDING = "pending"  # post now
-HELD = "held"  # post at due_at, grouped with the other held stories in one message
-SKIPPED = "skipped"  # never posted as an alert; reason says why (the digest may still show it)
+PENDING, HELD, SKIPPED = DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SKIPPED
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    status: str
+    status: DeliveryStatus
     reason: str | None = None
     due_at: datetime | None = None
 
@@ -105,6 +104,10 @@ def decide(
         return Decision(HELD, "quiet hours", until)
     if sub.hourly_cap is not None and sent_last_hour >= sub.hourly_cap:
         if sub.digest:
-            return Decision(SKIPPED, f"cap ({sub.hourly_cap}/hour): in the next digest")
-        return Decision(HELD, f"cap ({sub.hourly_cap}/hour)", now + timedelta(hours=1))
+            return Decision(
+                DeliveryStatus.SKIPPED, f"cap ({sub.hourly_cap}/hour): in the next digest"
+            )
+        return Decision(
+            DeliveryStatus.HELD, f"cap ({sub.hourly_cap}/hour)", now + timedelta(hours=1)
+        )
     return Decision(PENDING, None, now)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.models import DeliveryStatus
 from bot.storage.tables import DeliveryRow, SubscriptionRow
 
 DELIVERIES: Table = DeliveryRow.__table__  # type: ignore[assignment]
@@ -34,7 +35,7 @@ def settle_sent(
     row = session.get(DeliveryRow, delivery_id)
     if row is None:
         return
-    row.status = "sent"
+    row.status = DeliveryStatus.SENT
     row.message_id = message_id
     row.thread_id = thread_id or message_id
     row.sent_at = row.sent_at or now
@@ -76,7 +77,7 @@ def retry_later(session: Session, delivery_id: int, error: str, now: datetime) -
     row.claimed_by = None
     row.last_error = error
     if row.attempts >= MAX_ATTEMPTS and row.message_id is None:
-        row.status = "failed"
+        row.status = DeliveryStatus.FAILED
         row.reason = f"gave up after {row.attempts} attempts: {error}"
         return
     row.due_at = now + timedelta(seconds=RETRY_BASE_SECONDS * 2 ** min(row.attempts, 8))

@@ -8,6 +8,7 @@ from typing import cast
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from bot.core.models import DeliveryStatus
 from bot.storage.tables import DeliveryRow
 
 
@@ -19,7 +20,7 @@ def outbox_backlog(session: Session, now: datetime) -> tuple[int, float]:
     """Rows waiting to be posted (pending, due or not) and the age of the oldest, seconds."""
     row = session.execute(
         select(func.count(DeliveryRow.id), func.min(DeliveryRow.created_at)).where(
-            DeliveryRow.status == "pending"
+            DeliveryRow.status == DeliveryStatus.PENDING
         )
     ).one()
     count, oldest = int(row[0]), cast("datetime | None", row[1])  # min() of no rows is NULL

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.core.models import DeliveryKind, DeliveryStatus
+
 # Stable constraint names so migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -276,9 +278,9 @@ class DeliveryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(20), default="alert")  # alert|digest
+    kind: Mapped[str] = mapped_column(String(20), default=DeliveryKind.ALERT.value)
     # pending -> sent | failed | held (quiet hours / cap, released later) | skipped (with reason)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
     reason: Mapped[str | None] = mapped_column(Text)
     items_posted: Mapped[int] = mapped_column(Integer, default=0)  # reports the post shows
     items_total: Mapped[int] = mapped_column(Integer, default=0)  # reports known; > posted: edit

@@ -8,6 +8,8 @@ from datetime import datetime
 from bot.core.evidence import evidence_sentences
 from bot.core.freshness import stale_reason
 from bot.core.models import (
+    DeliveryKind,
+    DeliveryStatus,
     ItemFate,
     ItemHit,
     ReplyField,
@@ -123,16 +125,16 @@ def missed_reason(
 
 def _delivery_reason(fate: ItemFate) -> str | None:
     status, reason = fate.delivery_status, fate.delivery_reason
-    if status in ("sent", "released"):
+    if status in (DeliveryStatus.SENT, DeliveryStatus.RELEASED):
         if not fate.first_report:
             return f"duplicate: another report of story `{fate.story_key}`, shown in its post"
         return None
-    if status == "held":
+    if status == DeliveryStatus.HELD:
         return f"{reason or 'held'} (released later)"
-    if status == "skipped":
+    if status == DeliveryStatus.SKIPPED:
         return reason or "skipped"
-    if status == "failed":
+    if status == DeliveryStatus.FAILED:
         return f"failed: {reason or 'unknown error'}"
-    if fate.delivery_kind == "digest":
+    if fate.delivery_kind == DeliveryKind.DIGEST:
         return "in the next digest"
     return "waiting to be posted"
