@@ -140,7 +140,8 @@ class NewsBot:
         )
         self.scheduler.start()
         # The live set: a digest due while its platform is down waits like any alert.
-        await start_digests(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        jobs = await start_digests(self.db, self.scheduler, self.delivery.adapters)
+        self.commands.hooks.follow_schedule(self.scheduler.reschedule_poll, jobs.changed)
         return self.scheduler
 
     async def close(self) -> None:

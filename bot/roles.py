@@ -23,6 +23,7 @@ from bot.connections import Connections
 from bot.core.chat import ChatAdapter
 from bot.core.digests import DigestJobs, start_digests
 from bot.core.leadership import Leadership, Role
+from bot.core.probe import CommandHooks
 from bot.core.schedule import DIGEST_JOB, RELEASE_JOB, BotScheduler
 from bot.storage.db import Database
 from bot.storage.leaders import leaders
@@ -80,14 +81,15 @@ class DigestLead:
         db: Database,
         scheduler: BotScheduler,
         adapters: Mapping[str, ChatAdapter],
-        hooks: object,
+        hooks: CommandHooks,
     ) -> None:
         self.db, self.scheduler, self.adapters, self.hooks = db, scheduler, adapters, hooks
         self._jobs: DigestJobs | None = None
         self._specs: dict[int, dict[str, object]] = {}
 
     async def gain(self) -> None:
-        self._jobs = await start_digests(self.db, self.scheduler, self.adapters, self.hooks)
+        self._jobs = await start_digests(self.db, self.scheduler, self.adapters)
+        self.hooks.follow_schedule(self.scheduler.reschedule_poll, self._jobs.changed)
         # What the rebuild scheduled is checked by the first sync like any other job.
         prefix = DIGEST_JOB.format("")
         self._specs = {

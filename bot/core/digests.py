@@ -261,20 +261,12 @@ class DigestJobs:
 
 
 async def start_digests(
-    db: Database,
-    scheduler: BotScheduler,
-    adapters: Mapping[str, ChatAdapter],
-    hooks: object | None = None,
+    db: Database, scheduler: BotScheduler, adapters: Mapping[str, ChatAdapter]
 ) -> DigestJobs:
-    """Schedule every digest and the held-alert release on a running bot's scheduler, and point
-    the commands' hooks at it so `/news digest …` and `admin schedule poll` apply at once."""
-    from bot.core.probe import DefaultHooks
-
+    """Schedule every digest and the held-alert release on a running bot's scheduler; the
+    returned jobs follow `/news digest …` edits (``CommandHooks.follow_schedule``)."""
     digests = Digests(db, adapters)
     jobs = DigestJobs(db, scheduler, digests)
     scheduler.start_release(digests.release_held)
     await jobs.rebuild()
-    if isinstance(hooks, DefaultHooks):
-        hooks.on_poll_interval = scheduler.reschedule_poll
-        hooks.on_digest = jobs.changed
     return jobs

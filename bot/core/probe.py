@@ -56,6 +56,14 @@ class CommandHooks(Protocol):
         """Add, move or remove the digest job of one subscription."""
         ...
 
+    def follow_schedule(
+        self,
+        poll_interval: Callable[[float], None],
+        digest_changed: Callable[[int], Awaitable[None]],
+    ) -> None:
+        """From now on, apply poll-interval and digest edits to this running schedule."""
+        ...
+
 
 async def _probe(fetcher: Fetcher, url: str, allow_private: bool) -> tuple[FeedProbe, bytes | None]:
     """Fetch and parse ``url`` once; the body too when it came back but is not a feed."""
@@ -82,6 +90,14 @@ class DefaultHooks:
     ) -> None:
         self.on_poll_interval = on_poll_interval
         self.on_digest = on_digest
+
+    def follow_schedule(
+        self,
+        poll_interval: Callable[[float], None],
+        digest_changed: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self.on_poll_interval = poll_interval
+        self.on_digest = digest_changed
 
     async def probe_feed(
         self, url: str, poll: PollConfig, *, allow_private: bool = False
