@@ -38,8 +38,6 @@ ADAPTER_ALLOWED = (
 # (importer, imported) pairs the redesign of issue 14 has still to remove.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("bot.core.replay", "bot.storage.tables"),
-        ("bot.core.replay", "sqlalchemy"),
         ("bot.core.delivery", "bot.storage.tables"),
         ("bot.core.delivery", "sqlalchemy"),
         ("bot.core.digests", "bot.storage.tables"),

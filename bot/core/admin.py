@@ -31,7 +31,7 @@ from bot.storage import audit as audit_repo
 from bot.storage.configstore import is_seeded, load_runtime
 from bot.storage.db import Database, Tx
 from bot.storage.flagged import flagged_stories
-from bot.storage.items import items_since
+from bot.storage.items import items_since, stories_of
 from bot.storage.scratch import scratch_session
 
 logger = logging.getLogger(__name__)
@@ -264,7 +264,13 @@ class Admin:
         since = self.clock() - timedelta(days=REPLAY_DAYS)
         if old.thresholds.story != new.thresholds.story:
             return await self.regroup_dry_run(old, new, label, since)
-        result = await self.db.run(lambda s: replay(s, old, new, since))
+
+        def read(s: Tx) -> tuple[list[Item], dict[int, int]]:
+            week = items_since(s, since)
+            return week, stories_of(s, [i.id for i in week])
+
+        week, story_of = await self.db.run(read)
+        result = await asyncio.to_thread(replay, week, story_of, old, new)
         return Reply(
             text=f"Dry run of `{label}` over {result.items} items of the last "
             f"{REPLAY_DAYS} days (nothing changed):",

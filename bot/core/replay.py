@@ -4,16 +4,11 @@ what would have been alerted and what not."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.core.models import ReplyField
-from bot.storage.items import item_from_row
-from bot.storage.tables import ItemRow, StoryItemRow
+from bot.core.models import Item, ReplyField
 
 
 @dataclass(frozen=True)
@@ -37,32 +32,24 @@ class Replay:
         )
 
 
-def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) -> Replay:
-    """Match the stored items since ``since`` under both configs.
+def replay(
+    items: Sequence[Item], story_of: Mapping[int, int], old: AppConfig, new: AppConfig
+) -> Replay:
+    """Match ``items`` (in the order they were seen) under both configs.
 
-    Stories per day counts an item's existing story once (reports already grouped), and an
-    item not in any story as a story of its own: the number of posts the channel would see.
+    Stories per day counts an item's existing story once (``story_of``: reports already
+    grouped), and an item not in any story as a story of its own: the posts a channel would see.
     """
     from bot.core.matching import Matcher
 
     before, after = Matcher.from_config(old), Matcher.from_config(new)
-    rows = session.scalars(
-        select(ItemRow).where(ItemRow.first_seen_at >= since).order_by(ItemRow.first_seen_at)
-    ).all()
-    pairs = session.execute(
-        select(StoryItemRow.item_id, StoryItemRow.story_id).where(
-            StoryItemRow.item_id.in_([r.id for r in rows])
-        )
-    )
-    story_of: dict[int, int] = {item_id: story_id for item_id, story_id in pairs}
     days_before: dict[str, set[object]] = defaultdict(set)
     days_after: dict[str, set[object]] = defaultdict(set)
     added: list[str] = []
     dropped: list[str] = []
-    for row in rows:
-        item = item_from_row(row)
-        day = row.first_seen_at.strftime("%Y-%m-%d")
-        story: object = story_of.get(row.id, ("item", row.id))
+    for item in items:
+        day = item.first_seen.strftime("%Y-%m-%d")
+        story: object = story_of.get(item.id, ("item", item.id))
         was, now = before.match(item).relevant, after.match(item).relevant
         days_before.setdefault(day, set())
         days_after.setdefault(day, set())
@@ -71,10 +58,10 @@ def replay(session: Session, old: AppConfig, new: AppConfig, since: datetime) ->
         if now:
             days_after[day].add(story)
         if now and not was:
-            added.append(f"+ {row.title[:120]} ({row.source})")
+            added.append(f"+ {item.title[:120]} ({item.source})")
         elif was and not now:
-            dropped.append(f"− {row.title[:120]} ({row.source})")
+            dropped.append(f"− {item.title[:120]} ({item.source})")
     per_day = tuple(
         (day, len(days_before[day]), len(days_after[day])) for day in sorted(days_before)
     )
-    return Replay(len(rows), per_day, tuple(added), tuple(dropped))
+    return Replay(len(items), per_day, tuple(added), tuple(dropped))

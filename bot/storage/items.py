@@ -16,7 +16,7 @@ from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
 from bot.storage import twins
 from bot.storage.feeds import FeedState, save_states
-from bot.storage.tables import ItemRow
+from bot.storage.tables import ItemRow, StoryItemRow
 
 logger = logging.getLogger(__name__)
 
@@ -211,3 +211,15 @@ def items_since(session: Session, since: datetime) -> list[Item]:
         .order_by(ItemRow.first_seen_at, ItemRow.id)
     )
     return [item_from_row(row) for row in session.scalars(stmt)]
+
+
+def stories_of(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
+    """The story each of these items was grouped into (items in none are left out)."""
+    out: dict[int, int] = {}
+    for k in range(0, len(item_ids), IN_CHUNK):
+        chunk = list(item_ids[k : k + IN_CHUNK])
+        stmt = select(StoryItemRow.item_id, StoryItemRow.story_id).where(
+            StoryItemRow.item_id.in_(chunk)
+        )
+        out.update({int(i): int(st) for i, st in session.execute(stmt)})
+    return out
