@@ -42,7 +42,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("bot.core.delivery", "sqlalchemy"),
         ("bot.core.digests", "bot.storage.tables"),
         ("bot.core.digests", "sqlalchemy"),
-        ("bot.core.feed_admin", "bot.storage.tables"),
         ("bot.core.stories", "bot.storage.tables"),
         ("bot.core.stories", "sqlalchemy"),
         ("bot.core.policy", "bot.storage.tables"),

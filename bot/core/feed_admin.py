@@ -8,12 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.core.models import AuditEntry, FeedHealth, Reply, ReplyField, UserRef
+from bot.core.models import AuditEntry, FeedHealth, FeedListing, Reply, ReplyField, UserRef
 from bot.core.netguard import refusal_for
 from bot.core.usage import UsageError, unknown
 from bot.storage import admin as store
 from bot.storage.db import Tx
-from bot.storage.tables import FeedRow
 
 if TYPE_CHECKING:
     from bot.core.admin import Admin
@@ -41,7 +40,7 @@ async def refuse_private_address(url: str, *, allow_private: bool, feed: str = "
         raise UsageError(reason)
 
 
-def _state_line(row: FeedRow) -> str:
+def _state_line(row: FeedListing) -> str:
     last = row.last_success_at.strftime("%Y-%m-%d %H:%M UTC") if row.last_success_at else "never"
     if row.paused and row.health == FeedHealth.GONE and row.last_error:
         return (

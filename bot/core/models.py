@@ -52,6 +52,20 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedListing:
+    """A feed as admins see it listed: its state as stored, paused or not, and its last error."""
+
+    id: int
+    url: str
+    name: str
+    health: FeedHealth
+    paused: bool
+    allow_private: bool
+    last_success_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedItem:
     """One entry of a feed after parsing: clean text, UTC date, canonical link, stable key."""
 

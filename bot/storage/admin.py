@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
-from bot.core.models import ChannelRef
+from bot.core.models import ChannelRef, FeedHealth, FeedListing
 from bot.storage.tables import FeedRow, SettingRow, SubscriptionRow, TopicRow
 
 Snapshot = dict[str, Any] | None
@@ -150,11 +150,16 @@ def feed_by_url(session: Session, url: str) -> FeedRow | None:
     return session.scalars(select(FeedRow).where(FeedRow.url == url)).one_or_none()
 
 
-def feeds(session: Session) -> list[FeedRow]:
-    return list(session.scalars(select(FeedRow).order_by(FeedRow.id)))
+def feeds(session: Session) -> list[FeedListing]:
+    """Every stored feed, paused ones too, in the order added."""
+    return [
+        FeedListing(r.id, r.url, r.name, FeedHealth(r.health), bool(r.paused),
+                    bool(r.allow_private), r.last_success_at, r.last_error)
+        for r in session.scalars(select(FeedRow).order_by(FeedRow.id))
+    ]  # fmt: skip
 
 
-def find_feed(session: Session, ref: str) -> FeedRow | None:
+def find_feed(session: Session, ref: str) -> FeedListing | None:
     """A feed by id, exact URL or name (case-insensitive)."""
     ref = ref.strip()
     rows = feeds(session)
