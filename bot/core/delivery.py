@@ -26,6 +26,7 @@ from bot.core.models import ChannelRef, DeliveryKind, DeliveryStatus, MessageRef
 from bot.core.policy import Decision, decide
 from bot.core.workleases import Renewal, keep_renewed
 from bot.storage import outbox
+from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
 from bot.storage.subscriptions import subscribed_workspaces
 from bot.storage.tables import (
@@ -274,8 +275,8 @@ def _policy(
     ).all()
     text = "\n".join(f"{title}\n{summary}" for _, title, summary in reports)
     sources = [source for source, _, _ in reports if source]
-    return decide(sub, story, now, sources=sources, text=text,
-                  sent_last_hour=recent.get(sub.id, 0))  # fmt: skip
+    return decide(subs_repo.value(sub), story.key, story.headline, now, sources=sources,
+                  text=text, sent_last_hour=recent.get(sub.id, 0))  # fmt: skip
 
 
 def _alerts_last_hour(session: Session, now: datetime) -> dict[int, int]:

@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import snowballstemmer
 
-from bot.core.models import DeliveryStatus
-from bot.storage.tables import StoryRow, SubscriptionRow
+from bot.core.models import DeliveryStatus, Subscription
 
 PENDING, HELD, SKIPPED = DeliveryStatus.PENDING, DeliveryStatus.HELD, DeliveryStatus.SKIPPED
 
@@ -40,7 +39,7 @@ def _hhmm(text: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def quiet_until(sub: SubscriptionRow, now: datetime) -> datetime | None:
+def quiet_until(sub: Subscription, now: datetime) -> datetime | None:
     """When the channel's quiet hours end, if ``now`` is inside them; else None.
 
     Computed in the channel's time zone, so a window like 22:00-07:00 stays at those local
@@ -75,25 +74,26 @@ def _stems(text: str) -> list[str]:
 
 
 def decide(
-    sub: SubscriptionRow,
-    story: StoryRow,
+    sub: Subscription,
+    story_key: str,
+    headline: str,
     now: datetime,
     *,
     sources: Sequence[str] = (),
     text: str = "",
     sent_last_hour: int = 0,
 ) -> Decision:
-    """The policy for a first alert of ``story`` in ``sub``'s channel.
+    """The policy for a first alert of a story (its key and headline) in ``sub``'s channel.
 
     ``sources`` are the outlets reporting the story, ``text`` its headline and reports' text
     (for include/exclude words), ``sent_last_hour`` the alerts the channel got in the last hour.
     """
-    if story.key in sub.muted_stories:
-        return Decision(SKIPPED, f"muted (story `{story.key}`)")
+    if story_key in sub.muted_stories:
+        return Decision(SKIPPED, f"muted (story `{story_key}`)")
     muted = {m.lower() for m in sub.muted_sources}
     if sources and all(s.lower() in muted for s in sources):
         return Decision(SKIPPED, f"muted (source {', '.join(sorted(set(sources)))})")
-    body = f"{story.headline}\n{text}"
+    body = f"{headline}\n{text}"
     excluded = words_in(body, sub.exclude_words)
     if excluded:
         return Decision(SKIPPED, f"excluded word `{excluded[0]}`")

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.delivery import Delivery, plan_deliveries
-from bot.core.models import ChannelRef
+from bot.core.models import ChannelRef, Subscription
 from bot.core.policy import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
-from bot.storage.tables import DeliveryRow, StoryRow, SubscriptionRow
+from bot.storage.tables import DeliveryRow
 from tests.core.newsdata import add_item, add_story
 from tests.fakes.recording import RecordingAdapter
 
@@ -21,38 +21,38 @@ NOW = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # 22:30 in Kolkata
 CHANNEL = ChannelRef("console", "local", "news", "news")
 
 
-def sub(**changes: Any) -> SubscriptionRow:
+def sub(**changes: Any) -> Subscription:
     values: dict[str, Any] = dict(
-        id=1, platform="slack", workspace="T1", channel="C1", topics=["diplomacy"],
-        mode="realtime", follow_ups="edit", include_words=[], exclude_words=[],
-        muted_sources=[], muted_stories=[], quiet_start=None, quiet_end=None, timezone="UTC",
-        hourly_cap=None, digest={}, paused=False, since=NOW - timedelta(days=1),
+        id=1, channel=ChannelRef("slack", "T1", "C1"), topics=("diplomacy",),
+        since=NOW - timedelta(days=1),
     )  # fmt: skip
-    values.update(changes)
-    return SubscriptionRow(**values)
+    values.update({k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
+    return Subscription(**values)
 
 
-STORY = StoryRow(id=7, key="s-07", headline="Rajnath Singh and Hegseth sign framework",
-                 topics=["diplomacy"], first_seen_at=NOW, last_item_at=NOW)  # fmt: skip
+# A story's key and headline, as the policy reads them.
+STORY = ("s-07", "Rajnath Singh and Hegseth sign framework")
 
 
 def test_an_ordinary_story_posts_now() -> None:
-    decision = decide(sub(), STORY, NOW, sources=["The Hindu"])
+    decision = decide(sub(), *STORY, NOW, sources=["The Hindu"])
     assert (decision.status, decision.reason, decision.due_at) == (PENDING, None, NOW)
 
 
 def test_muted_story_and_muted_sources_are_skipped() -> None:
-    assert decide(sub(muted_stories=["s-07"]), STORY, NOW).reason == "muted (story `s-07`)"
+    assert decide(sub(muted_stories=["s-07"]), *STORY, NOW).reason == "muted (story `s-07`)"
     muted = sub(muted_sources=["the hindu"])
-    assert decide(muted, STORY, NOW, sources=["The Hindu"]).status == SKIPPED
+    assert decide(muted, *STORY, NOW, sources=["The Hindu"]).status == SKIPPED
     # Another outlet reports it too: the story is not only the muted source's.
-    assert decide(muted, STORY, NOW, sources=["The Hindu", "Reuters"]).status == PENDING
+    assert decide(muted, *STORY, NOW, sources=["The Hindu", "Reuters"]).status == PENDING
 
 
 def test_include_and_exclude_words() -> None:
-    assert decide(sub(exclude_words=["hegseth"]), STORY, NOW).reason == "excluded word `hegseth`"
-    assert decide(sub(include_words=["stryker"]), STORY, NOW).status == SKIPPED
-    assert decide(sub(include_words=["stryker"]), STORY, NOW, text="Stryker deal").status == PENDING
+    assert decide(sub(exclude_words=["hegseth"]), *STORY, NOW).reason == "excluded word `hegseth`"
+    assert decide(sub(include_words=["stryker"]), *STORY, NOW).status == SKIPPED
+    assert (
+        decide(sub(include_words=["stryker"]), *STORY, NOW, text="Stryker deal").status == PENDING
+    )
     assert words_in("the frame-work", ["frame"]) == ["frame"]
     assert words_in("New tariffs on steel", ["tariff"]) == ["tariff"]
     assert words_in("Firms sanctioned by the US", ["sanctions", "firm"]) == ["sanctions", "firm"]
@@ -63,7 +63,7 @@ def test_include_and_exclude_words() -> None:
 
 def test_quiet_hours_hold_until_they_end_in_the_channels_zone() -> None:
     quiet = sub(quiet_start="22:00", quiet_end="07:00", timezone="Asia/Kolkata")
-    decision = decide(quiet, STORY, NOW)
+    decision = decide(quiet, *STORY, NOW)
     assert decision.status == HELD and decision.reason == "quiet hours"
     assert decision.due_at == datetime(2025, 11, 4, 1, 30, tzinfo=UTC)  # 07:00 IST
     assert quiet_until(quiet, NOW + timedelta(hours=9)) is None  # 07:30 IST: awake
@@ -80,11 +80,11 @@ def test_quiet_hours_follow_daylight_saving() -> None:
 
 def test_the_hourly_cap_overflows_to_the_digest_or_waits() -> None:
     capped = sub(hourly_cap=2)
-    assert decide(capped, STORY, NOW, sent_last_hour=1).status == PENDING
-    waiting = decide(capped, STORY, NOW, sent_last_hour=2)
+    assert decide(capped, *STORY, NOW, sent_last_hour=1).status == PENDING
+    waiting = decide(capped, *STORY, NOW, sent_last_hour=2)
     assert (waiting.status, waiting.due_at) == (HELD, NOW + timedelta(hours=1))
     with_digest = sub(hourly_cap=2, digest={"every": "daily", "at": "08:00", "tz": "UTC"})
-    overflow = decide(with_digest, STORY, NOW, sent_last_hour=2)
+    overflow = decide(with_digest, *STORY, NOW, sent_last_hour=2)
     assert overflow.status == SKIPPED and overflow.reason == "cap (2/hour): in the next digest"
 
 
