@@ -16,11 +16,10 @@ import re
 from collections.abc import Collection, Sequence
 
 from bot.core import googlenews
-from bot.core.models import SourceLink, StoryCard
+from bot.core.models import Item, SourceLink, StoryCard, StoryMaterial
 from bot.core.stories import text_tokens
 from bot.storage import stories as repo
 from bot.storage.db import Tx
-from bot.storage.tables import ItemRow, StoryRow
 
 logger = logging.getLogger(__name__)
 
@@ -53,32 +52,28 @@ def plain(text: str) -> str:
 
 def load_card(session: Tx, story_id: int) -> StoryCard:
     """Build the card for one story from its stored reports."""
-    story = session.get(StoryRow, story_id)
-    if story is None:
+    material = repo.story_material(session, story_id)
+    if material is None:
         raise StoryNotFound(f"story {story_id} does not exist")
-    items = [item for item, _ in repo.story_items(session, story_id)]
-    weights = _signature_weights(story)
-    linked_key = None
-    if story.linked_story_id is not None:
-        linked = session.get(StoryRow, story.linked_story_id)
-        linked_key = linked.key if linked else None
+    return build_card(material)
+
+
+def build_card(story: StoryMaterial) -> StoryCard:
+    """The card of a story: the headline and the sentences that cover its shared content best,
+    and one link per article."""
+    items = story.reports
+    weights = story.weights
     return StoryCard(
         story_id=story.id,
         story_key=story.key,
         headline=choose_headline([plain(i.title) for i in items], weights) or plain(story.headline),
         extract=choose_extract([plain(i.summary) for i in items], weights),
-        topics=tuple(story.topics or ()),
+        topics=story.topics,
         sources=_sources(items),
-        first_seen=story.first_seen_at,
-        linked_story_key=linked_key,
-        published=items[0].published_at if items else None,
+        first_seen=story.first_seen,
+        linked_story_key=story.linked_key,
+        published=items[0].published if items else None,
     )
-
-
-def _signature_weights(story: StoryRow) -> dict[str, float]:
-    sig = story.signature or {}
-    tokens = sig.get("tokens", {})
-    return {str(k): float(v) for k, v in tokens.items()} if isinstance(tokens, dict) else {}
 
 
 def _coverage(text: str, weights: dict[str, float], full_words: int = 1) -> float:
@@ -145,7 +140,7 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
-def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
+def _sources(items: Sequence[Item]) -> tuple[SourceLink, ...]:
     """One link per article, oldest first.
 
     The same URL twice is one article, and so is one outlet's same headline reached once
@@ -159,7 +154,7 @@ def _sources(items: list[ItemRow]) -> tuple[SourceLink, ...]:
             outlet=plain(item.source) or "unknown outlet",
             title=plain(item.title),
             url=item.url,
-            published=item.published_at or item.first_seen_at,
+            published=item.published or item.first_seen,
         )
         ids = article_ids(link)
         place = next((where[i] for i in ids if i in where), None)

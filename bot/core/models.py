@@ -124,6 +124,20 @@ class SourceLink:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryMaterial:
+    """What a story's card is made of, as stored: the story and its reports, oldest first."""
+
+    id: int
+    key: str
+    headline: str
+    topics: tuple[str, ...]
+    first_seen: datetime
+    linked_key: str | None
+    weights: dict[str, float]  # its signature's distinctive tokens and their weights
+    reports: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoryCard:
     """What an adapter renders for a story: platform-neutral, already plain text."""
 
