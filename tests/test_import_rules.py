@@ -44,7 +44,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("bot.core.digests", "sqlalchemy"),
         ("bot.core.stories", "bot.storage.tables"),
         ("bot.core.stories", "sqlalchemy"),
-        ("bot.storage.flagged", "bot.core.feedback"),
         ("bot.storage.items", "bot.core.freshness"),
         ("bot.storage.twins", "bot.core.googlenews"),
         ("bot.adapters.discord.adapter", "bot.config"),

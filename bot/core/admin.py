@@ -18,9 +18,8 @@ from typing import Any
 
 from bot.config import AppConfig, parse_duration
 from bot.core import audittrail, feed_admin
-from bot.core.feedback import FlaggedStory
 from bot.core.feedback_report import feedback_reply, parse_days
-from bot.core.models import AuditEntry, Item, Reply, ReplyField, UserRef
+from bot.core.models import AuditEntry, FlaggedStory, Item, Reply, ReplyField, UserRef
 from bot.core.probe import CommandHooks
 from bot.core.regroup import regroup
 from bot.core.replay import replay

@@ -11,39 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from bot.config import AppConfig
 from bot.core.actors import Knowledge, load_knowledge
 from bot.core.gazetteer import phrase_tokens
 from bot.core.matching import Matcher
-from bot.core.models import Item
+from bot.core.models import FlaggedStory, Item
 
 LOST_SHOWN = 3
 MAX_STEPS = 6  # term removals combined at most, for a story no single change stops
 SEARCH_WIDTH = 8  # the terms hitting the most reports tried at each step (a matcher each)
-
-
-@dataclass(frozen=True)
-class FlaggedReport:
-    """One report of a flagged story and what the matcher stored when it let it through."""
-
-    item: Item
-    score: float
-    evidence: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class FlaggedStory:
-    """A story readers flagged: how many people, when last, and its reports (oldest first)."""
-
-    story_id: int
-    key: str
-    headline: str
-    flaggers: int
-    last_flagged: datetime
-    reports: tuple[FlaggedReport, ...]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from bot.config import AppConfig
 from bot.core.actors import Knowledge
 from bot.core.evidence import evidence_sentences
-from bot.core.feedback import MAX_STEPS, Advisor, Costed, FlaggedStory
-from bot.core.models import Item, Reply, ReplyField
+from bot.core.feedback import MAX_STEPS, Advisor, Costed
+from bot.core.models import FlaggedStory, Item, Reply, ReplyField
 from bot.core.usage import UsageError
 
 DEFAULT_DAYS = 7

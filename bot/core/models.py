@@ -340,3 +340,24 @@ class AuditEntry:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reverts_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedReport:
+    """One report of a flagged story and what the matcher stored when it let it through."""
+
+    item: Item
+    score: float
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedStory:
+    """A story readers flagged: how many people, when last, and its reports (oldest first)."""
+
+    story_id: int
+    key: str
+    headline: str
+    flaggers: int
+    last_flagged: datetime
+    reports: tuple[FlaggedReport, ...]

@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.feedback import FlaggedReport, FlaggedStory
-from bot.core.models import ChannelRef, UserRef
+from bot.core.models import ChannelRef, FlaggedReport, FlaggedStory, UserRef
 from bot.storage.items import item_from_row
 from bot.storage.tables import FeedbackRow, ItemRow, MatchRow, StoryItemRow, StoryRow
 
