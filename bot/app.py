@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
 from bot.connections import Connections
-from bot.core.chat import ChatAdapter
+from bot.core.chat import ChatAdapter, chat_setup
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.digests import start_digests
@@ -205,11 +205,11 @@ def _adapter_factories(
     if "slack" in wanted and settings.slack_bot_token is not None:
         from bot.adapters.slack.adapter import SlackAdapter
 
-        makers["slack"] = lambda: SlackAdapter(settings, commands, cfg)
+        makers["slack"] = lambda: SlackAdapter(settings, commands, chat_setup(cfg))
     if "discord" in wanted and settings.discord_token is not None:
         from bot.adapters.discord.adapter import DiscordAdapter
 
-        makers["discord"] = lambda: DiscordAdapter(settings, commands, cfg)
+        makers["discord"] = lambda: DiscordAdapter(settings, commands, chat_setup(cfg))
     if not makers and "console" in wanted:
         logger.info("no chat token set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts print here")
         makers["console"] = lambda: ConsoleAdapter(out)

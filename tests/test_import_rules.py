@@ -46,10 +46,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
         ("bot.core.stories", "sqlalchemy"),
         ("bot.storage.items", "bot.core.freshness"),
         ("bot.storage.twins", "bot.core.googlenews"),
-        ("bot.adapters.discord.adapter", "bot.config"),
-        ("bot.adapters.discord.inbound", "bot.config"),
-        ("bot.adapters.slack.adapter", "bot.config"),
-        ("bot.adapters.slack.inbound", "bot.config"),
     }
 )
 

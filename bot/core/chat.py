@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from bot.core.models import ChannelRef, Command, MessageRef, Reply, SourceLink, StoryCard, UserRef
+from bot.config import AppConfig
+from bot.core.models import (
+    ChannelRef,
+    ChatSetup,
+    Command,
+    MessageRef,
+    Reply,
+    SourceLink,
+    StoryCard,
+    UserRef,
+)
 
 if TYPE_CHECKING:
     # The grammar is data the adapters render (Discord builds its command tree from it).
@@ -102,3 +112,14 @@ class CommandHandler(Protocol):
 HANDLER_FAILED = Reply(
     text="That failed on the bot's side and is logged; try again in a minute.", ok=False
 )
+
+
+def chat_setup(cfg: AppConfig) -> ChatSetup:
+    """The part of the config the chat adapters read (they import no config themselves)."""
+    return ChatSetup(
+        slack_owners=frozenset(cfg.admins.slack_users),
+        discord_owners=frozenset(cfg.admins.discord_users),
+        discord_owner_roles=frozenset(cfg.admins.discord_roles),
+        discord_guilds=tuple(cfg.discord_guilds),
+        topic_names={t.id: t.name for t in cfg.topics},
+    )

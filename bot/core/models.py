@@ -158,6 +158,18 @@ class StoryCard:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatSetup:
+    """What a chat adapter takes from the config: who owns the bot on its platform, the
+    topics' display names, and where Discord registers the commands (built by core.chat)."""
+
+    slack_owners: frozenset[str] = frozenset()
+    discord_owners: frozenset[str] = frozenset()
+    discord_owner_roles: frozenset[str] = frozenset()
+    discord_guilds: tuple[str, ...] = ()
+    topic_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelRef:
     platform: str  # "console", "slack", "discord"
     workspace: str  # Slack team id, Discord guild id, "local" for the console

@@ -33,9 +33,8 @@ from bot.adapters.discord.errors import THREAD_EXISTS_CODE, call, gateway_proble
 from bot.adapters.discord.inbound import PLATFORM, DiscordInbound
 from bot.adapters.discord.tree import build_news_group
 from bot.adapters.discord.views import NotRelevantButton, WhyButton, story_view
-from bot.config import AppConfig
 from bot.core.chat import AdapterStopped, ChannelUnavailable, CommandHandler, DeliveryError
-from bot.core.models import ChannelRef, MessageRef, SourceLink, StoryCard
+from bot.core.models import ChannelRef, ChatSetup, MessageRef, SourceLink, StoryCard
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ class DiscordAdapter:
         self,
         settings: Settings,
         commands: CommandHandler,
-        cfg: AppConfig,
+        setup: ChatSetup,
         *,
         guild_ready_timeout: float = 2.0,
         ready_timeout: float = 60.0,
@@ -112,15 +111,15 @@ class DiscordAdapter:
     ) -> None:
         self.settings = settings
         self.commands = commands
-        self.cfg = cfg
+        self.setup = setup
         self.guild_ready_timeout = guild_ready_timeout
         self.ready_timeout = ready_timeout
         self.client: NewsClient | None = None
         self._connection: asyncio.Task[None] | None = None
         self._stopped = False
-        self.topic_names = {t.id: t.name for t in cfg.topics}
+        self.topic_names = dict(setup.topic_names)
         self._threads: set[str] = set()  # alerts whose thread this process opened or found
-        self.inbound = DiscordInbound(commands, cfg, self.topic_names, defer_after=defer_after)
+        self.inbound = DiscordInbound(commands, setup, self.topic_names, defer_after=defer_after)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -163,14 +162,14 @@ class DiscordAdapter:
         """Register `/news` globally, or in the configured servers (instant there)."""
         tree = client.tree
         group = build_news_group(self.commands.specs(), self.inbound.invoke, self.inbound.complete)
-        bad = [g for g in self.cfg.discord_guilds if not str(g).strip().isdigit()]
+        bad = [g for g in self.setup.discord_guilds if not str(g).strip().isdigit()]
         if bad:
             logger.error(
                 "Discord: discord_guilds %s are not server ids; use the numeric id "
                 "(right-click the server, Copy Server ID)",
                 bad,
             )
-        guilds = [discord.Object(id=int(g)) for g in self.cfg.discord_guilds if g not in bad]
+        guilds = [discord.Object(id=int(g)) for g in self.setup.discord_guilds if g not in bad]
         if guilds:
             tree.add_command(group, guilds=guilds)
         else:
@@ -375,7 +374,7 @@ class DiscordAdapter:
         """DM the server owner and the configured admin users; a failure is only logged."""
         client = self._client()
         guild = client.get_guild(int(workspace)) if workspace.isdigit() else None
-        ids = {int(u) for u in self.cfg.admins.discord_users if u.isdigit()}
+        ids = {int(u) for u in self.setup.discord_owners if u.isdigit()}
         if guild is not None and guild.owner_id:
             ids.add(guild.owner_id)
         where = guild.name if guild is not None else workspace

@@ -19,10 +19,9 @@ from discord import app_commands
 
 from bot.adapters.discord.embeds import NO_MENTIONS, render_reply, reply_files
 from bot.adapters.discord.tree import MAX_CHOICES, command_text
-from bot.config import AppConfig
 from bot.core.chat import HANDLER_FAILED, CommandHandler
 from bot.core.commands.grammar import ArgSpec, CommandSpec
-from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.core.models import ChannelRef, ChatSetup, Command, Reply, UserRef
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +34,13 @@ class DiscordInbound:
     def __init__(
         self,
         commands: CommandHandler,
-        cfg: AppConfig,
+        setup: ChatSetup,
         topic_names: dict[str, str],
         *,
         defer_after: float,
     ) -> None:
         self.commands = commands
-        self.cfg = cfg
+        self.setup = setup
         self.topic_names = topic_names
         # Discord wants an answer within 3 s; slower commands are deferred ("thinking…").
         self.defer_after = defer_after
@@ -61,7 +60,7 @@ class DiscordInbound:
         """A configured user only: a server's Manage Server would otherwise change the feeds
         and topics every other server sees."""
         user = interaction.user
-        owners = set(self.cfg.admins.discord_users)
+        owners = set(self.setup.discord_owners)
         return str(user.id) in owners or user.name in owners
 
     def is_admin(self, interaction: discord.Interaction) -> bool:
@@ -71,10 +70,10 @@ class DiscordInbound:
         if perms.manage_guild or perms.administrator:
             return True
         user = interaction.user
-        admin_users = set(self.cfg.admins.discord_users)
+        admin_users = set(self.setup.discord_owners)
         if str(user.id) in admin_users or user.name in admin_users:
             return True
-        admin_roles = set(self.cfg.admins.discord_roles)
+        admin_roles = set(self.setup.discord_owner_roles)
         roles = getattr(user, "roles", [])
         return any(r.name in admin_roles or str(r.id) in admin_roles for r in roles)
 

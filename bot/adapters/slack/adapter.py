@@ -30,9 +30,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.adapters.slack import blocks as kit
 from bot.adapters.slack.errors import GoneMessage, translate, unreachable
 from bot.adapters.slack.inbound import PLATFORM, SlackInbound
-from bot.config import AppConfig
 from bot.core.chat import AdapterStopped, ChannelUnavailable, CommandHandler, DeliveryError
-from bot.core.models import ChannelRef, MessageRef, SourceLink, StoryCard
+from bot.core.models import ChannelRef, ChatSetup, MessageRef, SourceLink, StoryCard
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,12 +51,12 @@ class SlackAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings, commands: CommandHandler, cfg: AppConfig) -> None:
+    def __init__(self, settings: Settings, commands: CommandHandler, setup: ChatSetup) -> None:
         if settings.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN is not set; the Slack adapter needs a xoxb- token")
         self.settings = settings
         self.commands = commands
-        self.cfg = cfg
+        self.setup = setup
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url,
@@ -76,7 +75,7 @@ class SlackAdapter:
             signing_secret=secret.get_secret_value() if secret else "",
         )
         self.inbound = SlackInbound(
-            commands, cfg, self._users_info, lambda: self.team_id, call=self._call
+            commands, setup, self._users_info, lambda: self.team_id, call=self._call
         )
         self.inbound.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
@@ -240,7 +239,7 @@ class SlackAdapter:
 
     async def notify_admins(self, workspace: str, text: str) -> None:
         """Direct-message every known admin: the configured ones and those seen in commands."""
-        admins = set(self.cfg.admins.slack_users)
+        admins = set(self.setup.slack_owners)
         admins |= self.inbound.admins_seen(workspace)
         if not admins:
             logger.warning("no Slack admin to tell (%s); list user ids under admins.slack_users",

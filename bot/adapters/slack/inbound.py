@@ -22,9 +22,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import blocks as kit
 from bot.adapters.slack.files import share_files
-from bot.config import AppConfig
 from bot.core.chat import HANDLER_FAILED, CommandHandler, DeliveryError
-from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.core.models import ChannelRef, ChatSetup, Command, Reply, UserRef
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +42,14 @@ class SlackInbound:
     def __init__(
         self,
         commands: CommandHandler,
-        cfg: AppConfig,
+        setup: ChatSetup,
         users_info: UsersInfo,
         home_team: Callable[[], str | None],
         call: Caller,
     ) -> None:
         self.commands = commands
         self._call = call
-        self.cfg = cfg
+        self.setup = setup
         self._users_info = users_info
         # The workspace the bot token belongs to (auth.test); None until the adapter started.
         self._home_team = home_team
@@ -119,7 +118,7 @@ class SlackInbound:
         return story_key, user, channel
 
     async def _user(self, team: str, user_id: str, name: str) -> UserRef:
-        configured = user_id in self.cfg.admins.slack_users
+        configured = user_id in self.setup.slack_owners
         is_admin = configured or await self._workspace_admin(team, user_id)
         # One bot token is one workspace: its admins own the bot. A command from another team
         # (an org-wide install) leaves them admins of their own channels only.

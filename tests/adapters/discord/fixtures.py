@@ -11,6 +11,7 @@ import pytest
 
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.config import AppConfig
+from bot.core.chat import chat_setup
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, SourceLink, StoryCard
 from bot.settings import Settings
@@ -73,7 +74,7 @@ async def start_adapter(
     adapter = DiscordAdapter(
         discord_settings(fake, token),
         Commands(db, cfg, clock=lambda: NOW),
-        cfg,
+        chat_setup(cfg),
         guild_ready_timeout=0.05,
         ready_timeout=5,
         **kwargs,

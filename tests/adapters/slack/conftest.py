@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.config import AppConfig, load_config
+from bot.core.chat import chat_setup
 from bot.core.commands import Commands
 from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
@@ -44,7 +45,7 @@ def commands(sqlite_db: Database, cfg: AppConfig) -> Commands:
 async def adapter(
     fake: FakeSlack, commands: Commands, cfg: AppConfig
 ) -> AsyncIterator[SlackAdapter]:
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     await bot.start()
     try:
         yield bot

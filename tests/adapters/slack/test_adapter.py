@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig
-from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
+from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError, chat_setup
 from bot.core.commands import Commands
 from bot.core.delivery import Delivery
 from bot.core.models import SourceLink
@@ -179,7 +179,7 @@ async def test_a_deleted_channel_is_unavailable(fake: FakeSlack, adapter: SlackA
 async def test_revoked_token_stops_the_adapter_with_a_clear_message(
     fake: FakeSlack, commands: Commands, cfg: AppConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     await bot.start()
     fake.valid_tokens.discard(fake.bot_token)  # revoked while running
     with pytest.raises(AdapterStopped, match="SLACK_BOT_TOKEN"):
@@ -195,7 +195,7 @@ async def test_a_bad_token_at_start_raises_adapter_stopped(
     fake: FakeSlack, commands: Commands, cfg: AppConfig
 ) -> None:
     fake.valid_tokens.discard(fake.bot_token)
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     with pytest.raises(AdapterStopped) as raised:
         await bot.start()
     assert "invalid_auth" in str(raised.value)
@@ -218,7 +218,7 @@ async def test_admins_are_told_by_direct_message(
     cfg = cfg.model_copy(
         update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0ALICE"]})}
     )
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     fake.channels["U0ALICE"] = "alice (DM)"
     await bot.notify_admins(fake.team_id, "newsbot paused alerts to #news: channel_not_found")
     [dm] = fake.calls_for("chat.postMessage")
@@ -251,7 +251,7 @@ async def test_a_rejected_app_token_stops_socket_mode_with_a_clear_message(
     settings = slack_settings(fake, socket_mode=True).model_copy(
         update={"slack_app_token": SecretStr("xapp-1-revoked")}
     )
-    bot = SlackAdapter(settings, commands, cfg)
+    bot = SlackAdapter(settings, commands, chat_setup(cfg))
     with pytest.raises(AdapterStopped, match="SLACK_APP_TOKEN") as raised:
         await bot.start()
     assert "xapp-1-revoked" not in str(raised.value)
@@ -262,7 +262,7 @@ async def test_http_mode_without_signing_secret_refuses_to_start(
     fake: FakeSlack, commands: Commands, cfg: AppConfig
 ) -> None:
     settings = slack_settings(fake).model_copy(update={"slack_signing_secret": None})
-    bot = SlackAdapter(settings, commands, cfg)
+    bot = SlackAdapter(settings, commands, chat_setup(cfg))
     with pytest.raises(AdapterStopped, match="SLACK_SIGNING_SECRET"):
         await bot.start()
     assert bot.http_port is None
@@ -312,7 +312,7 @@ async def test_subscribed_channel_gets_an_alert_then_an_edit_for_a_second_outlet
 ) -> None:
     subscribe(db, fake)
     story_id = add_story(db, key="s1")
-    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg)
+    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), chat_setup(cfg))
     delivery = outbox(db, bot)
 
     await delivery.plan([story_id])
@@ -337,7 +337,7 @@ async def test_follow_ups_thread_channel_also_gets_a_thread_reply(
 ) -> None:
     subscribe(db, fake, follow_ups="thread")
     story_id = add_story(db, key="s2")
-    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), chat_setup(cfg)))
     await delivery.plan([story_id])
     await delivery.flush()
     second_report(db, story_id)
@@ -355,7 +355,7 @@ async def test_a_429_then_success_posts_the_alert_once(
 ) -> None:
     subscribe(db, fake)
     story_id = add_story(db, key="s3")
-    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), chat_setup(cfg)))
     fake.fail_next("chat.postMessage", status=429, retry_after=0)
 
     await delivery.plan([story_id])
@@ -375,7 +375,7 @@ async def test_channel_not_found_pauses_the_subscription_and_tells_the_admins(
     fake.channels["U0ADM"] = "admin (DM)"
     sub_id = subscribe(db, fake, channel_id="C0GONE")
     story_id = add_story(db, key="s4")
-    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg))
+    delivery = outbox(db, SlackAdapter(slack_settings(fake), Commands(db, cfg), chat_setup(cfg)))
 
     await delivery.plan([story_id])
     assert (await delivery.flush()).paused == 1
@@ -403,7 +403,7 @@ async def test_no_token_or_secret_reaches_the_log_even_at_debug(
     fake: FakeSlack, commands: Commands, cfg: AppConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, chat_setup(cfg))
     await bot.start()
     try:
         await fake.wait_for_socket()
@@ -424,7 +424,7 @@ async def test_every_outbound_message_of_a_hostile_story_is_inert_on_the_wire(
     cfg = cfg.model_copy(
         update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0ALICE"]})}
     )
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     fake.channels["U0ALICE"] = "alice (DM)"
     hostile = "*@here* <!channel> _x_ ~y~ `z` see http://evil.example \u202eq"
     evil = card(headline=hostile, extract=hostile,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.blocks import NOT_RELEVANT_ACTION
 from bot.config import AppConfig
+from bot.core.chat import chat_setup
 from bot.core.commands import Commands
 from bot.storage.db import Database
 from tests.adapters.slack.fixtures import (
@@ -34,7 +35,7 @@ async def test_pressed_not_relevant_then_admin_feedback_renders_evidence_and_the
         lambda s: ingest(s, cfg, [(GOA, "", now - timedelta(days=6)),
                                   (ALASKA, "", now - timedelta(hours=2))])
     )  # fmt: skip
-    bot = SlackAdapter(slack_settings(fake), Commands(sqlite_db, cfg), cfg)
+    bot = SlackAdapter(slack_settings(fake), Commands(sqlite_db, cfg), chat_setup(cfg))
     await bot.start()
     try:
         for user in ("U0ALICE", "U0CAROL"):

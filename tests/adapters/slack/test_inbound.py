@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.blocks import NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig
+from bot.core.chat import chat_setup
 from bot.core.commands import Commands
 from bot.storage.db import Database
 from bot.storage.tables import FeedbackRow, SubscriptionRow
@@ -63,7 +64,7 @@ async def test_a_wrong_argument_gets_usage_help_only_the_asker_sees(
 async def test_slash_command_through_socket_mode(
     fake: FakeSlack, commands: Commands, cfg: AppConfig
 ) -> None:
-    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), commands, chat_setup(cfg))
     await bot.start()
     try:
         await fake.wait_for_socket()
@@ -126,7 +127,7 @@ async def test_config_admins_are_admins_without_asking_slack(
     cfg = cfg.model_copy(
         update={"admins": cfg.admins.model_copy(update={"slack_users": ["U0CFG"]})}
     )
-    bot = SlackAdapter(slack_settings(fake), commands, cfg)
+    bot = SlackAdapter(slack_settings(fake), commands, chat_setup(cfg))
     await bot.start()
     try:
         await send_signed(bot, slash_body(fake, "admin feeds list", user_id="U0CFG"))
@@ -144,7 +145,7 @@ async def test_not_relevant_button_records_feedback(
     fake: FakeSlack, db: Database, cfg: AppConfig
 ) -> None:
     story_id = add_story(db, key="s42")
-    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), cfg)
+    bot = SlackAdapter(slack_settings(fake), Commands(db, cfg), chat_setup(cfg))
     await bot.start()
     try:
         body = interactive_body(block_action(fake, NOT_RELEVANT_ACTION, "s42"))
@@ -188,7 +189,7 @@ async def test_not_relevant_button_through_socket_mode(
     fake: FakeSlack, db: Database, cfg: AppConfig
 ) -> None:
     story_id = add_story(db, key="s9")
-    bot = SlackAdapter(slack_settings(fake, socket_mode=True), Commands(db, cfg), cfg)
+    bot = SlackAdapter(slack_settings(fake, socket_mode=True), Commands(db, cfg), chat_setup(cfg))
     await bot.start()
     try:
         await fake.wait_for_socket()
