@@ -129,6 +129,8 @@ class FakeDiscord(LoopbackServer):
         self.calls: list[DiscordCall] = []
         # Every file uploaded (messages, interaction answers, followups): name, type, bytes.
         self.uploads: list[dict[str, Any]] = []
+        # The largest file Discord takes from a bot in a server without boosts (10 MiB).
+        self.upload_limit = 10 * 1024 * 1024
         self.gateway_received: list[dict[str, Any]] = []  # every frame the client sent
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
@@ -539,6 +541,10 @@ class FakeDiscord(LoopbackServer):
                      "description": described.get(k, {}).get("description")}
                     for k, v in form.items() if not isinstance(v, str)
                 ]  # fmt: skip
+                if any(len(f["data"]) > self.upload_limit for f in body["_uploaded"]):
+                    # Discord's answer to a file over the limit: 413 with JSON error 40005.
+                    too_large = {"code": 40005, "message": "Request entity too large"}
+                    return web.json_response(too_large, status=413)
                 self.uploads.extend(body["_uploaded"])
             else:
                 body = await request.text()

@@ -56,3 +56,22 @@ async def test_a_deferred_topics_answer_carries_its_chart_on_the_followup(
         assert upload["filename"] == "topics-2026-11-24.png" and upload["data"].startswith(PNG)
     finally:
         await adapter.stop()
+
+
+async def test_a_file_discord_refuses_as_too_large_leaves_the_answer_with_a_note(
+    discord_fake: FakeDiscord, sqlite_db: Database
+) -> None:
+    add_story(sqlite_db, key="s7", reports=REPORTS)
+    discord_fake.upload_limit = 100  # smaller than any chart
+    adapter = await start_adapter(discord_fake, sqlite_db)
+    try:
+        payload = discord_fake.interaction_payload("news", [sub("story", option("story", "s7"))])
+        body = await interact(discord_fake, payload)
+        content = body["data"]["content"]
+        assert "India and US sign 10-year defence framework" in content  # the answer itself
+        assert content.endswith(
+            "(The file story-s7.png could not be attached: Discord refused it, HTTP 413.)"
+        )
+        assert discord_fake.uploads == [] and "_files" not in body
+    finally:
+        await adapter.stop()
