@@ -12,6 +12,9 @@ from tests.adapters.storydata import add_story
 from tests.fakes.fake_discord import FakeDiscord
 
 pytest.importorskip("matplotlib", reason="the charts extra (matplotlib) is in the dev extras")
+# The drawing modules loaded once here, not inside the first answer: their first import
+# takes seconds on a loaded machine, longer than the waits below.
+pytest.importorskip("matplotlib.backends.backend_agg")
 
 PNG = b"\x89PNG\r\n\x1a\n"
 REPORTS = (
@@ -25,7 +28,8 @@ async def test_story_timeline_png_is_attached_to_the_answer(
     discord_fake: FakeDiscord, sqlite_db: Database
 ) -> None:
     add_story(sqlite_db, key="s7", reports=REPORTS)
-    adapter = await start_adapter(discord_fake, sqlite_db)
+    # Answered at once, not deferred, however slow the drawing is on a loaded machine.
+    adapter = await start_adapter(discord_fake, sqlite_db, defer_after=4)
     try:
         payload = discord_fake.interaction_payload("news", [sub("story", option("story", "s7"))])
         body = await interact(discord_fake, payload)
@@ -63,7 +67,7 @@ async def test_a_file_discord_refuses_as_too_large_leaves_the_answer_with_a_note
 ) -> None:
     add_story(sqlite_db, key="s7", reports=REPORTS)
     discord_fake.upload_limit = 100  # smaller than any chart
-    adapter = await start_adapter(discord_fake, sqlite_db)
+    adapter = await start_adapter(discord_fake, sqlite_db, defer_after=4)
     try:
         payload = discord_fake.interaction_payload("news", [sub("story", option("story", "s7"))])
         body = await interact(discord_fake, payload)

@@ -19,6 +19,9 @@ from tests.adapters.storydata import add_story
 from tests.fakes.fake_slack import FakeSlack
 
 pytest.importorskip("matplotlib", reason="the charts extra (matplotlib) is in the dev extras")
+# The drawing modules loaded once here, not inside the first answer: their first import
+# takes seconds on a loaded machine, longer than the waits below.
+pytest.importorskip("matplotlib.backends.backend_agg")
 
 PNG = b"\x89PNG\r\n\x1a\n"
 REPORTS = (
