@@ -78,6 +78,7 @@ class _Open:
     places: set[str] = field(default_factory=set)
     objects: set[str] = field(default_factory=set)
     persons: set[str] = field(default_factory=set)
+    visitors: set[str] = field(default_factory=set)
     # Its reports (comments aside) only looked ahead to the act: none says it was done.
     prospect: bool = False
 
@@ -310,7 +311,10 @@ class StoryGrouper:
 
     def _event_bonus(self, event: Event, story: _Open) -> float:
         """Similarity added for the same act done by the same participants."""
-        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
+        # One visit (by its visitor) is one event as much as one act is; another act on that
+        # visit still conflicts (events.conflict) and opens its own story.
+        one_act = bool(event.acts) and not event.acts.isdisjoint(story.acts)
+        shared = 1.0 if one_act or events.same_visit(event, story.visitors) else 0.0
         people = events.overlap(event.participants, story.people)
         # Somewhere else than every place the story names: likely another event.
         away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
@@ -342,6 +346,7 @@ class StoryGrouper:
         story.places |= event.places
         story.objects |= event.objects
         story.persons |= event.persons
+        story.visitors |= event.visitors
         if event.late_days is None:  # a comment says nothing of whether the act was done
             story.prospect = (
                 event.prospect if story.count == 1 else story.prospect and event.prospect
@@ -370,6 +375,7 @@ class StoryGrouper:
         story.places = {str(k) for k in sig.get("places", [])}
         story.objects = {str(k) for k in sig.get("objects", [])}
         story.persons = {str(k) for k in sig.get("persons", [])}
+        story.visitors = {str(k) for k in sig.get("visitors", [])}
         story.prospect = bool(sig.get("prospect", False))
         return story
 
@@ -388,5 +394,6 @@ class StoryGrouper:
             "places": sorted(story.places),
             "objects": sorted(story.objects),
             "persons": sorted(story.persons),
+            "visitors": sorted(story.visitors),
             "prospect": story.prospect,
         }
