@@ -253,16 +253,22 @@ def conflict(
     Another act (an appointment against a signing the story never mentioned) or another
     phase of one exercise (its close against its opening) is another event; so is the act
     done against a story that only looked ahead to it (``looking_ahead``: "order expected",
-    then "order signed"). A report only *about* an event (a comment, an explainer) never is.
+    then "order signed"), even in a comment on it, and a look ahead against the act done.
+    Otherwise a report only *about* an event (a
+    comment, an explainer) never is.
     """
-    if item.late_days is not None:
-        return False
+    # Even a comment on the act done is not about a story that only looked ahead to it.
     if looking_ahead and item.acts and not item.prospect:
         return True
+    named = frozenset(mentioned)
+    # ... nor is a look ahead to an act part of the story of that act done: two events.
+    if item.prospect and not looking_ahead and not item.acts.isdisjoint(named):
+        return True
+    if item.late_days is not None:
+        return False
     theirs = frozenset(phases)
     if item.phase is not None and theirs and item.phase not in theirs:
         return True
-    named = frozenset(mentioned)
     return bool(item.acts) and bool(named) and not (item.acts & named)
 
 

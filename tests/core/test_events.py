@@ -164,6 +164,13 @@ def test_a_headline_that_looks_ahead_does_not_report_the_act() -> None:
     signed = event_of("HAL signs contract for 113 engines")
     assert events.conflict(signed, {"contract", "signing"}, set(), looking_ahead=True)
     assert not events.conflict(signed, {"contract", "signing"}, set())
+    # ... and a comment on the act done is not about the look ahead either.
+    comment = event_of("Engine order read as a sign of thaw")
+    assert events.conflict(comment, {"contract", "signing"}, set(), looking_ahead=True)
+    # A look ahead is not part of the story of the act done (a late preview, a stale wire).
+    expected = event_of("$1 billion engine order for Tejas expected")
+    assert events.conflict(expected, {"contract", "signing"}, set())
+    assert not events.conflict(expected, {"contract", "signing"}, set(), looking_ahead=True)
 
 
 def test_a_visit_is_named_by_its_visitor() -> None:
