@@ -158,6 +158,8 @@ def test_a_visit_by_another_named_official_is_by_other_people() -> None:
 def test_a_headline_that_looks_ahead_does_not_report_the_act() -> None:
     assert event_of("$1 billion engine order for Tejas expected despite tariff row").prospect
     assert event_of("India and US set to sign logistics pact next week").prospect
+    assert event_of("Minister sets March target for first tranche of trade pact").prospect
+    assert not event_of("Sanctions target Indian refiners").prospect  # "target" as a verb
     assert not event_of("HAL signs contract for 113 engines").prospect
     # The hedges of any report are not a look ahead.
     assert not event_of("New visa rule could hit Indian workers hardest").prospect
