@@ -16,9 +16,9 @@ only their topic stay apart.
 What happened decides beside the words (bot/core/events.py): a report of another act than
 any the story's reports named (an appointment against a signing), or of another phase of an
 exercise (its close against its opening), never joins it, however similar: it opens a story
-linked to it. Sharing the act and the participants adds ``event_weight`` to the similarity, so
-reports of one event days apart join; a report only *about* an event (an explainer) joins
-only within its kind's ``late_days``.
+linked to it. Sharing the act (or the visit, named by its visitor) and the participants adds
+``event_weight`` to the similarity, so reports of one event days apart join; a report only
+*about* an event (an explainer) joins only within its kind's ``late_days``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,14 @@ class Assignment:
     similarity: float
 
 
+# token → {candidate position: that story's summed weight for the token}
+Index = dict[str, dict[int, float]]
+
+
+# The event sets a story's signature keeps (see _Open).
+_EVENT_SETS = ("acts", "phases", "people", "places", "objects", "persons", "visitors")
+
+
 @dataclass
 class _Open:
     """A candidate story during one call: its row and its decoded signature."""
@@ -81,10 +89,6 @@ class _Open:
     visitors: set[str] = field(default_factory=set)
     # Its reports (comments aside) only looked ahead to the act: none says it was done.
     prospect: bool = False
-
-    @property
-    def norm(self) -> float:
-        return math.sqrt(self.sq) / self.count if self.count else 0.0
 
 
 def item_time(item: Item) -> datetime:
@@ -140,12 +144,13 @@ class StoryGrouper:
         ]
         # Two token indexes: stories a report may still join, and older ones it may only link
         # to; the second is searched only when a report opens a new story.
-        index: dict[str, set[int]] = {}
-        older: dict[str, set[int]] = {}
+        # Each posting holds that story's weight for the token: the dot products read no story.
+        index: Index = {}
+        older: Index = {}
         for pos, story in enumerate(candidates):
             tier = index if story.last >= earliest - self.long_window else older
-            for tok in story.tokens:
-                tier.setdefault(tok, set()).add(pos)
+            for tok, weight in story.tokens.items():
+                tier.setdefault(tok, {})[pos] = weight
         # A report grouped before (a re-run, a retried cycle) keeps its story.
         done = {
             item_id: Assignment(story_id, key, False, linked, sim)
@@ -192,7 +197,7 @@ class StoryGrouper:
         found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
-        indexes: tuple[dict[str, set[int]], dict[str, set[int]]],
+        indexes: tuple[Index, Index],
     ) -> tuple[_Open, bool, float, _Open | None]:
         at = item_time(item)
         match, _ = found
@@ -232,7 +237,7 @@ class StoryGrouper:
         found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
-        index: dict[str, set[int]],
+        index: Index,
     ) -> tuple[tuple[float, int] | None, tuple[float, int] | None]:
         """The best story to join and the best to link to among those sharing a token."""
         best_join: tuple[float, int] | None = None
@@ -242,12 +247,13 @@ class StoryGrouper:
         # walking its postings would cost more than all the rest in a busy stream.
         common = max(50, len(candidates) // 5)
         dots: dict[int, float] = {}
+        get = dots.get
         for tok, weight in feats.items():
             postings = index.get(tok)
             if not postings or len(postings) > common:
                 continue
-            for pos in postings:
-                dots[pos] = dots.get(pos, 0.0) + weight * candidates[pos].tokens[tok]
+            for pos, theirs in postings.items():
+                dots[pos] = get(pos, 0.0) + weight * theirs
         norm = math.sqrt(sum(w * w for w in feats.values()))
         match, event = found
         topics = frozenset(match.topics)
@@ -310,18 +316,23 @@ class StoryGrouper:
         return sim
 
     def _event_bonus(self, event: Event, story: _Open) -> float:
-        """Similarity added for the same act done by the same participants."""
+        """Similarity added for the same act by the same participants, taken away for a report
+        somewhere else, about other bilateral formats, or by other named people."""
+        g = self.settings
         # One visit (by its visitor) is one event as much as one act is; another act on that
         # visit still conflicts (events.conflict) and opens its own story.
         one_act = bool(event.acts) and not event.acts.isdisjoint(story.acts)
         shared = 1.0 if one_act or events.same_visit(event, story.visitors) else 0.0
-        people = events.overlap(event.participants, story.people)
-        # Somewhere else than every place the story names: likely another event.
-        away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
-        g = self.settings
-        other = g.object_weight if events.other_object(event, story.objects) else 0.0
-        others = g.person_weight if events.other_people(event, story.persons) else 0.0
-        return g.event_weight * (shared + people) / 2 - away - other - others
+        people = events.overlap(event.participants, story.people) if story.people else 0.0
+        bonus = g.event_weight * (shared + people) / 2
+        # Each check runs only when it can count (most reports name no format or place).
+        if g.place_weight and events.elsewhere(event, story.places):
+            bonus -= g.place_weight
+        if g.object_weight and events.other_object(event, story.objects):
+            bonus -= g.object_weight
+        if g.person_weight and story.persons and events.other_people(event, story.persons):
+            bonus -= g.person_weight
+        return bonus
 
     def _absorb(
         self,
@@ -329,7 +340,7 @@ class StoryGrouper:
         item: Item,
         found: tuple[Match, Event],
         feats: dict[str, float],
-        index: dict[str, set[int]],
+        index: Index,
         pos: int,
     ) -> None:
         tokens = story.tokens
@@ -337,7 +348,7 @@ class StoryGrouper:
             old = tokens.get(tok, 0.0)
             tokens[tok] = old + weight
             story.sq += (old + weight) ** 2 - old * old
-            index.setdefault(tok, set()).add(pos)
+            index.setdefault(tok, {})[pos] = old + weight
         story.count += 1
         match, event = found
         story.acts |= event.mentioned
@@ -369,13 +380,8 @@ class StoryGrouper:
         first = row.event_at or row.first_seen_at
         story = _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
         # Version 1 signatures hold no event: such a story conflicts with nothing.
-        story.acts = {str(k) for k in sig.get("acts", [])}
-        story.phases = {str(k) for k in sig.get("phases", [])}
-        story.people = {str(k) for k in sig.get("people", [])}
-        story.places = {str(k) for k in sig.get("places", [])}
-        story.objects = {str(k) for k in sig.get("objects", [])}
-        story.persons = {str(k) for k in sig.get("persons", [])}
-        story.visitors = {str(k) for k in sig.get("visitors", [])}
+        for name in _EVENT_SETS:
+            setattr(story, name, {str(k) for k in sig.get(name, [])})
         story.prospect = bool(sig.get("prospect", False))
         return story
 
@@ -388,12 +394,6 @@ class StoryGrouper:
             "version": SIGNATURE_VERSION,
             "count": story.count,
             "tokens": {k: round(v, 3) for k, v in keep},
-            "acts": sorted(story.acts),
-            "phases": sorted(story.phases),
-            "people": sorted(story.people),
-            "places": sorted(story.places),
-            "objects": sorted(story.objects),
-            "persons": sorted(story.persons),
-            "visitors": sorted(story.visitors),
+            **{name: sorted(getattr(story, name)) for name in _EVENT_SETS},
             "prospect": story.prospect,
         }
