@@ -188,6 +188,8 @@ def places_in(text: str) -> frozenset[str]:
 
 def visitors_in(text: str) -> frozenset[str]:
     """The surnames of the visitors whose visit a text names ("Sullivan's Delhi visit")."""
+    if "visit" not in text and "trip" not in text and "tour" not in text:
+        return frozenset()  # the pattern's words are lower-case: most reports skip the search
     return frozenset((m.group(1) or m.group(2)).lower() for m in _VISIT.finditer(text))
 
 
