@@ -23,6 +23,7 @@ from bot.connections import Connections
 from bot.core.chat import ChatAdapter
 from bot.core.digests import DigestJobs, start_digests
 from bot.core.leadership import Leadership, Role
+from bot.core.models import DeliveryMode
 from bot.core.probe import CommandHooks
 from bot.core.schedule import DIGEST_JOB, RELEASE_JOB, BotScheduler
 from bot.storage.db import Database
@@ -113,7 +114,8 @@ class DigestLead:
         if self._jobs is None:
             return
         rows = await self.db.run(with_digest)
-        wanted = {r.id: dict(r.digest) for r in rows if not r.paused and r.mode != "realtime"}
+        live = [r for r in rows if not r.paused and r.mode != DeliveryMode.REALTIME]
+        wanted = {r.id: dict(r.digest) for r in live}
         for sub_id in set(self._specs) - set(wanted):
             self.scheduler.remove_digest(sub_id)
         for sub_id, spec in wanted.items():

@@ -22,7 +22,15 @@ from bot import metrics
 from bot.core.cards import follow_ups, load_card, shown_ids
 from bot.core.chat import AdapterStopped, ChannelUnavailable, ChatAdapter, DeliveryError
 from bot.core.feedleases import default_owner
-from bot.core.models import ChannelRef, DeliveryKind, DeliveryStatus, MessageRef, StoryCard
+from bot.core.models import (
+    ChannelRef,
+    DeliveryKind,
+    DeliveryMode,
+    DeliveryStatus,
+    FollowUpStyle,
+    MessageRef,
+    StoryCard,
+)
 from bot.core.policy import Decision, decide
 from bot.core.workleases import Renewal, keep_renewed
 from bot.storage import outbox
@@ -58,7 +66,7 @@ class _Job:
     delivery_id: int
     subscription_id: int
     channel: ChannelRef
-    follow_ups: str
+    follow_ups: FollowUpStyle
     card: StoryCard
     message_id: str | None
     thread_id: str | None
@@ -161,7 +169,7 @@ class Delivery:
             return await adapter.post(job.channel, job.card, delivery_id=job.delivery_id)
         ref = MessageRef(job.channel, job.message_id, job.thread_id)
         await adapter.update(ref, job.card)
-        if job.follow_ups == "thread":
+        if job.follow_ups == FollowUpStyle.THREAD:
             for source in follow_ups(job.card.sources, job.shown, job.items_posted):
                 await adapter.reply_in_thread(ref, source)
         return ref
@@ -295,7 +303,7 @@ def _alerts_last_hour(session: Session, now: datetime) -> dict[int, int]:
 
 def wants_alert(sub: SubscriptionRow, story: StoryRow) -> bool:
     """Real-time alerts for the channel's topics (digest-only channels get digests instead)."""
-    return sub.mode != "digest" and bool(set(sub.topics) & set(story.topics))
+    return sub.mode != DeliveryMode.DIGEST and bool(set(sub.topics) & set(story.topics))
 
 
 def _report_counts(session: Session, story_ids: list[int]) -> dict[int, int]:
@@ -368,7 +376,7 @@ def _claim(
                 delivery_id=row.id,
                 subscription_id=sub.id,
                 channel=ChannelRef(sub.platform, sub.workspace, sub.channel, sub.channel_name),
-                follow_ups=sub.follow_ups,
+                follow_ups=FollowUpStyle(sub.follow_ups),
                 card=cards[row.story_id],
                 message_id=row.message_id,
                 thread_id=row.thread_id,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core.chat import ChannelUnavailable, ChatAdapter, DeliveryError
-from bot.core.models import ChannelRef, DeliveryKind, DeliveryStatus, StoryCard
+from bot.core.models import ChannelRef, DeliveryKind, DeliveryMode, DeliveryStatus, StoryCard
 from bot.core.policy import words_in
 from bot.core.schedule import BotScheduler, missed_digest
 from bot.storage import subscriptions as subs_repo
@@ -115,7 +115,7 @@ class Digests:
 
     def _claim_digest(self, s: Session, subscription_id: int, now: datetime) -> _Batch | None:
         sub = s.get(SubscriptionRow, subscription_id)
-        if sub is None or sub.paused or not sub.digest or sub.mode == "realtime":
+        if sub is None or sub.paused or not sub.digest or sub.mode == DeliveryMode.REALTIME:
             return None
         period = PERIOD.get(str(sub.digest.get("every")), timedelta(days=1))
         since = sub.last_digest_at or now - period
@@ -244,7 +244,7 @@ class DigestJobs:
         for row in rows:
             self.scheduler.set_digest(row.id, dict(row.digest), self.digests.run)
             missed = missed_digest(dict(row.digest), row.last_digest_at, now)
-            if missed is not None and not row.paused and row.mode != "realtime":
+            if missed is not None and not row.paused and row.mode != DeliveryMode.REALTIME:
                 logger.info("digest of subscription %s was due at %s while the bot was down; "
                             "sending it now", row.id, f"{missed:%Y-%m-%d %H:%M %Z}")  # fmt: skip
                 await self.digests.run(row.id)
@@ -254,7 +254,7 @@ class DigestJobs:
     async def changed(self, subscription_id: int) -> None:
         """Follow one subscription's digest setting (added, moved or switched off)."""
         row = await self.db.run(lambda s: s.get(SubscriptionRow, subscription_id))
-        if row is None or not row.digest or row.paused or row.mode == "realtime":
+        if row is None or not row.digest or row.paused or row.mode == DeliveryMode.REALTIME:
             self.scheduler.remove_digest(subscription_id)
         else:
             self.scheduler.set_digest(subscription_id, dict(row.digest), self.digests.run)

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.models import ChannelRef, Subscription, UserRef
+from bot.core.models import ChannelRef, DeliveryMode, FollowUpStyle, Subscription, UserRef
 from bot.storage import admin as admin_store
 from bot.storage import audit as audit_repo
 from bot.storage.tables import SubscriptionRow
@@ -60,8 +60,8 @@ def get_or_create(
         channel=channel.channel,
         channel_name=channel.name,
         topics=[],
-        mode="realtime",
-        follow_ups="edit",
+        mode=DeliveryMode.REALTIME,
+        follow_ups=FollowUpStyle.EDIT,
         include_words=[],
         exclude_words=[],
         muted_sources=[],
@@ -95,7 +95,8 @@ def channel_of(row: SubscriptionRow) -> ChannelRef:
 def value(row: SubscriptionRow) -> Subscription:
     return Subscription(
         id=row.id, channel=channel_of(row), topics=tuple(row.topics), since=row.since,
-        mode=row.mode, follow_ups=row.follow_ups, include_words=tuple(row.include_words),
+        mode=DeliveryMode(row.mode), follow_ups=FollowUpStyle(row.follow_ups),
+        include_words=tuple(row.include_words),
         exclude_words=tuple(row.exclude_words), muted_sources=tuple(row.muted_sources),
         muted_stories=tuple(row.muted_stories), quiet_start=row.quiet_start,
         quiet_end=row.quiet_end, timezone=row.timezone, hourly_cap=row.hourly_cap,
