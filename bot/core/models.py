@@ -330,6 +330,7 @@ class Subscription:
     hourly_cap: int | None = None
     digest: dict[str, str] = field(default_factory=dict)  # {"every": "daily", "at": …, "tz": …}
     paused: bool = False
+    last_digest_at: datetime | None = None  # the end of the last digest's window
 
 
 @dataclass(frozen=True, slots=True)

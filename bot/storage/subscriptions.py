@@ -83,9 +83,27 @@ def subscribed_workspaces(session: Session) -> list[tuple[str, str]]:
     return sorted((str(p), str(w)) for p, w in rows)
 
 
-def with_digest(session: Session) -> list[SubscriptionRow]:
+def with_digest(session: Session) -> list[Subscription]:
     """Subscriptions with a digest schedule, for rebuilding digest jobs at start."""
-    return [r for r in session.scalars(select(SubscriptionRow)) if r.digest]
+    return [value(r) for r in session.scalars(select(SubscriptionRow)) if r.digest]
+
+
+def unpaused(session: Session) -> list[Subscription]:
+    """Every subscription not paused: the channels an alert may be planned for."""
+    query = select(SubscriptionRow).where(SubscriptionRow.paused.is_(False))
+    return [value(r) for r in session.scalars(query.order_by(SubscriptionRow.id))]
+
+
+def get(session: Session, subscription_id: int) -> Subscription | None:
+    row = session.get(SubscriptionRow, subscription_id)
+    return None if row is None else value(row)
+
+
+def digest_window_moved(session: Session, subscription_id: int, now: datetime) -> None:
+    """The next digest starts after ``now`` (moved even when this one was empty)."""
+    row = session.get(SubscriptionRow, subscription_id)
+    if row is not None:
+        row.last_digest_at = now
 
 
 def channel_of(row: SubscriptionRow) -> ChannelRef:
@@ -101,6 +119,7 @@ def value(row: SubscriptionRow) -> Subscription:
         muted_stories=tuple(row.muted_stories), quiet_start=row.quiet_start,
         quiet_end=row.quiet_end, timezone=row.timezone, hourly_cap=row.hourly_cap,
         digest={str(k): str(v) for k, v in (row.digest or {}).items()}, paused=row.paused,
+        last_digest_at=row.last_digest_at,
     )  # fmt: skip
 
 
