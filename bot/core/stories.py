@@ -61,6 +61,10 @@ class Assignment:
     similarity: float
 
 
+# token → {candidate position: that story's summed weight for the token}
+Index = dict[str, dict[int, float]]
+
+
 @dataclass
 class _Open:
     """A candidate story during one call: its row and its decoded signature."""
@@ -139,12 +143,13 @@ class StoryGrouper:
         ]
         # Two token indexes: stories a report may still join, and older ones it may only link
         # to; the second is searched only when a report opens a new story.
-        index: dict[str, set[int]] = {}
-        older: dict[str, set[int]] = {}
+        # Each posting holds that story's weight for the token: the dot products read no story.
+        index: Index = {}
+        older: Index = {}
         for pos, story in enumerate(candidates):
             tier = index if story.last >= earliest - self.long_window else older
-            for tok in story.tokens:
-                tier.setdefault(tok, set()).add(pos)
+            for tok, weight in story.tokens.items():
+                tier.setdefault(tok, {})[pos] = weight
         # A report grouped before (a re-run, a retried cycle) keeps its story.
         done = {
             item_id: Assignment(story_id, key, False, linked, sim)
@@ -191,7 +196,7 @@ class StoryGrouper:
         found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
-        indexes: tuple[dict[str, set[int]], dict[str, set[int]]],
+        indexes: tuple[Index, Index],
     ) -> tuple[_Open, bool, float, _Open | None]:
         at = item_time(item)
         match, _ = found
@@ -231,7 +236,7 @@ class StoryGrouper:
         found: tuple[Match, Event],
         feats: dict[str, float],
         candidates: list[_Open],
-        index: dict[str, set[int]],
+        index: Index,
     ) -> tuple[tuple[float, int] | None, tuple[float, int] | None]:
         """The best story to join and the best to link to among those sharing a token."""
         best_join: tuple[float, int] | None = None
@@ -241,12 +246,13 @@ class StoryGrouper:
         # walking its postings would cost more than all the rest in a busy stream.
         common = max(50, len(candidates) // 5)
         dots: dict[int, float] = {}
+        get = dots.get
         for tok, weight in feats.items():
             postings = index.get(tok)
             if not postings or len(postings) > common:
                 continue
-            for pos in postings:
-                dots[pos] = dots.get(pos, 0.0) + weight * candidates[pos].tokens[tok]
+            for pos, theirs in postings.items():
+                dots[pos] = get(pos, 0.0) + weight * theirs
         norm = math.sqrt(sum(w * w for w in feats.values()))
         match, event = found
         topics = frozenset(match.topics)
@@ -309,15 +315,20 @@ class StoryGrouper:
         return sim
 
     def _event_bonus(self, event: Event, story: _Open) -> float:
-        """Similarity added for the same act done by the same participants."""
-        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
-        people = events.overlap(event.participants, story.people)
-        # Somewhere else than every place the story names: likely another event.
-        away = self.settings.place_weight if events.elsewhere(event, story.places) else 0.0
+        """Similarity added for the same act by the same participants, taken away for a report
+        somewhere else, about other bilateral formats, or by other named people."""
         g = self.settings
-        other = g.object_weight if events.other_object(event, story.objects) else 0.0
-        others = g.person_weight if events.other_people(event, story.persons) else 0.0
-        return g.event_weight * (shared + people) / 2 - away - other - others
+        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
+        people = events.overlap(event.participants, story.people) if story.people else 0.0
+        bonus = g.event_weight * (shared + people) / 2
+        # Each check runs only when it can count (most reports name no format or place).
+        if g.place_weight and events.elsewhere(event, story.places):
+            bonus -= g.place_weight
+        if g.object_weight and events.other_object(event, story.objects):
+            bonus -= g.object_weight
+        if g.person_weight and story.persons and events.other_people(event, story.persons):
+            bonus -= g.person_weight
+        return bonus
 
     def _absorb(
         self,
@@ -325,7 +336,7 @@ class StoryGrouper:
         item: Item,
         found: tuple[Match, Event],
         feats: dict[str, float],
-        index: dict[str, set[int]],
+        index: Index,
         pos: int,
     ) -> None:
         tokens = story.tokens
@@ -333,7 +344,7 @@ class StoryGrouper:
             old = tokens.get(tok, 0.0)
             tokens[tok] = old + weight
             story.sq += (old + weight) ** 2 - old * old
-            index.setdefault(tok, set()).add(pos)
+            index.setdefault(tok, {})[pos] = old + weight
         story.count += 1
         match, event = found
         story.acts |= event.mentioned

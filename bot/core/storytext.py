@@ -6,6 +6,7 @@ Shared by the story grouper (its signatures) and the story card (which words to 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
@@ -43,22 +44,29 @@ def features(
         hyphens = has_hyphen(text)
         for pos, whole in enumerate(WORD.findall(text.translate(QUOTES))):
             for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
-                tok = raw.lower()
-                if tok.endswith("'s"):
-                    tok = tok[:-2]
-                if len(tok) < 2 or tok in generic:
-                    continue
-                if not tok.isalpha() and any(c.isdigit() for c in tok):
-                    tok = tok.replace(",", "")
-                    weight = 2.0
-                elif raw[0].isupper() and (pos > 0 or not is_title):
-                    weight = 1.5  # a name (a title's first word is capitalised anyway)
-                else:
-                    weight = word_weight
-                    tok = stem(tok)
-                if weight > out.get(tok, 0.0):
-                    out[tok] = weight
+                # A title's first word is capitalised anyway: it is no name by that alone.
+                found = _token(raw, generic, word_weight, is_title and pos == 0)
+                if found is not None and found[1] > out.get(found[0], 0.0):
+                    out[found[0]] = found[1]
     return out
+
+
+@lru_cache(maxsize=65536)
+def _token(
+    raw: str, generic: frozenset[str], word_weight: float, opening: bool
+) -> tuple[str, float] | None:
+    """One word as a feature: (token, weight), or None when it tells nothing. Cached: a stream
+    of news repeats its words, and this runs for every word of every relevant report."""
+    tok = raw.lower()
+    if tok.endswith("'s"):
+        tok = tok[:-2]
+    if len(tok) < 2 or tok in generic:
+        return None
+    if not tok.isalpha() and any(c.isdigit() for c in tok):
+        return tok.replace(",", ""), 2.0
+    if raw[0].isupper() and not opening:
+        return tok, 1.5  # a name
+    return stem(tok), word_weight
 
 
 def text_tokens(text: str) -> set[str]:
