@@ -1,6 +1,7 @@
 """Small charts as PNG bytes: a story's timeline (its reports over time, by outlet) and the
-volume of topics over days. matplotlib is an optional extra (`pip install 'newsbot[charts]'`)
-so the default install stays light; without it ``ChartsUnavailable`` says how to get it.
+volume of topics over days. matplotlib is an optional extra (`pip install -e '.[charts]'` in
+the checkout) so the default install stays light; without it ``ChartsUnavailable`` says how to
+get it.
 
 Rendering is CPU work: call ``render`` (a worker thread), never the drawing functions on the
 event loop. Figures are built with the object API and the Agg canvas (no pyplot, whose global
@@ -20,7 +21,9 @@ from bot.core.textsafety import untrusted_text
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-INSTALL_HINT = "charts need matplotlib: pip install 'newsbot[charts]'"
+# The checkout's own extra: a bare `pip install 'newsbot[charts]'` would fetch whatever the
+# package index calls "newsbot", not this project.
+INSTALL_HINT = "charts need matplotlib: pip install -e '.[charts]'"
 WIDTH, HEIGHT, DPI = 6.4, 3.2, 100  # 640×320 px: readable in a chat thread
 MAX_LABEL = 60
 

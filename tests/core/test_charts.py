@@ -88,4 +88,4 @@ def test_without_matplotlib_the_hint_says_how_to_install() -> None:
                           cwd=ROOT, timeout=60, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == INSTALL_HINT
-    assert "pip install 'newsbot[charts]'" in INSTALL_HINT
+    assert "pip install -e '.[charts]'" in INSTALL_HINT

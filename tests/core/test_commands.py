@@ -431,5 +431,5 @@ print(reply.text.splitlines()[-1])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
         "True",
-        "(No chart: charts need matplotlib: pip install 'newsbot[charts]'.)",
+        "(No chart: charts need matplotlib: pip install -e '.[charts]'.)",
     ]

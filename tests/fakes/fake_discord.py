@@ -44,6 +44,7 @@ import contextlib
 import datetime as _dt
 import itertools
 import json
+import mimetypes
 import re
 import time
 import uuid
@@ -128,6 +129,8 @@ class FakeDiscord(LoopbackServer):
         self.calls: list[DiscordCall] = []
         # Every file uploaded (messages, interaction answers, followups): name, type, bytes.
         self.uploads: list[dict[str, Any]] = []
+        # The largest file Discord takes from a bot in a server without boosts (10 MiB).
+        self.upload_limit = 10 * 1024 * 1024
         self.gateway_received: list[dict[str, Any]] = []  # every frame the client sent
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
@@ -323,7 +326,8 @@ class FakeDiscord(LoopbackServer):
         url = f"{self.http_root}/attachments/{upload['filename']}"
         return {"id": str(self.snowflake()), "filename": upload["filename"],
                 "size": len(upload["data"]), "content_type": upload["content_type"],
-                "url": url, "proxy_url": url}  # fmt: skip
+                "description": upload.get("description"), "url": url,
+                "proxy_url": url}  # fmt: skip
 
     # -------------------------------------------------------- test controls
     def rate_limit_next(
@@ -523,12 +527,24 @@ class FakeDiscord(LoopbackServer):
                 form = await request.post()
                 body = json.loads(form["payload_json"]) if "payload_json" in form else {}
                 body["_files"] = [k for k, v in form.items() if not isinstance(v, str)]
-                # The files themselves, as Discord stores them: name, type, bytes.
+                refused = _refused_files(body, body["_files"])
+                if refused:
+                    return web.json_response(refused, status=400)
+                # The files themselves, as Discord stores them: name, type, bytes. Discord
+                # types a file by its name and bytes, not by the part's header (discord.py
+                # sends every file as application/octet-stream).
+                # A file's alt text rides in payload_json's attachments, by the part's index.
+                described = _attachment_meta(body)
                 body["_uploaded"] = [
-                    {"filename": v.filename, "content_type": v.content_type,
-                     "data": v.file.read()}
-                    for v in form.values() if not isinstance(v, str)
+                    {"filename": v.filename, "data": v.file.read(),
+                     "content_type": mimetypes.guess_type(v.filename)[0] or v.content_type,
+                     "description": described.get(k, {}).get("description")}
+                    for k, v in form.items() if not isinstance(v, str)
                 ]  # fmt: skip
+                if any(len(f["data"]) > self.upload_limit for f in body["_uploaded"]):
+                    # Discord's answer to a file over the limit: 413 with JSON error 40005.
+                    too_large = {"code": 40005, "message": "Request entity too large"}
+                    return web.json_response(too_large, status=413)
                 self.uploads.extend(body["_uploaded"])
             else:
                 body = await request.text()
@@ -956,3 +972,32 @@ def patch_discord(fake: FakeDiscord) -> Iterator[None]:
     finally:
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gw
+
+
+FILES_MAX = 10  # attachments per message, as Discord enforces
+
+
+def _attachment_meta(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """payload_json's attachments by the part they describe (``files[n]`` for id n); an
+    interaction callback carries them inside its data."""
+    attachments = body.get("attachments")
+    if attachments is None and isinstance(body.get("data"), dict):
+        attachments = body["data"].get("attachments")
+    return {f"files[{a.get('id')}]": a for a in attachments or [] if isinstance(a, dict)}
+
+
+def _refused_files(body: dict[str, Any], parts: list[str]) -> dict[str, Any] | None:
+    """Discord's 400 for a multipart body it would not take: more than ten files, a file part
+    not named ``files[n]``, or a payload_json attachment whose id names no uploaded part."""
+    ids = set(_attachment_meta(body))
+    if len(parts) > FILES_MAX:
+        problem = f"Must be {FILES_MAX} or fewer in length."
+    elif any(not re.fullmatch(r"files\[\d+\]", p) for p in parts):
+        problem = "File part must be named files[n]."
+    elif ids - set(parts):
+        problem = "Attachment references a file that was not uploaded."
+    else:
+        return None
+    error = {"code": "BASE_TYPE_BAD", "message": problem}
+    return {"code": 50035, "message": "Invalid Form Body",
+            "errors": {"attachments": {"_errors": [error]}}}  # fmt: skip

@@ -93,6 +93,8 @@ class FakeSlack(LoopbackServer):
         self.response_url_posts: list[dict[str, Any]] = []
         # Files as Slack keeps them: id → {"filename", "length", "data", "title", "channel"}.
         self.files: dict[str, dict[str, Any]] = {}
+        # HTTP statuses the upload URL answers with next (an expired or refused upload URL).
+        self.upload_refusals: list[int] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._overrides: dict[str, Responder] = {}
         self._ts = itertools.count(1)
@@ -467,6 +469,8 @@ class FakeSlack(LoopbackServer):
 
     async def _upload_url(self, request: web.Request) -> web.Response:
         entry = self.files.get(request.match_info["file_id"])
+        if self.upload_refusals:
+            return web.Response(status=self.upload_refusals.pop(0), text="upload refused")
         if entry is None:
             return web.Response(status=404, text="unknown upload")
         data = await request.read()

@@ -11,13 +11,19 @@ import asyncio
 import logging
 import re
 import zoneinfo
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.embeds import NO_MENTIONS, render_reply, reply_files
+from bot.adapters.discord.embeds import (
+    CONTENT_MAX,
+    NO_MENTIONS,
+    clip,
+    render_reply,
+    reply_files,
+)
 from bot.adapters.discord.tree import MAX_CHOICES, command_text
 from bot.core.chat import HANDLER_FAILED, CommandHandler
 from bot.core.commands.grammar import ArgSpec, CommandSpec
@@ -130,24 +136,15 @@ class DiscordInbound:
         rendered = render_reply(reply, self.topic_names)
         ephemeral = rendered.ephemeral or force_ephemeral
         if not deferred:
-            await interaction.response.send_message(
-                content=rendered.content,
-                embeds=rendered.embeds,
-                files=reply_files(reply),
-                ephemeral=ephemeral,
-                allowed_mentions=NO_MENTIONS,
-            )
+            await _send_with_files(interaction.response.send_message, reply, rendered.content,
+                                   None, embeds=rendered.embeds, ephemeral=ephemeral)  # fmt: skip
             return
         if not ephemeral:
             # The "thinking…" placeholder was private; a public answer replaces it.
             await interaction.delete_original_response()
-        await interaction.followup.send(
-            content=rendered.content or discord.utils.MISSING,
-            embeds=rendered.embeds,
-            files=reply_files(reply),
-            ephemeral=ephemeral,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await _send_with_files(interaction.followup.send, reply, rendered.content,
+                               discord.utils.MISSING, embeds=rendered.embeds,
+                               ephemeral=ephemeral)  # fmt: skip
 
     async def complete(
         self, interaction: discord.Interaction, arg: ArgSpec, current: str
@@ -175,6 +172,29 @@ def _time_zones(prefix: str) -> list[str]:
     prefix = prefix.lower()
     zones = sorted(zoneinfo.available_timezones())
     return [z for z in zones if z.lower().startswith(prefix) or ("/" + prefix) in z.lower()]
+
+
+async def _send_with_files(
+    send: Callable[..., Awaitable[Any]],
+    reply: Reply,
+    content: str | None,
+    empty: Any,
+    **kwargs: Any,
+) -> None:
+    """Send the answer with its files. When Discord refuses the files (too large: 413; a
+    form it will not take: 400), the answer still goes out, without them, saying so in one
+    line; ``empty`` is what this send takes for no content."""
+    files = reply_files(reply)
+    try:
+        await send(content=content or empty, files=files, allowed_mentions=NO_MENTIONS, **kwargs)
+        return
+    except discord.HTTPException as exc:
+        if not files or exc.status not in (400, 413):
+            raise
+        names = ", ".join(f.filename or "file" for f in files)
+        note = f"(The file {names} could not be attached: Discord refused it, HTTP {exc.status}.)"
+    head = clip(content, CONTENT_MAX - len(note) - 1) + "\n" if content else ""
+    await send(content=head + note, allowed_mentions=NO_MENTIONS, **kwargs)
 
 
 async def _safely(work: Awaitable[Reply]) -> Reply:

@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.adapters.slack import blocks as kit
-from bot.adapters.slack.errors import GoneMessage, translate, unreachable
+from bot.adapters.slack.errors import GoneMessage, request_refused, translate, unreachable
 from bot.adapters.slack.inbound import PLATFORM, SlackInbound
 from bot.core.chat import AdapterStopped, ChannelUnavailable, CommandHandler, DeliveryError
 from bot.core.models import ChannelRef, ChatSetup, MessageRef, SourceLink, StoryCard
@@ -145,6 +145,8 @@ class SlackAdapter:
                 "app-level token (xapp-…) with the connections:write scope, from Basic "
                 "Information → App-Level Tokens; or unset it to use HTTP mode."
             ) from None
+        except SlackRequestError as exc:
+            raise request_refused(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise unreachable(exc) from None
         self._socket = AsyncSocketModeHandler(self.app, app_token=app_token)
@@ -311,6 +313,8 @@ class SlackAdapter:
             if isinstance(error, AdapterStopped):
                 self._stop_for(error)
             raise error from None
+        except SlackRequestError as exc:
+            raise request_refused(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise unreachable(exc) from None
 

@@ -7,7 +7,9 @@ retries later). An edit of a message that is gone is ``GoneMessage``: nothing to
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
+import re
+
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError
 
@@ -61,3 +63,14 @@ def translate(exc: SlackApiError) -> DeliveryError:
 def unreachable(exc: BaseException) -> DeliveryError:
     """A connection failure or timeout: worth retrying later."""
     return DeliveryError(f"Slack is unreachable ({exc.__class__.__name__})")
+
+
+def request_refused(exc: SlackRequestError) -> DeliveryError:
+    """A request the SDK itself gave up on: files_upload_v2's POST of the bytes to the upload
+    URL answered with an HTTP error. Only the status is kept (the body is Slack's, unread)."""
+    status = re.search(r"status: (\d+)", str(exc))
+    return DeliveryError(
+        f"Slack refused the upload (HTTP {status.group(1)})"
+        if status
+        else "Slack refused the request"
+    )

@@ -48,6 +48,10 @@ async def share_files(
             target = str((opened.get("channel") or {}).get("id", ""))
         await call(client.files_upload_v2, channel=target, file_uploads=uploads)
     except DeliveryError as exc:
+        # The scopes are the likely fix only when Slack said a scope was missing; an upload
+        # URL that refused the bytes or a closed channel needs something else.
+        if not str(exc).startswith("missing_scope"):
+            return f"The file {names} could not be attached ({exc})."
         return (
             f"The file {names} could not be attached ({exc}); the Slack app needs the "
             "files:write and im:write scopes (config/slack-manifest.yaml)."

@@ -118,7 +118,7 @@ class Reading:
     @command(
         "story",
         "story <story-id>",
-        "A story's reports, oldest first, and the stories linked to it.",
+        "A story's reports, oldest first, the stories linked to it, and its timeline (a chart).",
         _a("story", "story"),
     )
     async def _story(self, call: Call) -> Reply:

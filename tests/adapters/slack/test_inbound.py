@@ -234,3 +234,19 @@ async def test_a_file_slack_refuses_is_named_in_the_answer_with_the_scope_it_nee
     text = fake.response_url_posts[0]["body"]["text"]
     assert "newsbot-config.yaml could not be attached" in text and "files:write" in text
     assert "xoxb" not in text  # no secret in an error message
+
+
+async def test_an_upload_url_that_refuses_the_bytes_still_gets_the_answer(
+    fake: FakeSlack, adapter: SlackAdapter
+) -> None:
+    # files_upload_v2's second step (the POST to the upload URL) fails with an HTTP status,
+    # which slack_sdk raises as SlackRequestError, not as an API error.
+    fake.user_flags["U0BOSS"] = {"is_admin": True}
+    fake.upload_refusals.append(403)
+    await send_signed(adapter, slash_body(fake, "admin export", user_id="U0BOSS"))
+    await fake_wait(fake, lambda: fake.response_url_posts)
+    text = fake.response_url_posts[0]["body"]["text"]
+    assert "config apply newsbot-config.yaml" in text  # the answer itself
+    assert "newsbot-config.yaml could not be attached (Slack refused the upload (HTTP 403))" in text
+    assert "scopes" not in text  # not a scope problem
+    assert not fake.calls_for("files.completeUploadExternal")
