@@ -222,7 +222,8 @@ class PipelineRunner:
 
     def __init__(self, db: Database, opts: Options) -> None:
         from bot.config import load_config
-        from bot.core.delivery import Delivery
+        from bot.core.alerts import Alerts
+        from bot.core.outbox import Outbox
         from bot.core.pipeline import Pipeline
         from bot.storage.configstore import seed
 
@@ -231,7 +232,7 @@ class PipelineRunner:
         cfg = cfg.model_copy(update={"feeds": [], "poll": poll})
         db.transaction(lambda s: seed(s, cfg, now=START))
         self.now = START
-        self.pipeline = Pipeline(db, Delivery(db, {}), clock=lambda: self.now)
+        self.pipeline = Pipeline(db, Alerts(Outbox(db, {})), clock=lambda: self.now)
 
     async def poll_due(self, now: datetime, *, force: bool = True) -> BareResult:
         self.now = now

@@ -12,12 +12,13 @@ from typing import TextIO
 from bot.adapters.console import ConsoleAdapter, console_channel
 from bot.config import AppConfig
 from bot.connections import Connections
+from bot.core.alerts import Alerts
 from bot.core.chat import ChatAdapter, chat_setup
 from bot.core.commands import Commands
-from bot.core.delivery import Delivery
 from bot.core.digests import start_digests
 from bot.core.fetch import Resolver
 from bot.core.leadership import Leadership, Role
+from bot.core.outbox import Outbox
 from bot.core.pipeline import Pipeline
 from bot.core.schedule import BotScheduler
 from bot.health import HealthServer
@@ -46,7 +47,7 @@ class NewsBot:
     cfg: AppConfig
     commands: Commands
     adapters: dict[str, ChatAdapter]
-    delivery: Delivery
+    outbox: Outbox  # holds the one registry of connected adapters (``outbox.adapters``)
     pipeline: Pipeline
     scheduler: BotScheduler | None = None
 
@@ -61,8 +62,8 @@ class NewsBot:
         """Connect every enabled platform, retrying forever in the background: one that is
         unreachable stays registered as `retrying` and its alerts wait in the outbox."""
         # Only connected adapters post: the outbox's set fills as each one connects.
-        self.delivery.adapters.clear()
-        self.connections = Connections(self.adapters, self.delivery.adapters, self.factories)
+        self.outbox.adapters.clear()
+        self.connections = Connections(self.adapters, self.outbox.adapters, self.factories)
         await self.connections.start(wait)
 
     def adapter_states(self) -> dict[str, tuple[str, str]]:
@@ -84,15 +85,15 @@ class NewsBot:
         contention for single roles, and the local console. Raises SharingRefused on a SQLite
         database another live process already runs one of these roles on."""
         lease = self.cfg.poll.lease
-        self.delivery.adapters.clear()
-        self.connections = Connections(self.adapters, self.delivery.adapters, self.factories)
+        self.outbox.adapters.clear()
+        self.connections = Connections(self.adapters, self.outbox.adapters, self.factories)
         self.scheduler = BotScheduler(
             self.pipeline.tick,
             interval=self.cfg.poll.interval,
             resume=self.pipeline.resume,
             resume_every=lease / 3,
         )
-        digests = DigestLead(self.db, self.scheduler, self.delivery.adapters, self.commands.hooks)
+        digests = DigestLead(self.scheduler, self.outbox, self.commands.hooks)
         self.digest_lead = digests
         contended = [
             chat_role(self.connections, name[len("chat:") :]) if name.startswith("chat:")
@@ -125,7 +126,7 @@ class NewsBot:
         if roles & {"chat", "deliver"}:
             # Also beside polling: another worker's alerts, or a dead chat leader's, wait
             # for the one holding the connection, not for its next cycle.
-            add_flush_job(self.scheduler, self.delivery.flush, lease / 3)
+            add_flush_job(self.scheduler, self.pipeline.alerts.flush, lease / 3)
 
     def leads(self, role: str) -> bool:
         return self.leadership is not None and self.leadership.leads(role)
@@ -140,7 +141,7 @@ class NewsBot:
         )
         self.scheduler.start()
         # The live set: a digest due while its platform is down waits like any alert.
-        jobs = await start_digests(self.db, self.scheduler, self.delivery.adapters)
+        jobs = await start_digests(self.outbox, self.scheduler)
         self.commands.hooks.follow_schedule(self.scheduler.reschedule_poll, jobs.changed)
         return self.scheduler
 
@@ -186,9 +187,11 @@ async def open_bot(
         channel = live.delivery.console_channel
         where = console_channel(channel)
         await db.run(lambda s: follow_everything(s, where, topics, now=datetime.now(UTC)))
-    delivery = Delivery(db, adapters, lease=timedelta(seconds=live.poll.lease))
-    pipeline = Pipeline(db, delivery, resolver=resolver)
-    return NewsBot(settings, db, live, commands, adapters, delivery, pipeline, factories=factories)
+    # The live registry starts as every adapter built; `start` empties it for the connections
+    # to fill. Alerts, digests and held releases all post through this one outbox.
+    outbox = Outbox(db, dict(adapters), lease=timedelta(seconds=live.poll.lease))
+    pipeline = Pipeline(db, Alerts(outbox), resolver=resolver)
+    return NewsBot(settings, db, live, commands, adapters, outbox, pipeline, factories=factories)
 
 
 def _adapter_factories(

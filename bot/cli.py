@@ -349,6 +349,7 @@ def eval_cmd(
 ) -> None:  # fmt: skip
     """Run the live matcher and grouper over labelled ITEMS.jsonl and print the figures."""
     from bot.core.matching import MatchingError
+    from bot.crossval import run_study
     from bot.evaluation import run_eval
     from bot.title_only_eval import run_title_only_eval
 
@@ -360,7 +361,7 @@ def eval_cmd(
         raise click.UsageError(f"--predictions is not available with {studies[0]}; drop one")
     try:
         if folds or topic_out:
-            code = _study(items, obj.config(), folds, topic_out)
+            code = run_study(items, obj.config(), folds=folds, leave_one_topic_out=topic_out)
         elif title_only:
             code = run_title_only_eval(items, as_json, obj.config())
         else:
@@ -368,20 +369,6 @@ def eval_cmd(
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     sys.exit(code)
-
-
-def _study(items: Path, cfg: AppConfig, folds: int | None, topic_out: bool) -> int:
-    from bot import crossval, topicholdout
-    from bot.evaluation import read_items_file
-
-    read = read_items_file(items, sys.stderr)
-    if read is None:
-        return 2
-    if topic_out:
-        topicholdout.run(read.items, cfg)
-    else:
-        crossval.cross_validate(read.items, cfg, folds or 5)
-    return 0
 
 
 def _mention_environment(command: click.Command) -> None:

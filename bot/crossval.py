@@ -33,7 +33,7 @@ from typing import Any
 from bot import topicholdout
 from bot.config import AppConfig, load_config
 from bot.core.matching import Matcher
-from bot.evaluation import EvalItem, Prediction, predict, read_items, score
+from bot.evaluation import EvalItem, Prediction, predict, read_items, read_items_file, score
 from bot.progress import bar
 from bot.storage.db import Database
 
@@ -193,6 +193,18 @@ def cross_validate(items: list[EvalItem], cfg: AppConfig, k: int = 5) -> None:
             f"stress: all stories crowded into {days} days (4 draws): story pairwise F1 "
             f"mean={sum(figures) / len(figures):.3f} min={min(figures):.3f}"
         )
+
+
+def run_study(path: Path, cfg: AppConfig, *, folds: int | None, leave_one_topic_out: bool) -> int:
+    """`newsbot eval --folds N` / `--leave-one-topic-out` on a labelled file; the exit code."""
+    read = read_items_file(path, sys.stderr)
+    if read is None:
+        return 2
+    if leave_one_topic_out:
+        topicholdout.run(read.items, cfg)
+    else:
+        cross_validate(read.items, cfg, folds or 5)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

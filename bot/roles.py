@@ -14,15 +14,16 @@ in one line and exits, since SQLite cannot be shared safely between processes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.connections import Connections
-from bot.core.chat import ChatAdapter
 from bot.core.digests import DigestJobs, start_digests
 from bot.core.leadership import Leadership, Role
+from bot.core.models import DeliveryMode
+from bot.core.outbox import Outbox
 from bot.core.probe import CommandHooks
 from bot.core.schedule import DIGEST_JOB, RELEASE_JOB, BotScheduler
 from bot.storage.db import Database
@@ -76,19 +77,13 @@ class DigestLead:
 
     SYNC_EVERY = 60.0
 
-    def __init__(
-        self,
-        db: Database,
-        scheduler: BotScheduler,
-        adapters: Mapping[str, ChatAdapter],
-        hooks: CommandHooks,
-    ) -> None:
-        self.db, self.scheduler, self.adapters, self.hooks = db, scheduler, adapters, hooks
+    def __init__(self, scheduler: BotScheduler, outbox: Outbox, hooks: CommandHooks) -> None:
+        self.db, self.scheduler, self.outbox, self.hooks = outbox.db, scheduler, outbox, hooks
         self._jobs: DigestJobs | None = None
         self._specs: dict[int, dict[str, object]] = {}
 
     async def gain(self) -> None:
-        self._jobs = await start_digests(self.db, self.scheduler, self.adapters)
+        self._jobs = await start_digests(self.outbox, self.scheduler)
         self.hooks.follow_schedule(self.scheduler.reschedule_poll, self._jobs.changed)
         # What the rebuild scheduled is checked by the first sync like any other job.
         prefix = DIGEST_JOB.format("")
@@ -113,7 +108,8 @@ class DigestLead:
         if self._jobs is None:
             return
         rows = await self.db.run(with_digest)
-        wanted = {r.id: dict(r.digest) for r in rows if not r.paused and r.mode != "realtime"}
+        live = [r for r in rows if not r.paused and r.mode != DeliveryMode.REALTIME]
+        wanted: dict[int, dict[str, object]] = {r.id: dict(r.digest) for r in live}
         for sub_id in set(self._specs) - set(wanted):
             self.scheduler.remove_digest(sub_id)
         for sub_id, spec in wanted.items():

@@ -61,14 +61,14 @@ async def test_a_platform_failing_at_start_is_retried_until_it_connects(
         assert "slack" in bot.adapters  # kept in the registry, not dropped
         state, reason = bot.adapter_states()["slack"]
         assert state == "retrying" and reason
-        assert "slack" not in bot.delivery.adapters  # nothing posts through it meanwhile
+        assert "slack" not in bot.outbox.adapters  # nothing posts through it meanwhile
         port = await bot.start_health("127.0.0.1", free_port())
         assert port is not None
         status, body = await _get(port, "/readyz")
         assert status == 503 and '"adapter:slack": "retrying' in body
 
         await wait_until(lambda: bot.adapter_states()["slack"][0] == "connected", timeout=15)
-        assert bot.delivery.adapters.get("slack") is bot.adapters["slack"]
+        assert bot.outbox.adapters.get("slack") is bot.adapters["slack"]
         assert len(fake.calls_for("auth.test")) == 3
         status, body = await _get(port, "/readyz")
         assert '"adapter:slack": "ok"' in body
@@ -86,7 +86,7 @@ async def test_an_unreachable_platform_keeps_retrying_and_says_why(
     try:
         await bot.start_adapters(wait=10)
         await wait_until(lambda: bot.adapter_states()["slack"][0] == "retrying", timeout=10)
-        assert "slack" in bot.adapters and "slack" not in bot.delivery.adapters
+        assert "slack" in bot.adapters and "slack" not in bot.outbox.adapters
     finally:
         await bot.close()
 
@@ -105,7 +105,7 @@ async def test_a_token_refused_later_brings_a_fresh_connection(
         await wait_until(lambda: bot.adapters["slack"] is not first, timeout=10)
         await wait_until(lambda: bot.adapter_states()["slack"][0] == "connected", timeout=15)
         fresh = bot.adapters["slack"]
-        assert bot.delivery.adapters.get("slack") is fresh
+        assert bot.outbox.adapters.get("slack") is fresh
         assert fresh.team_id == fake.team_id  # type: ignore[attr-defined]  # it checked its token
         assert not first.connected and fresh.connected  # type: ignore[attr-defined]
     finally:

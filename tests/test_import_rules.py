@@ -38,10 +38,6 @@ ADAPTER_ALLOWED = (
 # (importer, imported) pairs the redesign of issue 14 has still to remove.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("bot.core.delivery", "bot.storage.tables"),
-        ("bot.core.delivery", "sqlalchemy"),
-        ("bot.core.digests", "bot.storage.tables"),
-        ("bot.core.digests", "sqlalchemy"),
         ("bot.core.stories", "bot.storage.tables"),
         ("bot.core.stories", "sqlalchemy"),
         ("bot.storage.items", "bot.core.freshness"),

@@ -30,6 +30,13 @@ KINDS_FILE = "event_kinds.yaml"
 _PLACE = re.compile(
     r"(?<!sworn )(?<!swears )\b(?:in|at)\s+([A-Z][\w-]+(?:[ \t]+[A-Z][\w-]+){0,2})\b(?!')"
 )
+# A visit named by its visitor: "Sullivan's Delhi visit", "after Singh's US trip", "a visit by
+# Rubio". The visitor is the event's principal: a factsheet or a quote "after Sullivan's visit"
+# reports that visit however few words it shares with the talks themselves.
+_VISIT = re.compile(
+    r"\b([A-Z][\w-]+)['’]s\s+(?:(?:first|maiden|official|state|[A-Z][\w-]+)\s+){0,2}"
+    r"(?:visit|trip|tour)\b|\b(?:visit|trip|tour)\s+(?:by|of)\s+(?:[A-Z][\w.-]+\s+)?([A-Z][\w-]+)"
+)
 # Words (hyphenated codes such as "H-1B" and "co-chair" stay one word).
 _TOKEN = re.compile(r"[\w&]+(?:[-'][\w&]+)*")
 _HYPHENS = str.maketrans({"‐": "-", "‑": "-", "–": "-", "’": "'"})
@@ -115,6 +122,8 @@ class Event:
     persons: frozenset[str] = frozenset()
     # The headline looks ahead ("deal expected", "set to sign"): the act is not done yet.
     prospect: bool = False
+    # Visitors whose visit it names, lower-cased surnames ("sullivan" for "Sullivan's visit").
+    visitors: frozenset[str] = frozenset()
 
 
 EMPTY = Event(frozenset(), frozenset(), None, None, frozenset(), frozenset())
@@ -177,6 +186,13 @@ def places_in(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def visitors_in(text: str) -> frozenset[str]:
+    """The surnames of the visitors whose visit a text names ("Sullivan's Delhi visit")."""
+    if "visit" not in text and "trip" not in text and "tour" not in text:
+        return frozenset()  # the pattern's words are lower-case: most reports skip the search
+    return frozenset((m.group(1) or m.group(2)).lower() for m in _VISIT.finditer(text))
+
+
 def participants_of(match: Match, generic: frozenset[str] = frozenset()) -> frozenset[str]:
     """The actors the matcher found (its evidence), as "side:name", lower-cased.
 
@@ -221,6 +237,7 @@ def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> 
         objects=objects_of(match),
         persons=persons_of(match),
         prospect=table.ahead.search(table.background.split(title, maxsplit=1)[0]) is not None,
+        visitors=visitors_in(title) | visitors_in(item.summary),
     )
 
 
@@ -238,17 +255,28 @@ def conflict(
     Another act (an appointment against a signing the story never mentioned) or another
     phase of one exercise (its close against its opening) is another event; so is the act
     done against a story that only looked ahead to it (``looking_ahead``: "order expected",
-    then "order signed"). A report only *about* an event (a comment, an explainer) never is.
+    then "order signed"), even in a comment on it, and a look ahead against the act done.
+    Otherwise a report only *about* an event (a
+    comment, an explainer) never is.
     """
-    if item.late_days is not None:
-        return False
+    # Even a comment on the act done is not about a story that only looked ahead to it.
     if looking_ahead and item.acts and not item.prospect:
         return True
+    named = frozenset(mentioned)
+    # ... nor is a look ahead to an act part of the story of that act done: two events.
+    if item.prospect and not looking_ahead and not item.acts.isdisjoint(named):
+        return True
+    if item.late_days is not None:
+        return False
     theirs = frozenset(phases)
     if item.phase is not None and theirs and item.phase not in theirs:
         return True
-    named = frozenset(mentioned)
     return bool(item.acts) and bool(named) and not (item.acts & named)
+
+
+def same_visit(item: Event, visitors: Set[str]) -> bool:
+    """Does the report name the visit of one of the story's visitors?"""
+    return not item.visitors.isdisjoint(visitors)
 
 
 def same_act(item: Event, acts: Iterable[str], phases: Iterable[str]) -> bool:

@@ -32,6 +32,21 @@ class DeliveryKind(StrEnum):
     DIGEST = "digest"  # the day's or week's stories in one message
 
 
+class DeliveryMode(StrEnum):
+    """What a subscribed channel gets (stored as these strings in ``subscriptions.mode``)."""
+
+    REALTIME = "realtime"  # an alert per story as it happens
+    DIGEST = "digest"  # only the scheduled digest
+    BOTH = "both"
+
+
+class FollowUpStyle(StrEnum):
+    """How a posted alert learns of later reports (``subscriptions.follow_ups``)."""
+
+    EDIT = "edit"  # the post is edited in place
+    THREAD = "thread"  # edited, and each later report is also a reply in its thread
+
+
 @dataclass(frozen=True, slots=True)
 class Feed:
     """A feed as the poller sees it: where to fetch and what the last fetch left behind."""
@@ -303,8 +318,8 @@ class Subscription:
     channel: ChannelRef
     topics: tuple[str, ...]
     since: datetime
-    mode: str = "realtime"  # realtime | digest | both
-    follow_ups: str = "edit"  # edit | thread
+    mode: DeliveryMode = DeliveryMode.REALTIME
+    follow_ups: FollowUpStyle = FollowUpStyle.EDIT
     include_words: tuple[str, ...] = ()
     exclude_words: tuple[str, ...] = ()
     muted_sources: tuple[str, ...] = ()
@@ -315,6 +330,7 @@ class Subscription:
     hourly_cap: int | None = None
     digest: dict[str, str] = field(default_factory=dict)  # {"every": "daily", "at": …, "tz": …}
     paused: bool = False
+    last_digest_at: datetime | None = None  # the end of the last digest's window
 
 
 @dataclass(frozen=True, slots=True)

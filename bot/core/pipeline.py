@@ -12,7 +12,7 @@ from functools import partial
 
 from bot import metrics
 from bot.config import AppConfig
-from bot.core.delivery import Delivery, FlushReport
+from bot.core.alerts import Alerts
 from bot.core.enrichment import enrich_title_only
 from bot.core.feedleases import default_owner, release_stale
 from bot.core.feedstate import FeedOutcome, FeedStatus
@@ -20,6 +20,7 @@ from bot.core.fetch import Resolver
 from bot.core.ingest import NewItem, Poller, PollResult
 from bot.core.matching import Matcher
 from bot.core.models import Item
+from bot.core.outbox import FlushReport
 from bot.core.stories import StoryGrouper
 from bot.core.workleases import ItemLeases
 from bot.storage.configstore import load_runtime
@@ -61,13 +62,13 @@ class Pipeline:
     def __init__(
         self,
         db: Database,
-        delivery: Delivery,
+        alerts: Alerts,
         *,
         clock: Callable[[], datetime] = _now,
         resolver: Resolver | None = None,
     ) -> None:
         self.db = db
-        self.delivery = delivery
+        self.alerts = alerts
         self.clock = clock
         self.resolver = resolver  # the DNS feeds are fetched through; None: the system's
         self.owner = default_owner()
@@ -104,8 +105,8 @@ class Pipeline:
         more_relevant, more_stories = await self._resume(cfg, leases)
         relevant += more_relevant
         story_ids = list(dict.fromkeys([*story_ids, *more_stories]))
-        await self.delivery.plan(story_ids)
-        flushed = await self.delivery.flush()
+        await self.alerts.plan(story_ids)
+        flushed = await self.alerts.flush()
         # After the first alerts are out: a slow article site delays only its own items.
         late_relevant, late_stories, late_flush = await self._title_only(cfg, result.new_items)
         if late_stories:
@@ -162,10 +163,10 @@ class Pipeline:
         cfg = await self.db.run(load_runtime)
         _, stories = await self._resume(cfg, self._item_leases(cfg))
         if stories:
-            await self.delivery.plan(stories)
+            await self.alerts.plan(stories)
         # Alerts another worker planned, or a dead chat leader left, go out from the process
         # holding the connection now, not at its next cycle (without one: nothing to do).
-        return await self.delivery.flush()
+        return await self.alerts.flush()
 
     async def _resume(self, cfg: AppConfig, leases: ItemLeases) -> tuple[int, list[int]]:
         """Claim and match overdue items, and claim overdue stories for planning; returns
@@ -209,7 +210,7 @@ class Pipeline:
             if text is None:
                 continue
             try:
-                await self.delivery.notify_all_admins(text)
+                await self.alerts.notify_all_admins(text)
             except Exception:  # telling admins must not cost the cycle its alerts
                 logger.exception("could not tell the admins about feed %s", outcome.feed_id)
 
@@ -227,8 +228,8 @@ class Pipeline:
             count, stories = await self._match_and_group(cfg, enriched, isolate_failures=True)
             if not stories:
                 return count, [], FlushReport()
-            await self.delivery.plan(stories)
-            return count, stories, await self.delivery.flush()
+            await self.alerts.plan(stories)
+            return count, stories, await self.alerts.flush()
         except Exception:
             logger.exception("giving title-only items their article's text failed")
             return 0, [], FlushReport()

@@ -16,9 +16,9 @@ only their topic stay apart.
 What happened decides beside the words (bot/core/events.py): a report of another act than
 any the story's reports named (an appointment against a signing), or of another phase of an
 exercise (its close against its opening), never joins it, however similar: it opens a story
-linked to it. Sharing the act and the participants adds ``event_weight`` to the similarity, so
-reports of one event days apart join; a report only *about* an event (an explainer) joins
-only within its kind's ``late_days``.
+linked to it. Sharing the act (or the visit, named by its visitor) and the participants adds
+``event_weight`` to the similarity, so reports of one event days apart join; a report only
+*about* an event (an explainer) joins only within its kind's ``late_days``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,10 @@ class Assignment:
 Index = dict[str, dict[int, float]]
 
 
+# The event sets a story's signature keeps (see _Open).
+_EVENT_SETS = ("acts", "phases", "people", "places", "objects", "persons", "visitors")
+
+
 @dataclass
 class _Open:
     """A candidate story during one call: its row and its decoded signature."""
@@ -82,12 +86,9 @@ class _Open:
     places: set[str] = field(default_factory=set)
     objects: set[str] = field(default_factory=set)
     persons: set[str] = field(default_factory=set)
+    visitors: set[str] = field(default_factory=set)
     # Its reports (comments aside) only looked ahead to the act: none says it was done.
     prospect: bool = False
-
-    @property
-    def norm(self) -> float:
-        return math.sqrt(self.sq) / self.count if self.count else 0.0
 
 
 def item_time(item: Item) -> datetime:
@@ -318,7 +319,10 @@ class StoryGrouper:
         """Similarity added for the same act by the same participants, taken away for a report
         somewhere else, about other bilateral formats, or by other named people."""
         g = self.settings
-        shared = 1.0 if event.acts and not event.acts.isdisjoint(story.acts) else 0.0
+        # One visit (by its visitor) is one event as much as one act is; another act on that
+        # visit still conflicts (events.conflict) and opens its own story.
+        one_act = bool(event.acts) and not event.acts.isdisjoint(story.acts)
+        shared = 1.0 if one_act or events.same_visit(event, story.visitors) else 0.0
         people = events.overlap(event.participants, story.people) if story.people else 0.0
         bonus = g.event_weight * (shared + people) / 2
         # Each check runs only when it can count (most reports name no format or place).
@@ -353,6 +357,7 @@ class StoryGrouper:
         story.places |= event.places
         story.objects |= event.objects
         story.persons |= event.persons
+        story.visitors |= event.visitors
         if event.late_days is None:  # a comment says nothing of whether the act was done
             story.prospect = (
                 event.prospect if story.count == 1 else story.prospect and event.prospect
@@ -375,12 +380,8 @@ class StoryGrouper:
         first = row.event_at or row.first_seen_at
         story = _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
         # Version 1 signatures hold no event: such a story conflicts with nothing.
-        story.acts = {str(k) for k in sig.get("acts", [])}
-        story.phases = {str(k) for k in sig.get("phases", [])}
-        story.people = {str(k) for k in sig.get("people", [])}
-        story.places = {str(k) for k in sig.get("places", [])}
-        story.objects = {str(k) for k in sig.get("objects", [])}
-        story.persons = {str(k) for k in sig.get("persons", [])}
+        for name in _EVENT_SETS:
+            setattr(story, name, {str(k) for k in sig.get(name, [])})
         story.prospect = bool(sig.get("prospect", False))
         return story
 
@@ -393,11 +394,6 @@ class StoryGrouper:
             "version": SIGNATURE_VERSION,
             "count": story.count,
             "tokens": {k: round(v, 3) for k, v in keep},
-            "acts": sorted(story.acts),
-            "phases": sorted(story.phases),
-            "people": sorted(story.people),
-            "places": sorted(story.places),
-            "objects": sorted(story.objects),
-            "persons": sorted(story.persons),
+            **{name: sorted(getattr(story, name)) for name in _EVENT_SETS},
             "prospect": story.prospect,
         }

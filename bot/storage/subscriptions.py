@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.models import ChannelRef, Subscription, UserRef
+from bot.core.models import ChannelRef, DeliveryMode, FollowUpStyle, Subscription, UserRef
 from bot.storage import admin as admin_store
 from bot.storage import audit as audit_repo
 from bot.storage.tables import SubscriptionRow
@@ -60,8 +60,8 @@ def get_or_create(
         channel=channel.channel,
         channel_name=channel.name,
         topics=[],
-        mode="realtime",
-        follow_ups="edit",
+        mode=DeliveryMode.REALTIME,
+        follow_ups=FollowUpStyle.EDIT,
         include_words=[],
         exclude_words=[],
         muted_sources=[],
@@ -83,9 +83,27 @@ def subscribed_workspaces(session: Session) -> list[tuple[str, str]]:
     return sorted((str(p), str(w)) for p, w in rows)
 
 
-def with_digest(session: Session) -> list[SubscriptionRow]:
+def with_digest(session: Session) -> list[Subscription]:
     """Subscriptions with a digest schedule, for rebuilding digest jobs at start."""
-    return [r for r in session.scalars(select(SubscriptionRow)) if r.digest]
+    return [value(r) for r in session.scalars(select(SubscriptionRow)) if r.digest]
+
+
+def unpaused(session: Session) -> list[Subscription]:
+    """Every subscription not paused: the channels an alert may be planned for."""
+    query = select(SubscriptionRow).where(SubscriptionRow.paused.is_(False))
+    return [value(r) for r in session.scalars(query.order_by(SubscriptionRow.id))]
+
+
+def get(session: Session, subscription_id: int) -> Subscription | None:
+    row = session.get(SubscriptionRow, subscription_id)
+    return None if row is None else value(row)
+
+
+def digest_window_moved(session: Session, subscription_id: int, now: datetime) -> None:
+    """The next digest starts after ``now`` (moved even when this one was empty)."""
+    row = session.get(SubscriptionRow, subscription_id)
+    if row is not None:
+        row.last_digest_at = now
 
 
 def channel_of(row: SubscriptionRow) -> ChannelRef:
@@ -95,11 +113,13 @@ def channel_of(row: SubscriptionRow) -> ChannelRef:
 def value(row: SubscriptionRow) -> Subscription:
     return Subscription(
         id=row.id, channel=channel_of(row), topics=tuple(row.topics), since=row.since,
-        mode=row.mode, follow_ups=row.follow_ups, include_words=tuple(row.include_words),
+        mode=DeliveryMode(row.mode), follow_ups=FollowUpStyle(row.follow_ups),
+        include_words=tuple(row.include_words),
         exclude_words=tuple(row.exclude_words), muted_sources=tuple(row.muted_sources),
         muted_stories=tuple(row.muted_stories), quiet_start=row.quiet_start,
         quiet_end=row.quiet_end, timezone=row.timezone, hourly_cap=row.hourly_cap,
         digest={str(k): str(v) for k, v in (row.digest or {}).items()}, paused=row.paused,
+        last_digest_at=row.last_digest_at,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.core.models import DeliveryKind, DeliveryStatus
+from bot.core.models import DeliveryKind, DeliveryMode, DeliveryStatus, FollowUpStyle
 
 # Stable constraint names so migrations behave the same on SQLite and PostgreSQL.
 NAMING = {
@@ -247,8 +247,8 @@ class SubscriptionRow(Base):
     channel: Mapped[str] = mapped_column(String(64))
     channel_name: Mapped[str] = mapped_column(String(200), default="")
     topics: Mapped[list[Any]] = mapped_column(default=list)
-    mode: Mapped[str] = mapped_column(String(20), default="realtime")  # realtime|digest|both
-    follow_ups: Mapped[str] = mapped_column(String(20), default="edit")  # edit|thread
+    mode: Mapped[str] = mapped_column(String(20), default=DeliveryMode.REALTIME)
+    follow_ups: Mapped[str] = mapped_column(String(20), default=FollowUpStyle.EDIT)
     include_words: Mapped[list[Any]] = mapped_column(default=list)
     exclude_words: Mapped[list[Any]] = mapped_column(default=list)
     muted_sources: Mapped[list[Any]] = mapped_column(default=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,11 +14,12 @@ from bot.adapters.console import ConsoleAdapter
 from bot.adapters.discord.adapter import DiscordAdapter
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.config import load_config
+from bot.core.alerts import Alerts, claim_alerts, plan_deliveries
 from bot.core.chat import ChannelUnavailable, ChatAdapter, CommandHandler, DeliveryError
 from bot.core.commands import Commands
-from bot.core.delivery import Delivery, _claim, plan_deliveries
 from bot.core.feedleases import default_owner, release_stale
 from bot.core.models import ChannelRef
+from bot.core.outbox import Claim, Outbox
 from bot.settings import DEFAULT_CONFIG
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
@@ -28,6 +29,11 @@ from tests.fakes.recording import AdminNote, Posted, RecordingAdapter, ThreadRep
 
 NOW = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("console", "local", "news", "news")
+
+
+def _alerts(db: Database, adapters: dict[str, ChatAdapter], **outbox: Any) -> Alerts:
+    """Alerts flushed through an outbox over ``adapters`` (the live registry)."""
+    return Alerts(Outbox(db, adapters, **outbox))
 
 
 CONTRACT = sorted({n for n in vars(ChatAdapter) if not n.startswith("_")} | {"platform"})
@@ -61,9 +67,9 @@ async def test_a_failed_post_is_retried_and_posted_once(db: Database) -> None:
     await db.run(_one_story_for_the_channel)
     chat = RecordingAdapter()
     chat.fail_next("post", DeliveryError("Slack is unreachable (ClientConnectorError)"))
-    delivery = Delivery(db, {"console": chat}, clock=lambda: NOW)
+    delivery = _alerts(db, {"console": chat}, clock=lambda: NOW)
     assert (await delivery.flush()).posted == 0 and chat.calls == []
-    later = Delivery(db, {"console": chat}, clock=lambda: NOW + timedelta(hours=1))
+    later = _alerts(db, {"console": chat}, clock=lambda: NOW + timedelta(hours=1))
     assert (await later.flush()).posted == 1
     [posted] = chat.calls
     assert isinstance(posted, Posted) and posted.card.story_key == "s-0c"
@@ -82,7 +88,7 @@ async def test_channel_unavailable_pauses_the_subscription_and_tells_the_admins(
     await db.run(_one_story_for_the_channel)
     chat = RecordingAdapter()
     chat.fail_next("post", ChannelUnavailable("not_in_channel: the bot is not a member"))
-    report = await Delivery(db, {"console": chat}, clock=lambda: NOW).flush()
+    report = await _alerts(db, {"console": chat}, clock=lambda: NOW).flush()
     assert (report.posted, report.paused) == (0, 1)
     [note] = chat.calls
     assert isinstance(note, AdminNote) and note.workspace == "local"
@@ -114,9 +120,9 @@ async def test_a_thread_follow_up_names_the_report_found_later_even_if_published
 
     story_id = await db.run(story_with_one_report)
     chat = RecordingAdapter()
-    assert (await Delivery(db, {"console": chat}, clock=lambda: NOW).flush()).posted == 1
+    assert (await _alerts(db, {"console": chat}, clock=lambda: NOW).flush()).posted == 1
     await db.run(a_report_published_the_day_before)
-    later = Delivery(db, {"console": chat}, clock=lambda: NOW + timedelta(hours=1))
+    later = _alerts(db, {"console": chat}, clock=lambda: NOW + timedelta(hours=1))
     assert (await later.flush()).updated == 1
 
     [reply] = [c for c in chat.calls if isinstance(c, ThreadReply)]
@@ -129,13 +135,12 @@ async def test_alerts_a_killed_process_had_claimed_go_out_at_once_after_its_rest
     await db.run(_one_story_for_the_channel)
     host = default_owner().rsplit(":", 1)[0]
     killed_at = datetime.now(UTC)  # the claims are judged by the wall clock at restart
-    dead = Delivery(db, {}, clock=lambda: killed_at, owner=f"{host}:{2**22 + 1}")
+    dead = _alerts(db, {}, clock=lambda: killed_at, owner=f"{host}:{2**22 + 1}")
     # It claimed the row for a whole lease and died before posting (no pid 2**22+1 runs).
-    claim = partial(_claim, platforms=("console",), now=killed_at, owner=dead.owner,
-                    lease=dead.lease)  # fmt: skip
-    assert len(await db.run(claim)) == 1
+    claim = Claim(("console",), killed_at, dead.outbox.owner, dead.outbox.lease)
+    assert len(await db.run(lambda s: claim_alerts(s, claim))) == 1
     chat = RecordingAdapter()
-    restarted = Delivery(db, {"console": chat}, clock=lambda: datetime.now(UTC))
+    restarted = _alerts(db, {"console": chat}, clock=lambda: datetime.now(UTC))
     assert (await restarted.flush()).posted == 0  # still claimed: it might be posting
 
     await release_stale(db)

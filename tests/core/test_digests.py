@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
+from bot.core.alerts import plan_deliveries
 from bot.core.commands import Commands
-from bot.core.delivery import plan_deliveries
 from bot.core.digests import DigestJobs, Digests
 from bot.core.models import ChannelRef, Command, UserRef
+from bot.core.outbox import Outbox
 from bot.core.probe import DefaultHooks
 from bot.core.schedule import DIGEST_JOB, BotScheduler, digest_trigger
 from bot.storage import subscriptions as subs_repo
@@ -65,10 +66,10 @@ async def test_digest_jobs_follow_the_command_and_survive_a_restart(
     db: Database, cfg: AppConfig
 ) -> None:
     await db.run(lambda s: seed(s, cfg))
-    digests = Digests(db, {"console": RecordingAdapter()})
+    digests = Digests(Outbox(db, {"console": RecordingAdapter()}))
     scheduler = BotScheduler(lambda: _nothing(), interval=900)
     scheduler.start(first_run=datetime.now(UTC) + timedelta(days=1))
-    jobs = DigestJobs(db, scheduler, digests)
+    jobs = DigestJobs(scheduler, digests)
     commands = Commands(db, cfg, hooks=DefaultHooks(on_digest=jobs.changed))
     try:
         await commands.handle(Command("subscribe diplomacy", ALICE, CHANNEL))
@@ -87,7 +88,7 @@ async def test_digest_jobs_follow_the_command_and_survive_a_restart(
     restarted = BotScheduler(lambda: _nothing(), interval=900)
     restarted.start(first_run=datetime.now(UTC) + timedelta(days=1))
     try:
-        assert await DigestJobs(db, restarted, digests).rebuild() == 1
+        assert await DigestJobs(restarted, digests).rebuild() == 1
         job = restarted.scheduler.get_job(DIGEST_JOB.format(sub_id))
         assert job.next_run_time.strftime("%a %H:%M") == "Mon 07:00"
     finally:
@@ -127,7 +128,7 @@ async def test_a_digest_posts_the_stories_since_the_last_one(db: Database) -> No
                              digest={"every": "daily", "at": "08:00", "tz": "Asia/Kolkata"})
     )  # fmt: skip
     await db.run(_two_stories)
-    digests = Digests(db, {"console": chat}, clock=lambda: NOW)
+    digests = Digests(Outbox(db, {"console": chat}, clock=lambda: NOW))
     assert await digests.run(sub_id) == 2
     [digest] = chat.calls
     assert isinstance(digest, DigestPosted) and digest.channel == CHANNEL
@@ -152,7 +153,7 @@ async def test_quiet_hours_hold_alerts_and_release_them_as_one_message(db: Datab
 
     chat = RecordingAdapter()
     clock = [end - timedelta(minutes=1)]
-    digests = Digests(db, {"console": chat}, clock=lambda: clock[0])
+    digests = Digests(Outbox(db, {"console": chat}, clock=lambda: clock[0]))
     assert await digests.release_held() == 0 and chat.calls == []
     clock[0] = end
     assert await digests.release_held() == 1
@@ -184,13 +185,13 @@ async def test_a_digest_due_while_the_bot_was_down_goes_out_at_start(db: Databas
     )  # fmt: skip
     await db.run(_two_stories)
     # The bot comes back 40 minutes after today's digest was due.
-    digests = Digests(db, {"console": chat}, clock=lambda: today + timedelta(minutes=40))
+    digests = Digests(Outbox(db, {"console": chat}, clock=lambda: today + timedelta(minutes=40)))
     scheduler = BotScheduler(lambda: _nothing(), interval=900)
 
-    assert await DigestJobs(db, scheduler, digests).rebuild() == 1
+    assert await DigestJobs(scheduler, digests).rebuild() == 1
 
     [digest] = chat.calls
     assert isinstance(digest, DigestPosted) and sorted(digest.story_keys) == ["s-0a", "s-0b"]
     assert scheduler.scheduler.get_job(DIGEST_JOB.format(sub_id)) is not None
-    assert await DigestJobs(db, scheduler, digests).rebuild() == 1
+    assert await DigestJobs(scheduler, digests).rebuild() == 1
     assert len(chat.calls) == 1  # sent once, not again at the next start

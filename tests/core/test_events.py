@@ -158,12 +158,31 @@ def test_a_visit_by_another_named_official_is_by_other_people() -> None:
 def test_a_headline_that_looks_ahead_does_not_report_the_act() -> None:
     assert event_of("$1 billion engine order for Tejas expected despite tariff row").prospect
     assert event_of("India and US set to sign logistics pact next week").prospect
+    assert event_of("Minister sets March target for first tranche of trade pact").prospect
+    assert not event_of("Sanctions target Indian refiners").prospect  # "target" as a verb
     assert not event_of("HAL signs contract for 113 engines").prospect
     # The hedges of any report are not a look ahead.
     assert not event_of("New visa rule could hit Indian workers hardest").prospect
     signed = event_of("HAL signs contract for 113 engines")
     assert events.conflict(signed, {"contract", "signing"}, set(), looking_ahead=True)
     assert not events.conflict(signed, {"contract", "signing"}, set())
+    # ... and a comment on the act done is not about the look ahead either.
+    comment = event_of("Engine order read as a sign of thaw")
+    assert events.conflict(comment, {"contract", "signing"}, set(), looking_ahead=True)
+    # A look ahead is not part of the story of the act done (a late preview, a stale wire).
+    expected = event_of("$1 billion engine order for Tejas expected")
+    assert events.conflict(expected, {"contract", "signing"}, set())
+    assert not events.conflict(expected, {"contract", "signing"}, set(), looking_ahead=True)
+
+
+def test_a_visit_is_named_by_its_visitor() -> None:
+    assert event_of("Sullivan's Delhi visit centres on technology").visitors == {"sullivan"}
+    assert event_of("Factsheet", "Issued after Sullivan's visit, it lists").visitors == {"sullivan"}
+    assert event_of("Pacts inked as Rajnath Singh's US visit begins").visitors == {"singh"}
+    assert event_of("Talks during a visit by Marco Rubio").visitors == {"rubio"}
+    assert event_of("Gabbard meets Doval on her first Delhi trip").visitors == set()
+    assert events.same_visit(event_of("After Sullivan's trip, a list"), {"sullivan"})
+    assert not events.same_visit(event_of("After Gabbard's trip, a list"), {"sullivan"})
 
 
 def test_the_kinds_are_data_with_every_block_well_formed() -> None:
@@ -269,3 +288,16 @@ def test_two_signings_the_same_day_in_two_cities_are_two_stories(
                  "ISRO and NASA officials signed the pact in Bengaluru.",
                  DAY0 + timedelta(hours=3))  # fmt: skip
     assert there.created and there.story_id != here.story_id
+
+
+def test_a_statement_about_a_visit_joins_the_visit_s_story(db: Database, cfg: AppConfig) -> None:
+    # The factsheet shares few words with the talks, but names the visit by its visitor.
+    visit = file(db, cfg, "a", "Sullivan's Delhi visit centres on critical technology initiative",
+                 "US NSA Jake Sullivan held talks with Ajit Doval on the Initiative on Critical "
+                 "and Emerging Technologies and defence ties.", DAY0)  # fmt: skip
+    factsheet = file(db, cfg, "b", "White House factsheet lists sonobuoy and Stryker projects",
+                     "A White House factsheet after Sullivan's visit listed co-production of US "
+                     "sonobuoys by Bharat Dynamics and Stryker armoured vehicle plans.",
+                     DAY0 + timedelta(days=1))  # fmt: skip
+    assert not factsheet.created
+    assert factsheet.story_id == visit.story_id

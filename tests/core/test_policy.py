@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.delivery import Delivery, plan_deliveries
+from bot.core.alerts import Alerts, plan_deliveries
 from bot.core.models import ChannelRef, Subscription
+from bot.core.outbox import Outbox
 from bot.core.policy import HELD, PENDING, SKIPPED, decide, quiet_until, words_in
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Database
@@ -101,7 +102,7 @@ async def test_a_story_muted_after_planning_is_not_posted(db: Database) -> None:
 
     await db.run(setup)
     chat = RecordingAdapter()
-    report = await Delivery(db, {"console": chat}, clock=lambda: NOW).flush()
+    report = await Alerts(Outbox(db, {"console": chat}, clock=lambda: NOW)).flush()
     assert report.posted == 0 and chat.calls == []
     row = await db.run(lambda s: s.scalars(select(DeliveryRow)).one())
     assert (row.status, row.reason) == ("skipped", "muted (story `s-0m`)")

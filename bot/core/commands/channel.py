@@ -14,7 +14,7 @@ from bot.config import AppConfig
 from bot.core import timeparse
 from bot.core.commands.grammar import Call, _a, command
 from bot.core.commands.specs import _DAYS, MODES
-from bot.core.models import Reply, ReplyField, Subscription
+from bot.core.models import DeliveryMode, FollowUpStyle, Reply, ReplyField, Subscription
 from bot.core.probe import CommandHooks
 from bot.core.usage import UsageError, closest, unknown
 from bot.storage import reads
@@ -72,9 +72,11 @@ class ChannelSettings:
 
         def edit(sub: Subscription) -> Edited:
             if not digest:
-                mode = "realtime" if sub.mode == "digest" else sub.mode
+                mode: DeliveryMode = (
+                    DeliveryMode.REALTIME if sub.mode == DeliveryMode.DIGEST else sub.mode
+                )
                 return replace(sub, digest={}, mode=mode), "Digest off for this channel."
-            mode = "both" if sub.mode == "realtime" else sub.mode
+            mode = DeliveryMode.BOTH if sub.mode == DeliveryMode.REALTIME else sub.mode
             when = f"{digest.get('day', 'every day')} at {digest['at']} {digest['tz']}"
             return replace(
                 sub, digest=digest, mode=mode
@@ -170,12 +172,12 @@ class ChannelSettings:
         _a("mode", "choice", choices=("realtime", "digest", "both")),
     )
     async def _mode(self, call: Call) -> Reply:
-        mode = call.text("mode")
+        mode = DeliveryMode(call.text("mode"))
 
         def edit(sub: Subscription) -> Edited:
             hint = (
                 " Set the time with `/news digest daily HH:MM <tz>`."
-                if (mode != "realtime" and not sub.digest)
+                if (mode != DeliveryMode.REALTIME and not sub.digest)
                 else ""
             )
             return replace(sub, mode=mode), f"Mode: {MODES[mode]}.{hint}"
@@ -189,12 +191,12 @@ class ChannelSettings:
         _a("style", "choice", choices=("edit", "thread")),
     )
     async def _follow_ups(self, call: Call) -> Reply:
-        style = call.text("style")
+        style = FollowUpStyle(call.text("style"))
 
         def edit(sub: Subscription) -> Edited:
             return replace(sub, follow_ups=style), (
                 "Later reports edit the story's post."
-                if style == "edit"
+                if style == FollowUpStyle.EDIT
                 else "Later reports edit the story's post and reply in its thread."
             )
 

@@ -228,9 +228,10 @@ async def test_admins_are_told_by_direct_message(
 def _delivery(db: Database, adapter: DiscordAdapter) -> Any:
     # The outbox lands in parallel with this adapter; until bot.core.cards exists it skips.
     pytest.importorskip("bot.core.cards", reason="bot.core.cards (card loading) not there yet")
-    from bot.core.delivery import Delivery
+    from bot.core.alerts import Alerts
+    from bot.core.outbox import Outbox
 
-    return Delivery(db, {"discord": adapter}, clock=lambda: NOW)
+    return Alerts(Outbox(db, {"discord": adapter}, clock=lambda: NOW))
 
 
 async def test_subscribed_channel_gets_an_embed_then_an_edit_for_a_second_outlet(

@@ -14,10 +14,11 @@ from pydantic import SecretStr
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.blocks import METADATA_EVENT, NOT_RELEVANT_ACTION, WHY_ACTION
 from bot.config import AppConfig
+from bot.core.alerts import Alerts
 from bot.core.chat import AdapterStopped, ChannelUnavailable, DeliveryError, chat_setup
 from bot.core.commands import Commands
-from bot.core.delivery import Delivery
 from bot.core.models import SourceLink
+from bot.core.outbox import Outbox
 from bot.settings import REPO_ROOT
 from bot.storage.db import Database
 from bot.storage.tables import SubscriptionRow
@@ -303,8 +304,8 @@ async def test_the_manifest_grants_every_scope_the_adapter_uses(
 # -- end to end through the core's outbox -------------------------------------------------------
 
 
-def outbox(db: Database, adapter: SlackAdapter) -> Delivery:
-    return Delivery(db, {"slack": adapter}, clock=lambda: NOW + timedelta(hours=1))
+def outbox(db: Database, adapter: SlackAdapter) -> Alerts:
+    return Alerts(Outbox(db, {"slack": adapter}, clock=lambda: NOW + timedelta(hours=1)))
 
 
 async def test_subscribed_channel_gets_an_alert_then_an_edit_for_a_second_outlet(
