@@ -201,10 +201,14 @@ def _actors(parsed: _Knowledge, path: Path, node: yaml.Node | None) -> dict[str,
     return actors
 
 
-def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> list[Mention]:
+def resolve(
+    seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float], home: str | None = None
+) -> list[Mention]:
     """Decide each hit's side: offices by the nationality word before them, services by context.
 
-    ``weight`` is the field weight by field name; it weighs the government context.
+    ``weight`` is the field weight by field name; it weighs the government context. ``home``
+    is the outlet's country, if known: outlets name their own country's services without the
+    country, so it decides a service named alone when the text names no government.
     """
     out: list[Mention] = []
     pending: list[Hit[Actor]] = []  # services without their country, decided at the end
@@ -233,7 +237,7 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
         out.append(mention)
         prev = mention if a.marker else None
     if pending:
-        out = sorted(out + _by_context(seg, pending, out, weight), key=lambda m: m.start)
+        out = sorted(out + _by_context(seg, pending, out, weight, home), key=lambda m: m.start)
     return out
 
 
@@ -258,17 +262,26 @@ def _marks(seg: Segments, marker: Mention, start: int) -> bool:
 
 
 def _by_context(
-    seg: Segments, pending: list[Hit[Actor]], found: list[Mention], weight: dict[str, float]
+    seg: Segments,
+    pending: list[Hit[Actor]],
+    found: list[Mention],
+    weight: dict[str, float],
+    home: str | None,
 ) -> list[Mention]:
     context = {US: 0.0, INDIA: 0.0}
     for m in found:
         if m.side in context and m.kind in GOVERNMENT_KINDS:
             context[m.side] += weight[seg.field(m.start)]
-    if context[US] == context[INDIA]:
+    if context[US] != context[INDIA]:
+        side, how = (US if context[US] > context[INDIA] else INDIA), "by context"
+    elif context[US] == 0.0 and home is not None:
+        # No government named at all ("Boeing hands the Army its last Apache"): the outlet's
+        # own country, as its readers read it. An even, named context stays undecided.
+        side, how = home, "by the outlet's country"
+    else:
         return []  # even context: "the Navy" could be either
-    side = US if context[US] > context[INDIA] else INDIA
     return [Mention(h.start, h.end, h.phrase, side, h.label.kind, h.label.level, h.label.role,
-                    None, "by context") for h in pending]  # fmt: skip
+                    None, how) for h in pending]  # fmt: skip
 
 
 def in_passing(seg: Segments, start: int) -> bool:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from bot.config import AppConfig, ConfigError
 from bot.core.actors import (
     BOTH,
+    CONTEXT,
     INDIA,
     NEUTRAL,
     PAIR,
@@ -61,6 +62,7 @@ from bot.core.matchsettings import (
     load_matching_settings,
 )
 from bot.core.models import Item, Match
+from bot.core.outlets import load_outlets
 
 __all__ = ["GroupingSettings", "Matcher", "MatchingError", "MatchingSettings", "normalise"]
 
@@ -108,9 +110,20 @@ class Matcher:
         for country, phrases in settings.third_countries.items():
             for phrase in phrases:
                 labelled.setdefault(phrase, Actor(THIRD, "country", country=country))
+        folded = {" ".join(phrase_tokens(p)).lower(): p for p in labelled}
         for topic_id, _terms, actors, _threshold in topics:
             for phrase in actors:
-                labelled.setdefault(phrase, Actor(BOTH, "format", topic=topic_id))
+                # A format the knowledge gives one topic may stand for another topic too
+                # (INDUS-X: defence industry and emerging technology): its topics join.
+                known_as = folded.get(" ".join(phrase_tokens(phrase)).lower())
+                earlier = labelled.get(known_as) if known_as is not None else None
+                if known_as is None or earlier is None:
+                    labelled[phrase] = Actor(BOTH, "format", topic=topic_id)
+                    folded[" ".join(phrase_tokens(phrase)).lower()] = phrase
+                elif earlier.side == BOTH and topic_id not in (earlier.topic or "").split(","):
+                    joined = f"{earlier.topic},{topic_id}" if earlier.topic else topic_id
+                    labelled[known_as] = Actor(BOTH, earlier.kind, earlier.level, earlier.role,
+                                               joined)  # fmt: skip
         self._topic_actors = [(t[0], list(t[2])) for t in topics]
         self._compile_terms(topics)
         self._pair_rules: list[tuple[str, frozenset[str], frozenset[str]]] = []
@@ -131,6 +144,10 @@ class Matcher:
                 )
         self._high_level = frozenset(settings.high_level_topics)
         self._actors = Gazetteer(labelled)
+        try:
+            self._outlets = load_outlets()
+        except ConfigError as exc:
+            raise MatchingError(str(exc)) from None
 
     @classmethod
     def from_config(cls, cfg: AppConfig, knowledge: Knowledge | None = None) -> Matcher:
@@ -175,7 +192,10 @@ class Matcher:
         field_weight = {TITLE: weights.title, LEAD: weights.lead, BODY: weights.body}
 
         hits = [h for h in self._actors.find(seg) if h.label.side != NEUTRAL]
-        mentions = resolve(seg, hits, field_weight)
+        # The outlet's country is read only when a service is named without its country.
+        home = (self._outlets.side_of(item.url)
+                if any(h.label.side == CONTEXT for h in hits) else None)  # fmt: skip
+        mentions = resolve(seg, hits, field_weight, home)
         listed = listed_mentions(seg, mentions, self.settings.list_countries)
         side = {US: 0.0, INDIA: 0.0}
         # A third country's weight: its strongest mention in each sentence, summed.
@@ -192,10 +212,12 @@ class Matcher:
                 plural_high = plural_high or m.level == "high"
                 _add(found["anchors"], m.phrase)
             elif m.side == BOTH:
+                # A leaders' or ministers' format (a Quad summit) is a high-level contact.
+                plural_high = plural_high or m.level == "high"
                 side[US] += w
                 side[INDIA] += w
                 if m.topic is not None:
-                    anchor_topics.add(m.topic)
+                    anchor_topics.update(m.topic.split(","))
                 for each in (US, INDIA):
                     strongest = decider[each]
                     if strongest is None or w > strongest[0]:
@@ -203,6 +225,10 @@ class Matcher:
                 _add(found["anchors"], m.phrase)
             elif m.start in listed:
                 _add(found["listed"], m.phrase)
+                # Leaders named in a row ("Modi, Biden, Kishida and Albanese met") are still
+                # leaders: no side weight, but their level counts for a high-level contact.
+                if m.side in high and m.level == "high" and m.kind == "person":
+                    high[m.side] = True
             elif m.side in side:
                 side[m.side] += w
                 if m.level == "high":
@@ -242,9 +268,11 @@ class Matcher:
                 if names is not None and m.start not in listed and m.phrase.lower() in names:
                     best[m.side] = max(best[m.side], field_weight[seg.field(m.start)])
             if min(best.values()) > 0:
+                # Office-holders of both sides make the contact high-level; whether there was
+                # a contact at all (a meeting, call, visit) is the topic's terms' to say.
                 high = {US: True, INDIA: True}
-                topic_score[topic_id] = topic_score.get(topic_id, 0.0) + min(best.values())
-                _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
+                if topic_id in topic_score:
+                    _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
         for topic_id in anchor_topics:
             topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
         if not (envoy or plural_high or all(high.values())):
