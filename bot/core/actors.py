@@ -48,6 +48,8 @@ GOVERNMENT_KINDS = frozenset({"country", "institution", "force", "office", "pers
 # "INDOPACOM commander", "China's envoy".
 _MARKER_KINDS = frozenset({"country", "force", "institution"})
 _NOT_MODIFIERS = frozenset({"and", "or", "with", "to", "from", "for", "by", "of", "in", "on"})
+# An envoy named by posting ("the ambassador to India") is the other side's.
+_ENVOY_WORDS = frozenset({"ambassador", "envoy"})
 # Up to this many words may stand between a nationality word and its office ("India's new
 # Navy chief"): a longer gap is another phrase.
 MARKER_GAP = 3
@@ -213,7 +215,7 @@ def resolve(
     out: list[Mention] = []
     pending: list[Hit[Actor]] = []  # services without their country, decided at the end
     prev: Mention | None = None
-    for hit in hits:
+    for n, hit in enumerate(hits):
         a = hit.label
         if a.resolvable:
             marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
@@ -223,7 +225,12 @@ def resolve(
                     prev = None
                     continue
                 if a.side == MARKED:
-                    prev = None  # an office with no nationality before it says nothing
+                    prev = None  # an office with no nationality before it says nothing ...
+                    posted = _posted_to(seg, hit, hits[n + 1] if n + 1 < len(hits) else None)
+                    if posted is not None:  # ... unless it is an envoy posted to one side
+                        role = a.role or a.kind
+                        out.append(Mention(hit.start, hit.end, hit.phrase, posted, a.kind,
+                                           a.level, role, None, "by posting"))  # fmt: skip
                     continue
             else:
                 # "US ambassador", "India's Defence Secretary": the nationality decides.
@@ -239,6 +246,21 @@ def resolve(
     if pending:
         out = sorted(out + _by_context(seg, pending, out, weight, home), key=lambda m: m.start)
     return out
+
+
+def _posted_to(seg: Segments, hit: Hit[Actor], following: Hit[Actor] | None) -> str | None:
+    """The side of an envoy named by posting: "the new ambassador to India" is the other
+    side's envoy (in a US–India item, the US's); None for any other office."""
+    if following is None or following.label.kind != "country":
+        return None
+    if following.label.side not in (US, INDIA) or not _ENVOY_WORDS & set(
+        hit.phrase.lower().split()
+    ):
+        return None
+    gap = seg.lower[hit.end : following.start]
+    if gap not in (["to"], ["to", "the"]):
+        return None
+    return INDIA if following.label.side == US else US
 
 
 def _key(name: str) -> tuple[str, ...]:

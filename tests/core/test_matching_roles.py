@@ -137,3 +137,13 @@ def test_a_topic_s_own_format_adds_its_topic_to_the_knowledge_s(matcher: Matcher
     # emerging-tech actors, an emerging-technology one too.
     m = judge(matcher, "INDUS-X summit opens at Stanford")
     assert m.relevant and {"defence-industry", "emerging-tech"} <= set(m.topics)
+
+
+def test_an_envoy_named_by_posting_is_the_other_side_s(matcher: Matcher) -> None:
+    # A newly appointed ambassador by surname the knowledge cannot have: the posting decides.
+    m = judge(matcher, "Ambassador to India Smithson presents credentials to President Murmu")
+    assert m.relevant and "diplomacy" in m.topics
+    assert "by posting" in decided(m)["us"]
+    # A third country's envoy to India is not the US side.
+    other = judge(matcher, "Japan's ambassador to India presents credentials to President Murmu")
+    assert not other.relevant
