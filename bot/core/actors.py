@@ -12,6 +12,7 @@ Loaded once and validated at start; an error names the file, the line and the fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -204,13 +205,17 @@ def _actors(parsed: _Knowledge, path: Path, node: yaml.Node | None) -> dict[str,
 
 
 def resolve(
-    seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float], home: str | None = None
+    seg: Segments,
+    hits: list[Hit[Actor]],
+    weight: dict[str, float],
+    home: Callable[[], str | None] | None = None,
 ) -> list[Mention]:
     """Decide each hit's side: offices by the nationality word before them, services by context.
 
     ``weight`` is the field weight by field name; it weighs the government context. ``home``
-    is the outlet's country, if known: outlets name their own country's services without the
-    country, so it decides a service named alone when the text names no government.
+    gives the outlet's country, if known (asked only when needed): outlets name their own
+    country's services without the country, so it decides a service named alone when the text
+    names no government.
     """
     out: list[Mention] = []
     pending: list[Hit[Actor]] = []  # services without their country, decided at the end
@@ -288,7 +293,7 @@ def _by_context(
     pending: list[Hit[Actor]],
     found: list[Mention],
     weight: dict[str, float],
-    home: str | None,
+    home: Callable[[], str | None] | None,
 ) -> list[Mention]:
     context = {US: 0.0, INDIA: 0.0}
     for m in found:
@@ -296,10 +301,10 @@ def _by_context(
             context[m.side] += weight[seg.field(m.start)]
     if context[US] != context[INDIA]:
         side, how = (US if context[US] > context[INDIA] else INDIA), "by context"
-    elif context[US] == 0.0 and home is not None:
+    elif context[US] == 0.0 and home is not None and (outlet := home()) is not None:
         # No government named at all ("Boeing hands the Army its last Apache"): the outlet's
         # own country, as its readers read it. An even, named context stays undecided.
-        side, how = home, "by the outlet's country"
+        side, how = outlet, "by the outlet's country"
     else:
         return []  # even context: "the Navy" could be either
     return [Mention(h.start, h.end, h.phrase, side, h.label.kind, h.label.level, h.label.role,

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from bot.config import AppConfig, ConfigError
 from bot.core.actors import (
     BOTH,
-    CONTEXT,
     INDIA,
     NEUTRAL,
     PAIR,
@@ -192,10 +191,8 @@ class Matcher:
         field_weight = {TITLE: weights.title, LEAD: weights.lead, BODY: weights.body}
 
         hits = [h for h in self._actors.find(seg) if h.label.side != NEUTRAL]
-        # The outlet's country is read only when a service is named without its country.
-        home = (self._outlets.side_of(item.url)
-                if any(h.label.side == CONTEXT for h in hits) else None)  # fmt: skip
-        mentions = resolve(seg, hits, field_weight, home)
+        # The outlet's country is read only when a service named alone needs it.
+        mentions = resolve(seg, hits, field_weight, lambda: self._outlets.side_of(item.url))
         listed = listed_mentions(seg, mentions, self.settings.list_countries)
         side = {US: 0.0, INDIA: 0.0}
         # A third country's weight: its strongest mention in each sentence, summed.
@@ -279,7 +276,8 @@ class Matcher:
             for topic_id in self._high_level - anchor_topics:
                 if topic_score.pop(topic_id, None) is not None:
                     _add(topic_terms.setdefault(topic_id, []), "(no high-level actor)")
-        topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)
+        rules = self._topic_rules if topic_score else ()  # most items of a feed score none
+        topics = tuple(r.id for r in rules if topic_score.get(r.id, 0.0) >= r.threshold)
         deciders = {s: d[1].describe() if d else "(none)" for s, d in decider.items()}
         found["format_topics"] = sorted(anchor_topics)
         return self._decide(item, side, third, topics, topic_score, topic_terms, found, deciders)
