@@ -50,6 +50,7 @@ from bot.core.gazetteer import (
     LEAD,
     TITLE,
     Gazetteer,
+    Segments,
     normalise,
     phrase_tokens,
     segments,
@@ -254,6 +255,8 @@ class Matcher:
         # of a busy feed are that): their terms are looked up only when both sides are there.
         both_sides = min(side.values()) >= self.settings.min_side
         for hit in self._terms.find(seg) if both_sides else ():
+            if _is_venue(seg, hit.start):
+                continue  # "on the sidelines of ADMM-Plus": where it happened, not what
             w = field_weight[seg.field(hit.start)]
             for topic_id in hit.label.split(","):
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + w
@@ -352,6 +355,24 @@ class Matcher:
             why=why,
             evidence=evidence,
         )
+
+
+# "on the sidelines of", "on the margins of", "ahead of": what follows names the venue or the
+# occasion of the act, not its subject.
+_VENUE_HEADS = frozenset({"sidelines", "sideline", "margins", "margin", "ahead"})
+
+
+def _is_venue(seg: Segments, start: int) -> bool:
+    """A term right after a venue phrase, allowing "the" and an ordinal ("the 12th")."""
+    j = start - 1
+    while j >= 0 and (seg.lower[j] == "the" or seg.lower[j][:1].isdigit()):
+        j -= 1
+    return (
+        j >= 1
+        and seg.lower[j] == "of"
+        and seg.lower[j - 1] in _VENUE_HEADS
+        and seg.sentence[j - 1] == seg.sentence[start]
+    )
 
 
 def _is_envoy(m: Mention) -> bool:

@@ -147,3 +147,13 @@ def test_an_envoy_named_by_posting_is_the_other_side_s(matcher: Matcher) -> None
     # A third country's envoy to India is not the US side.
     other = judge(matcher, "Japan's ambassador to India presents credentials to President Murmu")
     assert not other.relevant
+
+
+def test_a_venue_names_where_an_act_happened_not_its_topic(matcher: Matcher) -> None:
+    title = "Rajnath Singh and Hegseth sign defence framework on the sidelines of the ADMM-Plus"
+    m = judge(matcher, title)
+    assert m.relevant and "indo-pacific" not in m.topics
+    assert {"framework-agreement", "diplomacy"} <= set(m.topics)
+    # The same term as the subject still counts.
+    subject = judge(matcher, "Hegseth and Rajnath Singh discuss ADMM-Plus agenda in a call")
+    assert "indo-pacific" in subject.topics
