@@ -348,3 +348,21 @@ def _is_list_gap(gap: list[str], seg: Segments, prev_end: int, start: int) -> bo
     # Punctuation is not kept, so a list is names joined by nothing, "and", "or" or "the".
     same_sentence = seg.sentence[prev_end - 1] == seg.sentence[start]
     return same_sentence and len(gap) <= 3 and all(w in _LIST_WORDS for w in gap)
+
+
+# "on the sidelines of", "on the margins of", "ahead of": what follows names the venue or the
+# occasion of the act, not its subject.
+_VENUE_HEADS = frozenset({"sidelines", "sideline", "margins", "margin", "ahead"})
+
+
+def is_venue(seg: Segments, start: int) -> bool:
+    """A term right after a venue phrase, allowing "the" and an ordinal ("the 12th")."""
+    j = start - 1
+    while j >= 0 and (seg.lower[j] == "the" or seg.lower[j][:1].isdigit()):
+        j -= 1
+    return (
+        j >= 1
+        and seg.lower[j] == "of"
+        and seg.lower[j - 1] in _VENUE_HEADS
+        and seg.sentence[j - 1] == seg.sentence[start]
+    )

@@ -17,9 +17,11 @@ follow the labelling rules:
 * a third country weighs by its role in each sentence, not by its count: once per sentence,
   less when named in passing (after "in", "on", "from" ...); one that outweighs the weaker of
   the two sides makes it another story;
-* a topic's ``pair_rules`` office-holders of both sides named together add to that topic;
-  a ``high_level_topics`` topic (diplomacy) is a contact between the two at a high level: it
-  needs high-level office-holders on both sides, or an envoy of one to the other;
+* a ``high_level_topics`` topic (diplomacy) is a contact act (its terms: a meeting, call,
+  visit, talks) between the two at a high level: it needs high-level office-holders on both
+  sides (a ``pair_rules`` pair, leaders named in a row, a leaders' format), or an envoy of one
+  to the other; office-holders named together without a contact act are no topic;
+* a topic term after "on the sidelines of" or "ahead of" names the venue, not the topic;
 * at least one topic must reach its threshold.
 """
 
@@ -41,6 +43,7 @@ from bot.core.actors import (
     Knowledge,
     Mention,
     in_passing,
+    is_venue,
     listed_mentions,
     load_knowledge,
     resolve,
@@ -50,7 +53,6 @@ from bot.core.gazetteer import (
     LEAD,
     TITLE,
     Gazetteer,
-    Segments,
     normalise,
     phrase_tokens,
     segments,
@@ -255,7 +257,7 @@ class Matcher:
         # of a busy feed are that): their terms are looked up only when both sides are there.
         both_sides = min(side.values()) >= self.settings.min_side
         for hit in self._terms.find(seg) if both_sides else ():
-            if _is_venue(seg, hit.start):
+            if is_venue(seg, hit.start):
                 continue  # "on the sidelines of ADMM-Plus": where it happened, not what
             w = field_weight[seg.field(hit.start)]
             for topic_id in hit.label.split(","):
@@ -355,24 +357,6 @@ class Matcher:
             why=why,
             evidence=evidence,
         )
-
-
-# "on the sidelines of", "on the margins of", "ahead of": what follows names the venue or the
-# occasion of the act, not its subject.
-_VENUE_HEADS = frozenset({"sidelines", "sideline", "margins", "margin", "ahead"})
-
-
-def _is_venue(seg: Segments, start: int) -> bool:
-    """A term right after a venue phrase, allowing "the" and an ordinal ("the 12th")."""
-    j = start - 1
-    while j >= 0 and (seg.lower[j] == "the" or seg.lower[j][:1].isdigit()):
-        j -= 1
-    return (
-        j >= 1
-        and seg.lower[j] == "of"
-        and seg.lower[j - 1] in _VENUE_HEADS
-        and seg.sentence[j - 1] == seg.sentence[start]
-    )
 
 
 def _is_envoy(m: Mention) -> bool:
