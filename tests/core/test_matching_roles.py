@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig, ConfigError, load_config
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
 from bot.core.outlets import load_outlets
@@ -157,3 +157,11 @@ def test_a_venue_names_where_an_act_happened_not_its_topic(matcher: Matcher) -> 
     # The same term as the subject still counts.
     subject = judge(matcher, "Hegseth and Rajnath Singh discuss ADMM-Plus agenda in a call")
     assert "indo-pacific" in subject.topics
+
+
+def test_an_outlet_block_without_its_source_is_refused_with_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "outlets.yaml"
+    bad.write_text("blocks:\n  - side: india\n    hosts: [.in]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"blocks\.0\.source") as err:
+        load_outlets(bad)
+    assert str(bad) in str(err.value)
