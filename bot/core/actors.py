@@ -12,6 +12,7 @@ Loaded once and validated at start; an error names the file, the line and the fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +49,8 @@ GOVERNMENT_KINDS = frozenset({"country", "institution", "force", "office", "pers
 # "INDOPACOM commander", "China's envoy".
 _MARKER_KINDS = frozenset({"country", "force", "institution"})
 _NOT_MODIFIERS = frozenset({"and", "or", "with", "to", "from", "for", "by", "of", "in", "on"})
+# An envoy named by posting ("the ambassador to India") is the other side's.
+_ENVOY_WORDS = frozenset({"ambassador", "envoy"})
 # Up to this many words may stand between a nationality word and its office ("India's new
 # Navy chief"): a longer gap is another phrase.
 MARKER_GAP = 3
@@ -201,15 +204,23 @@ def _actors(parsed: _Knowledge, path: Path, node: yaml.Node | None) -> dict[str,
     return actors
 
 
-def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> list[Mention]:
+def resolve(
+    seg: Segments,
+    hits: list[Hit[Actor]],
+    weight: dict[str, float],
+    home: Callable[[], str | None] | None = None,
+) -> list[Mention]:
     """Decide each hit's side: offices by the nationality word before them, services by context.
 
-    ``weight`` is the field weight by field name; it weighs the government context.
+    ``weight`` is the field weight by field name; it weighs the government context. ``home``
+    gives the outlet's country, if known (asked only when needed): outlets name their own
+    country's services without the country, so it decides a service named alone when the text
+    names no government.
     """
     out: list[Mention] = []
     pending: list[Hit[Actor]] = []  # services without their country, decided at the end
     prev: Mention | None = None
-    for hit in hits:
+    for n, hit in enumerate(hits):
         a = hit.label
         if a.resolvable:
             marker = prev if prev is not None and _marks(seg, prev, hit.start) else None
@@ -219,7 +230,12 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
                     prev = None
                     continue
                 if a.side == MARKED:
-                    prev = None  # an office with no nationality before it says nothing
+                    prev = None  # an office with no nationality before it says nothing ...
+                    posted = _posted_to(seg, hit, hits[n + 1] if n + 1 < len(hits) else None)
+                    if posted is not None:  # ... unless it is an envoy posted to one side
+                        role = a.role or a.kind
+                        out.append(Mention(hit.start, hit.end, hit.phrase, posted, a.kind,
+                                           a.level, role, None, "by posting"))  # fmt: skip
                     continue
             else:
                 # "US ambassador", "India's Defence Secretary": the nationality decides.
@@ -233,8 +249,23 @@ def resolve(seg: Segments, hits: list[Hit[Actor]], weight: dict[str, float]) -> 
         out.append(mention)
         prev = mention if a.marker else None
     if pending:
-        out = sorted(out + _by_context(seg, pending, out, weight), key=lambda m: m.start)
+        out = sorted(out + _by_context(seg, pending, out, weight, home), key=lambda m: m.start)
     return out
+
+
+def _posted_to(seg: Segments, hit: Hit[Actor], following: Hit[Actor] | None) -> str | None:
+    """The side of an envoy named by posting: "the new ambassador to India" is the other
+    side's envoy (in a US–India item, the US's); None for any other office."""
+    if following is None or following.label.kind != "country":
+        return None
+    if following.label.side not in (US, INDIA) or not _ENVOY_WORDS & set(
+        hit.phrase.lower().split()
+    ):
+        return None
+    gap = seg.lower[hit.end : following.start]
+    if gap not in (["to"], ["to", "the"]):
+        return None
+    return INDIA if following.label.side == US else US
 
 
 def _key(name: str) -> tuple[str, ...]:
@@ -258,17 +289,26 @@ def _marks(seg: Segments, marker: Mention, start: int) -> bool:
 
 
 def _by_context(
-    seg: Segments, pending: list[Hit[Actor]], found: list[Mention], weight: dict[str, float]
+    seg: Segments,
+    pending: list[Hit[Actor]],
+    found: list[Mention],
+    weight: dict[str, float],
+    home: Callable[[], str | None] | None,
 ) -> list[Mention]:
     context = {US: 0.0, INDIA: 0.0}
     for m in found:
         if m.side in context and m.kind in GOVERNMENT_KINDS:
             context[m.side] += weight[seg.field(m.start)]
-    if context[US] == context[INDIA]:
+    if context[US] != context[INDIA]:
+        side, how = (US if context[US] > context[INDIA] else INDIA), "by context"
+    elif context[US] == 0.0 and home is not None and (outlet := home()) is not None:
+        # No government named at all ("Boeing hands the Army its last Apache"): the outlet's
+        # own country, as its readers read it. An even, named context stays undecided.
+        side, how = outlet, "by the outlet's country"
+    else:
         return []  # even context: "the Navy" could be either
-    side = US if context[US] > context[INDIA] else INDIA
     return [Mention(h.start, h.end, h.phrase, side, h.label.kind, h.label.level, h.label.role,
-                    None, "by context") for h in pending]  # fmt: skip
+                    None, how) for h in pending]  # fmt: skip
 
 
 def in_passing(seg: Segments, start: int) -> bool:
@@ -308,3 +348,21 @@ def _is_list_gap(gap: list[str], seg: Segments, prev_end: int, start: int) -> bo
     # Punctuation is not kept, so a list is names joined by nothing, "and", "or" or "the".
     same_sentence = seg.sentence[prev_end - 1] == seg.sentence[start]
     return same_sentence and len(gap) <= 3 and all(w in _LIST_WORDS for w in gap)
+
+
+# "on the sidelines of", "on the margins of", "ahead of": what follows names the venue or the
+# occasion of the act, not its subject.
+_VENUE_HEADS = frozenset({"sidelines", "sideline", "margins", "margin", "ahead"})
+
+
+def is_venue(seg: Segments, start: int) -> bool:
+    """A term right after a venue phrase, allowing "the" and an ordinal ("the 12th")."""
+    j = start - 1
+    while j >= 0 and (seg.lower[j] == "the" or seg.lower[j][:1].isdigit()):
+        j -= 1
+    return (
+        j >= 1
+        and seg.lower[j] == "of"
+        and seg.lower[j - 1] in _VENUE_HEADS
+        and seg.sentence[j - 1] == seg.sentence[start]
+    )

@@ -17,9 +17,11 @@ follow the labelling rules:
 * a third country weighs by its role in each sentence, not by its count: once per sentence,
   less when named in passing (after "in", "on", "from" ...); one that outweighs the weaker of
   the two sides makes it another story;
-* a topic's ``pair_rules`` office-holders of both sides named together add to that topic;
-  a ``high_level_topics`` topic (diplomacy) is a contact between the two at a high level: it
-  needs high-level office-holders on both sides, or an envoy of one to the other;
+* a ``high_level_topics`` topic (diplomacy) is a contact act (its terms: a meeting, call,
+  visit, talks) between the two at a high level: it needs high-level office-holders on both
+  sides (a ``pair_rules`` pair, leaders named in a row, a leaders' format), or an envoy of one
+  to the other; office-holders named together without a contact act are no topic;
+* a topic term after "on the sidelines of" or "ahead of" names the venue, not the topic;
 * at least one topic must reach its threshold.
 """
 
@@ -41,6 +43,7 @@ from bot.core.actors import (
     Knowledge,
     Mention,
     in_passing,
+    is_venue,
     listed_mentions,
     load_knowledge,
     resolve,
@@ -61,6 +64,7 @@ from bot.core.matchsettings import (
     load_matching_settings,
 )
 from bot.core.models import Item, Match
+from bot.core.outlets import load_outlets
 
 __all__ = ["GroupingSettings", "Matcher", "MatchingError", "MatchingSettings", "normalise"]
 
@@ -108,9 +112,20 @@ class Matcher:
         for country, phrases in settings.third_countries.items():
             for phrase in phrases:
                 labelled.setdefault(phrase, Actor(THIRD, "country", country=country))
+        folded = {" ".join(phrase_tokens(p)).lower(): p for p in labelled}
         for topic_id, _terms, actors, _threshold in topics:
             for phrase in actors:
-                labelled.setdefault(phrase, Actor(BOTH, "format", topic=topic_id))
+                # A format the knowledge gives one topic may stand for another topic too
+                # (INDUS-X: defence industry and emerging technology): its topics join.
+                known_as = folded.get(" ".join(phrase_tokens(phrase)).lower())
+                earlier = labelled.get(known_as) if known_as is not None else None
+                if known_as is None or earlier is None:
+                    labelled[phrase] = Actor(BOTH, "format", topic=topic_id)
+                    folded[" ".join(phrase_tokens(phrase)).lower()] = phrase
+                elif earlier.side == BOTH and topic_id not in (earlier.topic or "").split(","):
+                    joined = f"{earlier.topic},{topic_id}" if earlier.topic else topic_id
+                    labelled[known_as] = Actor(BOTH, earlier.kind, earlier.level, earlier.role,
+                                               joined)  # fmt: skip
         self._topic_actors = [(t[0], list(t[2])) for t in topics]
         self._compile_terms(topics)
         self._pair_rules: list[tuple[str, frozenset[str], frozenset[str]]] = []
@@ -131,6 +146,10 @@ class Matcher:
                 )
         self._high_level = frozenset(settings.high_level_topics)
         self._actors = Gazetteer(labelled)
+        try:
+            self._outlets = load_outlets()
+        except ConfigError as exc:
+            raise MatchingError(str(exc)) from None
 
     @classmethod
     def from_config(cls, cfg: AppConfig, knowledge: Knowledge | None = None) -> Matcher:
@@ -175,7 +194,8 @@ class Matcher:
         field_weight = {TITLE: weights.title, LEAD: weights.lead, BODY: weights.body}
 
         hits = [h for h in self._actors.find(seg) if h.label.side != NEUTRAL]
-        mentions = resolve(seg, hits, field_weight)
+        # The outlet's country is read only when a service named alone needs it.
+        mentions = resolve(seg, hits, field_weight, lambda: self._outlets.side_of(item.url))
         listed = listed_mentions(seg, mentions, self.settings.list_countries)
         side = {US: 0.0, INDIA: 0.0}
         # A third country's weight: its strongest mention in each sentence, summed.
@@ -192,10 +212,12 @@ class Matcher:
                 plural_high = plural_high or m.level == "high"
                 _add(found["anchors"], m.phrase)
             elif m.side == BOTH:
+                # A leaders' or ministers' format (a Quad summit) is a high-level contact.
+                plural_high = plural_high or m.level == "high"
                 side[US] += w
                 side[INDIA] += w
                 if m.topic is not None:
-                    anchor_topics.add(m.topic)
+                    anchor_topics.update(m.topic.split(","))
                 for each in (US, INDIA):
                     strongest = decider[each]
                     if strongest is None or w > strongest[0]:
@@ -203,6 +225,10 @@ class Matcher:
                 _add(found["anchors"], m.phrase)
             elif m.start in listed:
                 _add(found["listed"], m.phrase)
+                # Leaders named in a row ("Modi, Biden, Kishida and Albanese met") are still
+                # leaders: no side weight, but their level counts for a high-level contact.
+                if m.side in high and m.level == "high" and m.kind == "person":
+                    high[m.side] = True
             elif m.side in side:
                 side[m.side] += w
                 if m.level == "high":
@@ -231,6 +257,8 @@ class Matcher:
         # of a busy feed are that): their terms are looked up only when both sides are there.
         both_sides = min(side.values()) >= self.settings.min_side
         for hit in self._terms.find(seg) if both_sides else ():
+            if is_venue(seg, hit.start):
+                continue  # "on the sidelines of ADMM-Plus": where it happened, not what
             w = field_weight[seg.field(hit.start)]
             for topic_id in hit.label.split(","):
                 topic_score[topic_id] = topic_score.get(topic_id, 0.0) + w
@@ -242,16 +270,19 @@ class Matcher:
                 if names is not None and m.start not in listed and m.phrase.lower() in names:
                     best[m.side] = max(best[m.side], field_weight[seg.field(m.start)])
             if min(best.values()) > 0:
+                # Office-holders of both sides make the contact high-level; whether there was
+                # a contact at all (a meeting, call, visit) is the topic's terms' to say.
                 high = {US: True, INDIA: True}
-                topic_score[topic_id] = topic_score.get(topic_id, 0.0) + min(best.values())
-                _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
+                if topic_id in topic_score:
+                    _add(topic_terms.setdefault(topic_id, []), "(officials of both sides)")
         for topic_id in anchor_topics:
             topic_score[topic_id] = topic_score.get(topic_id, 0.0) + self.settings.full_topic
         if not (envoy or plural_high or all(high.values())):
             for topic_id in self._high_level - anchor_topics:
                 if topic_score.pop(topic_id, None) is not None:
                     _add(topic_terms.setdefault(topic_id, []), "(no high-level actor)")
-        topics = tuple(r.id for r in self._topic_rules if topic_score.get(r.id, 0.0) >= r.threshold)
+        rules = self._topic_rules if topic_score else ()  # most items of a feed score none
+        topics = tuple(r.id for r in rules if topic_score.get(r.id, 0.0) >= r.threshold)
         deciders = {s: d[1].describe() if d else "(none)" for s, d in decider.items()}
         found["format_topics"] = sorted(anchor_topics)
         return self._decide(item, side, third, topics, topic_score, topic_terms, found, deciders)

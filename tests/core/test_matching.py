@@ -229,11 +229,17 @@ def test_pair_rule_naming_an_unknown_topic_is_an_error(cfg: AppConfig) -> None:
         Matcher.from_config(bad)
 
 
-def test_leaders_of_both_sides_together_make_a_diplomacy_topic(matcher: Matcher) -> None:
-    m = judge(matcher, "Trump says Modi promised to cut Russian oil purchases")
+def test_leaders_of_both_sides_in_contact_make_a_diplomacy_topic(matcher: Matcher) -> None:
+    m = judge(matcher, "Trump and Modi speak by phone on Russian oil purchases")
     assert m.relevant and "diplomacy" in m.topics
     terms = m.evidence["topic_terms"]
     assert isinstance(terms, dict) and "(officials of both sides)" in terms["diplomacy"]
+
+
+def test_leaders_named_together_without_a_contact_are_not_diplomacy(matcher: Matcher) -> None:
+    # Diplomacy is a contact act (meeting, call, visit, talks), not two names in one headline.
+    m = judge(matcher, "Trump says Modi promised to cut Russian oil purchases")
+    assert m.relevant and m.topics == ("trade-tensions",)
 
 
 def test_immigration_enforcement_on_indian_students_is_relevant(matcher: Matcher) -> None:
