@@ -94,8 +94,13 @@ def _field_lines(name: str, value: str) -> list[str]:
     head, _, tail = value.rpartition("\n")
     tail = tail.strip()
     if head and tail.startswith(("https://", "http://")) and not any(c.isspace() for c in tail):
-        return [f"  {clean(name)}: {clean(head)}", f"    {clean(tail)}"]
-    return [f"  {clean(name)}: {clean(value)}"]
+        return [f"  {clean(name)}: {_one_line(head)}", f"    {clean(tail)}"]
+    return [f"  {clean(name)}: {_one_line(value)}"]
+
+
+def _one_line(value: str) -> str:
+    # The value's own lines (a verdict, then its reasons) stay apart as " · ", not run together.
+    return " · ".join(clean(part) for part in value.splitlines() if part.strip())
 
 
 def render_reply(reply: Reply, *, files_dir: Path | None = None) -> str:
