@@ -7,12 +7,11 @@ from bot.core.models import Reply, ReplyField
 
 
 def test_a_fields_lines_stay_apart_on_its_one_line_and_a_trailing_link_gets_its_own() -> None:
+    why = "relevant (score 1.00)\nUS side: Hegseth\nIndia side: Singh"
     reply = Reply(
         text="Why:",
         fields=(
-            ReplyField(
-                "#1 Pact signed", "relevant (score 1.00)\nUS side: Hegseth\nIndia side: Singh"
-            ),
+            ReplyField("#1 Pact signed", why),
             ReplyField("#2 Report", "The Hindu · 2025-10-31\nhttps://news.example/2"),
         ),
     )
