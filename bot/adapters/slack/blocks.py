@@ -111,6 +111,10 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
 def safe(text: str, limit: int, esc: Callable[[str], str] = escape) -> str:
     """Clip first, then escape, so an entity is never cut in half; clipped further while the
     escaping (word joiners) makes it longer than ``limit`` as Slack counts it."""
@@ -284,7 +288,10 @@ def reply_blocks(reply: Reply) -> list[Block]:
     if reply.text.strip():
         for chunk in _chunks(escape_linking(reply.text), SECTION_MAX):
             blocks.append({"type": "section", "text": mrkdwn(chunk)})
-    fields = [mrkdwn(f"*{safe(f.name, 200, escape_core)}*\n{safe(f.value, 1790, escape_linking)}")
+    # A value's own lines (a verdict, then its reasons) stay apart as " · " on the one line
+    # that feed text inside it is held to.
+    fields = [mrkdwn(f"*{safe(f.name, 200, escape_core)}*\n"
+                     f"{safe(' · '.join(_lines(f.value)), 1790, escape_linking)}")
               for f in reply.fields]  # fmt: skip
     for i in range(0, len(fields), 10):  # a section holds at most 10 fields
         blocks.append({"type": "section", "fields": fields[i : i + 10]})

@@ -119,3 +119,9 @@ def test_thread_reply_names_the_outlet_and_links_the_report() -> None:
     assert block["text"]["text"] == (
         "Also reported by *Reuters*: <https://r.example/2|US &amp; India agree>"
     )
+
+
+def test_a_fields_own_lines_stay_apart_in_its_slack_field() -> None:
+    reply = Reply(text="Why:", fields=(ReplyField("#1 Pact", "relevant\nUS side: Hegseth"),))
+    (_, section) = kit.reply_blocks(reply)
+    assert section["fields"][0]["text"] == "*#1 Pact*\nrelevant · US side: Hegseth"
