@@ -144,7 +144,13 @@ def test_ctrl_c_leaves_quietly(env: dict[str, str]) -> None:
         assert chunk, seen
         seen += chunk
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    # stdin stays open until it has gone: closing it (as communicate() does) is an end of input,
+    # a clean exit of its own, which could win the race with the signal.
+    proc.wait(timeout=30)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert proc.stdin is not None
+    proc.stdin.close()
     assert proc.returncode == 130
     assert b"Aborted" not in err and b"Traceback" not in err, err
 
