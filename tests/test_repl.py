@@ -129,13 +129,19 @@ def test_a_terminal_session_says_it_is_ready_and_prompts(env: dict[str, str]) ->
     assert out.endswith("news> \n")
 
 
+def _interruptible() -> None:
+    # As on a terminal: a test run started in the background (`cmd &` in a script) ignores
+    # SIGINT, and a child would inherit that and never see the Ctrl-C this test sends.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_leaves_quietly(env: dict[str, str]) -> None:
     clean = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
     clean.update({k: v for k, v in env.items() if v})
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "console", "--prompt"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=clean, cwd=REPO,
+        env=clean, cwd=REPO, preexec_fn=_interruptible,
     )  # fmt: skip
     assert proc.stdout is not None
     seen = b""
