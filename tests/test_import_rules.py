@@ -40,7 +40,6 @@ KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
         ("bot.core.stories", "bot.storage.tables"),
         ("bot.core.stories", "sqlalchemy"),
-        ("bot.storage.items", "bot.core.freshness"),
         ("bot.storage.twins", "bot.core.googlenews"),
     }
 )

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from bot.config import PollConfig
 from bot.core.fetch import FetchResult, FetchStatus, backoff_delay, safe_url
+from bot.core.freshness import is_news
 from bot.core.models import Feed, FeedHealth
 from bot.core.parse import ParsedFeed
 from bot.storage.feeds import FeedState
@@ -125,7 +127,7 @@ def succeeded(
         alertable = (
             feed.first_polled_at is not None or feed.alert_on_first_poll or poll.alert_on_first_poll
         )
-        items = FeedItems(feed.id, parsed.items, alertable, poll.max_age)
+        items = FeedItems(feed.id, parsed.items, alertable, partial(is_news, max_age=poll.max_age))
     outcome = FeedOutcome(feed.id, feed.name, moved or feed.url, status, message, 0, next_at,
                           result.http_status, recovered=feed.failures)  # fmt: skip
     listed = parsed.listed if parsed is not None else 0

@@ -22,6 +22,11 @@ def too_old(published: datetime | None, first_seen: datetime, max_age: float | N
     return first_seen - published > timedelta(seconds=max_age)
 
 
+def is_news(published: datetime | None, first_seen: datetime, *, max_age: float | None) -> bool:
+    """Not too old: what storage asks of each item it stores (``FeedItems.fresh``)."""
+    return not too_old(published, first_seen, max_age)
+
+
 def stale_reason(published: datetime | None, first_seen: datetime, max_age: float | None) -> str:
     """Why a too-old item was not alerted, in one line; empty when it is not too old."""
     if published is None or not too_old(published, first_seen, max_age):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,6 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.core.freshness import too_old
 from bot.core.models import Item, ParsedItem
 from bot.storage import twins
 from bot.storage.feeds import FeedState, save_states
@@ -28,6 +27,10 @@ MAX_URL = 2048
 FUTURE_SLACK = timedelta(days=1)
 
 
+def _always(published: datetime | None, first_seen: datetime) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class FeedItems:
     """One feed's parsed items on their way into the database."""
@@ -35,8 +38,9 @@ class FeedItems:
     feed_id: int | None
     items: Sequence[ParsedItem]
     alertable: bool = True
-    # Seconds: an item published longer before it is stored is kept but not alertable.
-    max_age: float | None = None
+    # Is an item published then, first seen now, still news? The core's rule (max_age); an
+    # item that is not is kept but not alertable. By default every item is.
+    fresh: Callable[[datetime | None, datetime], bool] = _always
 
 
 def store_new_items(
@@ -154,7 +158,7 @@ def _row(fi: FeedItems, p: ParsedItem, now: datetime) -> dict[str, Any]:
         "source": p.source[:200],
         "published_at": published,
         "first_seen_at": now,
-        "alertable": fi.alertable and not too_old(published, now, fi.max_age),
+        "alertable": fi.alertable and fi.fresh(published, now),
     }
 
 
