@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
@@ -320,6 +320,40 @@ def _fix(err: Any, loc: tuple[Any, ...]) -> str:
     if err["type"].startswith("url"):
         return "give a full http:// or https:// address"
     return "change the value on that line as the message says"
+
+
+DataModel = TypeVar("DataModel", bound=BaseModel)
+
+
+def read_data_file(
+    path: Path, model: type[DataModel], *, what: str, shape: str
+) -> tuple[DataModel, yaml.Node | None]:
+    """A packaged knowledge file (bot/data/*.yaml) read and validated, with its node tree for
+    later line numbers; every failure a ConfigError naming the file, the line and the fix.
+    ``what`` names the file's content, ``shape`` says what a block needs."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise ConfigError(
+            path, None, f"the {what} cannot be read ({exc.__class__.__name__})",
+            f"reinstall newsbot or restore bot/data/{path.name}",
+        ) from None  # fmt: skip
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            path, mark.line + 1 if mark else None, f"not valid YAML ({exc.problem})",
+            "check indentation, commas and brackets on that line",
+        ) from None  # fmt: skip
+    try:
+        return model.model_validate(data), node
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        problem = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"])
+        raise ConfigError(path, _line_of(node, loc), f"{dotted}: {problem}", shape) from None
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config import ConfigError, _line_of
+from bot.config import ConfigError, _line_of, read_data_file
 from bot.core.gazetteer import Hit, Segments, is_case_sensitive, phrase_tokens
 
 DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[1] / "data" / "actors.yaml"
@@ -143,32 +143,10 @@ def load_knowledge(path: Path = DEFAULT_KNOWLEDGE) -> Knowledge:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Knowledge:
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise ConfigError(
-            path, None, f"the actor knowledge cannot be read ({exc.__class__.__name__})",
-            "reinstall newsbot or restore bot/data/actors.yaml",
-        ) from None  # fmt: skip
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            path, mark.line + 1 if mark else None, f"not valid YAML ({exc.problem})",
-            "check indentation, commas and brackets on that line",
-        ) from None  # fmt: skip
-    try:
-        parsed = _Knowledge.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        problem = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"])
-        raise ConfigError(
-            path, _line_of(node, loc), f"{dotted}: {problem}",
-            "each block needs side, kind, source and a list of names (see the file's header)",
-        ) from None  # fmt: skip
+    parsed, node = read_data_file(
+        path, _Knowledge, what="actor knowledge",
+        shape="each block needs side, kind, source and a list of names (see the file's header)",
+    )  # fmt: skip
     return Knowledge(_actors(parsed, path, node), path)
 
 

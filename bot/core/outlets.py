@@ -13,10 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config import ConfigError, _line_of
+from bot.config import read_data_file
 
 DEFAULT_OUTLETS = Path(__file__).resolve().parents[1] / "data" / "outlets.yaml"
 
@@ -67,30 +66,10 @@ def load_outlets(path: Path = DEFAULT_OUTLETS) -> Outlets:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Outlets:
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        parsed = _Outlets.model_validate(yaml.safe_load(text))
-    except OSError as exc:
-        raise ConfigError(
-            path, None, f"the outlet knowledge cannot be read ({exc.__class__.__name__})",
-            "reinstall newsbot or restore bot/data/outlets.yaml",
-        ) from None  # fmt: skip
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            path, mark.line + 1 if mark else None, f"not valid YAML ({exc.problem})",
-            "check indentation, commas and brackets on that line",
-        ) from None  # fmt: skip
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        problem = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"])
-        raise ConfigError(
-            path, _line_of(node, loc), f"{dotted}: {problem}",
-            "each block needs side (us or india), source and a list of hosts",
-        ) from None  # fmt: skip
+    parsed, _ = read_data_file(
+        path, _Outlets, what="outlet knowledge",
+        shape="each block needs side (us or india), source and a list of hosts",
+    )  # fmt: skip
     hosts: dict[str, str] = {}
     for block in parsed.blocks:
         for host in block.hosts:
