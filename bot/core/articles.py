@@ -19,8 +19,8 @@ import trafilatura
 
 from bot.config import ArticlesConfig, PollConfig
 from bot.core.fetch import Fetcher, FetchStatus, Resolver, safe_url
-from bot.core.googlenews import is_via_google, outlet_name
 from bot.core.models import ArticleLead, Feed, Item
+from bot.core.models.labels import is_via_google, outlet_name
 from bot.core.textsafety import untrusted_text
 
 _WORD = re.compile(r"\w+")

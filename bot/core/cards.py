@@ -15,8 +15,7 @@ import math
 import re
 from collections.abc import Collection, Sequence
 
-from bot.core import googlenews
-from bot.core.models import Item, SourceLink, StoryCard, StoryMaterial
+from bot.core.models import Item, SourceLink, StoryCard, StoryMaterial, labels
 from bot.core.stories import text_tokens
 from bot.storage import stories as repo
 from bot.storage.db import Tx
@@ -161,9 +160,7 @@ def _sources(items: Sequence[Item]) -> tuple[SourceLink, ...]:
         if place is None:
             place = len(out)
             out.append(link)
-        elif googlenews.is_via_google(out[place].outlet) and not googlenews.is_via_google(
-            link.outlet
-        ):
+        elif labels.is_via_google(out[place].outlet) and not labels.is_via_google(link.outlet):
             out[place] = link
         else:
             continue
@@ -176,7 +173,7 @@ def article_ids(link: SourceLink) -> list[str]:
     headline (which stay when a Google News link gives way to the outlet's own)."""
     ids = [f"url\n{link.url}"] if link.url else []
     if link.title:
-        ids.append("title\n" + googlenews.twin_key(link.outlet, link.title))
+        ids.append("title\n" + labels.twin_key(link.outlet, link.title))
     return ids
 
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from bot.core.htmltext import TextCleaner
 from bot.core.links import canonical_url
+from bot.core.models.labels import VIA
 
 logger = logging.getLogger(__name__)
 
-VIA = "via Google News"
 _HOST_PREFIXES = ("https://news.google.com/", "http://news.google.com/")
 _ARTICLE_PATH = re.compile(
     r"^https?://news\.google\.com/(?:rss/|__i/rss/rd/)?articles/([A-Za-z0-9_-]+=*)(?:[/?]|$)"
@@ -165,22 +165,3 @@ def summary_text(description: str, headline: str, cleaner: TextCleaner) -> str:
     if headline and text.casefold().startswith(headline.casefold()):
         text = text[len(headline) :].lstrip(" -–—:")
     return text
-
-
-def is_via_google(outlet: str) -> bool:
-    """Whether an outlet label says its link still goes through Google News."""
-    return outlet.endswith(f" ({VIA})")
-
-
-def outlet_name(label: str) -> str:
-    """The outlet a label names, without the "(via Google News)" mark."""
-    return label[: -len(f" ({VIA})")] if is_via_google(label) else label
-
-
-def twin_key(outlet: str, title: str) -> str:
-    """What an undecoded Google News item shares with the outlet's own copy of the article.
-
-    Without the article link, the outlet and the exact headline are the best identity:
-    Google shows the outlet's own headline under the outlet's own name.
-    """
-    return f"{outlet_name(outlet).casefold()}\n{' '.join(title.split()).casefold()}"

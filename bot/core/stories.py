@@ -19,6 +19,10 @@ exercise (its close against its opening), never joins it, however similar: it op
 linked to it. Sharing the act (or the visit, named by its visitor) and the participants adds
 ``event_weight`` to the similarity, so reports of one event days apart join; a report only
 *about* an event (an explainer) joins only within its kind's ``late_days``.
+
+:meth:`StoryGrouper.plan` decides over values (the stored stories' states and the reports) and
+returns a :class:`~bot.core.models.GroupingPlan`; :meth:`StoryGrouper.assign_many` reads the
+states from storage, plans, and hands the plan to storage to write.
 """
 
 from __future__ import annotations
@@ -26,28 +30,33 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from bot.config import AppConfig
 from bot.core import events
 from bot.core.events import Event
 from bot.core.matching import normalise
 from bot.core.matchsettings import GroupingSettings, load_matching_settings
-from bot.core.models import Item, Match
+from bot.core.models import (
+    GroupingPlan,
+    Item,
+    Match,
+    NewStory,
+    Placement,
+    StoryState,
+    StoryUpdate,
+)
+from bot.core.storystate import OpenStory
+from bot.core.storystate import item_time as item_time
 from bot.core.storytext import STOPWORDS, features
 
 # The story card (cards.py) reads the tokens through this module.
 from bot.core.storytext import text_tokens as text_tokens
 from bot.storage import stories as repo
-from bot.storage.tables import StoryRow
+from bot.storage.db import Tx
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,39 +74,8 @@ class Assignment:
 Index = dict[str, dict[int, float]]
 
 
-# The event sets a story's signature keeps (see _Open).
-_EVENT_SETS = ("acts", "phases", "people", "places", "objects", "persons", "visitors")
-
-
-@dataclass
-class _Open:
-    """A candidate story during one call: its row and its decoded signature."""
-
-    row: StoryRow
-    tokens: dict[str, float]  # token → summed weight over the story's reports
-    count: int  # reports
-    sq: float  # Σ weight², kept up to date so the norm costs nothing per comparison
-    topics: set[str]
-    last: datetime
-    first: datetime
-    acts: set[str] = field(default_factory=set)  # every act its reports named
-    phases: set[str] = field(default_factory=set)
-    people: set[str] = field(default_factory=set)
-    places: set[str] = field(default_factory=set)
-    objects: set[str] = field(default_factory=set)
-    persons: set[str] = field(default_factory=set)
-    visitors: set[str] = field(default_factory=set)
-    # Its reports (comments aside) only looked ahead to the act: none says it was done.
-    prospect: bool = False
-
-
-def item_time(item: Item) -> datetime:
-    """The instant that places a report in time: its published date, else when it was seen."""
-    return item.published or item.first_seen
-
-
 class StoryGrouper:
-    """Assigns relevant reports to stories inside the caller's transaction."""
+    """Assigns relevant reports to stories: decides over values, storage writes the plan."""
 
     def __init__(self, cfg: AppConfig) -> None:
         settings = load_matching_settings(cfg.matching)
@@ -128,20 +106,40 @@ class StoryGrouper:
 
     # ----------------------------------------------------------------- assigning
 
-    def assign(self, session: Session, item: Item, match: Match) -> Assignment:
+    def assign(self, session: Tx, item: Item, match: Match) -> Assignment:
         """Put one relevant report into a story (joining, or opening a new one)."""
         return self.assign_many(session, [(item, match)])[0]
 
-    def assign_many(
-        self, session: Session, pairs: Sequence[tuple[Item, Match]]
-    ) -> list[Assignment]:
-        """Assign reports in the given order, loading the candidate stories once."""
+    def assign_many(self, session: Tx, pairs: Sequence[tuple[Item, Match]]) -> list[Assignment]:
+        """Group reports in the given order inside the caller's transaction: read the stories
+        they may join, plan, and have storage write the plan."""
         if not pairs:
             return []
+        # A report grouped before (a re-run, a retried cycle) keeps its story.
+        done = {
+            item_id: Assignment(story_id, key, False, linked, sim)
+            for item_id, (story_id, key, linked, sim) in repo.grouped_items(
+                session, [item.id for item, _ in pairs]
+            ).items()
+        }
+        todo = [(item, match) for item, match in pairs if item.id not in done]
+        if todo:
+            since = min(item_time(item) for item, _ in todo) - self.link_window
+            states = repo.stories_since(session, since)
+            plan = self.plan(states, todo)
+            stored = repo.save_grouping(session, plan)
+            done.update(_assignments(plan, states, stored))
+        return [done[item.id] for item, _ in pairs]
+
+    def plan(
+        self, stories: Sequence[StoryState], pairs: Sequence[tuple[Item, Match]]
+    ) -> GroupingPlan:
+        """Place each report, in the given order, among ``stories`` and the stories opened by
+        the reports before it. Pure: nothing is read or written."""
+        if not pairs:
+            return GroupingPlan((), (), ())
         earliest = min(item_time(item) for item, _ in pairs)
-        candidates = [
-            self._decode(row) for row in repo.stories_since(session, earliest - self.link_window)
-        ]
+        candidates = [OpenStory.decode(state) for state in stories]
         # Two token indexes: stories a report may still join, and older ones it may only link
         # to; the second is searched only when a report opens a new story.
         # Each posting holds that story's weight for the token: the dot products read no story.
@@ -151,56 +149,36 @@ class StoryGrouper:
             tier = index if story.last >= earliest - self.long_window else older
             for tok, weight in story.tokens.items():
                 tier.setdefault(tok, {})[pos] = weight
-        # A report grouped before (a re-run, a retried cycle) keeps its story.
-        done = {
-            item_id: Assignment(story_id, key, False, linked, sim)
-            for item_id, (story_id, key, linked, sim) in repo.grouped_items(
-                session, [item.id for item, _ in pairs]
-            ).items()
-        }
-        decided: list[tuple[Item, _Open, bool, float]] = []
-        links: list[tuple[StoryRow, StoryRow]] = []
+        opened: list[NewStory] = []
+        placements: list[Placement] = []
         for item, match in pairs:
-            if item.id in done:
-                continue
             feats = self.features(item)
             event = events.extract(item, match, self._generic)
-            story, created, sim, linked = self._place(
-                session, item, (match, event), feats, candidates, (index, older)
+            story, created, sim = self._place(
+                item, (match, event), feats, candidates, (index, older)
             )
-            decided.append((item, story, created, sim))
-            if linked is not None:
-                links.append((story.row, linked.row))
-        new_rows = [story.row for _, story, created, _ in decided if created]
-        if new_rows:
-            repo.assign_keys(session, new_rows)
-        for row, earlier in links:
-            row.linked_story_id = earlier.id
-        for story in {id(s): s for _, s, _, _ in decided}.values():
-            story.row.signature = self._encode(story)
-        repo.add_story_items(
-            session,
-            [(story.row.id, item.id, sim, item.first_seen) for item, story, _, sim in decided],
+            if created:
+                opened.append(NewStory(story.ref, item.title, item.first_seen, item.published,
+                                       story.linked))  # fmt: skip
+            placements.append(Placement(item.id, story.ref, sim, item.first_seen, created))
+        limit = self.settings.max_signature_tokens
+        updates = tuple(
+            StoryUpdate(s.ref, s.last, tuple(sorted(s.topics)), s.encode(limit))
+            for s in candidates
+            if s.changed
         )
-        fresh = {
-            item.id: Assignment(
-                story.row.id, story.row.key, created, story.row.linked_story_id, sim
-            )
-            for item, story, created, sim in decided
-        }
-        return [done.get(item.id) or fresh[item.id] for item, _ in pairs]
+        return GroupingPlan(tuple(opened), updates, tuple(placements))
 
     def _place(
         self,
-        session: Session,
         item: Item,
         found: tuple[Match, Event],
         feats: dict[str, float],
-        candidates: list[_Open],
+        candidates: list[OpenStory],
         indexes: tuple[Index, Index],
-    ) -> tuple[_Open, bool, float, _Open | None]:
+    ) -> tuple[OpenStory, bool, float]:
+        """The story the report joins, or the one it opens (linked to the best earlier one)."""
         at = item_time(item)
-        match, _ = found
         index, older = indexes
         best_join, best_link = self._scan(at, found, feats, candidates, index)
         if best_join is None:
@@ -211,32 +189,24 @@ class StoryGrouper:
             sim, pos = best_join
             story = candidates[pos]
             self._absorb(story, item, found, feats, index, pos)
-            return story, False, round(sim, 4), None
+            return story, False, round(sim, 4)
         linked = None
         if best_link is not None and best_link[0] >= self.settings.link:
-            linked = candidates[best_link[1]]
-        row = repo.new_story(
-            session,
-            headline=item.title,
-            topics=match.topics,
-            first_seen=item.first_seen,
-            item_at=at,
-            event_at=item.published,
-            linked_story_id=None,
-            signature={},
-        )
-        story = _Open(row, {}, 0, 0.0, set(), at, at)
+            linked = candidates[best_link[1]].ref
+        # A new story stands as a negative ref until storage gives it an id; the stories opened
+        # in this call are the list's tail.
+        ref = min(candidates[-1].ref, 0) - 1 if candidates else -1
+        story = OpenStory.opened(ref, at, linked)
         candidates.append(story)
         self._absorb(story, item, found, feats, index, len(candidates) - 1)
-        # The earlier story may itself be new in this call, without an id yet: linked later.
-        return story, True, 1.0, linked
+        return story, True, 1.0
 
     def _scan(
         self,
         at: datetime,
         found: tuple[Match, Event],
         feats: dict[str, float],
-        candidates: list[_Open],
+        candidates: list[OpenStory],
         index: Index,
     ) -> tuple[tuple[float, int] | None, tuple[float, int] | None]:
         """The best story to join and the best to link to among those sharing a token."""
@@ -281,7 +251,9 @@ class StoryGrouper:
                 best_link = (sim, pos)
         return best_join, best_link
 
-    def _joins(self, at: datetime, age: timedelta, sim: float, event: Event, story: _Open) -> bool:
+    def _joins(
+        self, at: datetime, age: timedelta, sim: float, event: Event, story: OpenStory
+    ) -> bool:
         """May the report join this story (rather than open one, perhaps linked to it)?"""
         within = abs(age) <= self.window and sim >= self.join
         # Days later, only a report of the same act (or phase) joins: the first work under an
@@ -297,7 +269,7 @@ class StoryGrouper:
         return not events.conflict(event, story.acts, story.phases, story.prospect)
 
     def _similarity(
-        self, cosine: float, topics: frozenset[str], story: _Open, age: timedelta
+        self, cosine: float, topics: frozenset[str], story: OpenStory, age: timedelta
     ) -> float:
         """Distinctive-token cosine, plus a little for shared topics and for closeness in time.
 
@@ -315,7 +287,7 @@ class StoryGrouper:
             sim += g.date_weight * max(0.0, 1.0 - abs(age.total_seconds()) / self._window_s)
         return sim
 
-    def _event_bonus(self, event: Event, story: _Open) -> float:
+    def _event_bonus(self, event: Event, story: OpenStory) -> float:
         """Similarity added for the same act by the same participants, taken away for a report
         somewhere else, about other bilateral formats, or by other named people."""
         g = self.settings
@@ -334,66 +306,31 @@ class StoryGrouper:
             bonus -= g.person_weight
         return bonus
 
+    @staticmethod
     def _absorb(
-        self,
-        story: _Open,
+        story: OpenStory,
         item: Item,
         found: tuple[Match, Event],
         feats: dict[str, float],
         index: Index,
         pos: int,
     ) -> None:
-        tokens = story.tokens
-        for tok, weight in feats.items():
-            old = tokens.get(tok, 0.0)
-            tokens[tok] = old + weight
-            story.sq += (old + weight) ** 2 - old * old
-            index.setdefault(tok, {})[pos] = old + weight
-        story.count += 1
         match, event = found
-        story.acts |= event.mentioned
-        story.phases.update([event.phase] if event.phase else [])
-        story.people |= event.participants
-        story.places |= event.places
-        story.objects |= event.objects
-        story.persons |= event.persons
-        story.visitors |= event.visitors
-        if event.late_days is None:  # a comment says nothing of whether the act was done
-            story.prospect = (
-                event.prospect if story.count == 1 else story.prospect and event.prospect
-            )
-        at = item_time(item)
-        if at > story.last:
-            story.last = at
-            story.row.last_item_at = at
-        if not story.topics.issuperset(match.topics):
-            story.topics.update(match.topics)
-            story.row.topics = sorted(story.topics)
+        story.absorb(item, match, event, feats)
+        tokens = story.tokens
+        for tok in feats:
+            index.setdefault(tok, {})[pos] = tokens[tok]
 
-    # ----------------------------------------------------------------- signature
 
-    def _decode(self, row: StoryRow) -> _Open:
-        sig: dict[str, Any] = row.signature or {}
-        tokens = {str(k): float(v) for k, v in dict(sig.get("tokens", {})).items()}
-        sq = sum(v * v for v in tokens.values())
-        count = int(sig.get("count", 1)) or 1
-        first = row.event_at or row.first_seen_at
-        story = _Open(row, tokens, count, sq, set(row.topics or []), row.last_item_at, first)
-        # Version 1 signatures hold no event: such a story conflicts with nothing.
-        for name in _EVENT_SETS:
-            setattr(story, name, {str(k) for k in sig.get(name, [])})
-        story.prospect = bool(sig.get("prospect", False))
-        return story
-
-    def _encode(self, story: _Open) -> dict[str, Any]:
-        keep = sorted(story.tokens.items(), key=lambda kv: (-kv[1], kv[0]))
-        keep = keep[: self.settings.max_signature_tokens]
-        story.tokens = dict(keep)
-        story.sq = sum(v * v for _, v in keep)
-        return {
-            "version": SIGNATURE_VERSION,
-            "count": story.count,
-            "tokens": {k: round(v, 3) for k, v in keep},
-            **{name: sorted(getattr(story, name)) for name in _EVENT_SETS},
-            "prospect": story.prospect,
-        }
+def _assignments(
+    plan: GroupingPlan, states: Sequence[StoryState], stored: dict[int, tuple[int, str]]
+) -> dict[int, Assignment]:
+    """item id → where the plan put it, with the ids and keys storage gave the new stories."""
+    ids = {s.id: (s.id, s.key) for s in states} | stored
+    links: dict[int, int | None] = {s.id: s.linked_story_id for s in states}
+    for new in plan.opened:
+        links[new.ref] = None if new.linked_ref is None else ids[new.linked_ref][0]
+    return {
+        p.item_id: Assignment(*ids[p.story_ref], p.created, links[p.story_ref], p.similarity)
+        for p in plan.placements
+    }

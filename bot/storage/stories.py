@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.core.models import Match, StoryMaterial
+from bot.core.models import GroupingPlan, Match, StoryMaterial, StoryState
 from bot.storage.items import item_from_row
 from bot.storage.tables import ItemRow, MatchRow, StoryItemRow, StoryRow
 
+STORIES = StoryRow.metadata.tables[StoryRow.__tablename__]
 _KEY_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -64,44 +65,74 @@ def story_key_for(story_id: int) -> str:
     return "s-" + digits.rjust(2, "0")
 
 
-def stories_since(session: Session, since: datetime) -> list[StoryRow]:
+def stories_since(session: Session, since: datetime) -> list[StoryState]:
     """Stories with a report on or after ``since``: the candidates a new report may join."""
-    stmt = select(StoryRow).where(StoryRow.last_item_at >= since).order_by(StoryRow.id)
-    return list(session.scalars(stmt))
+    stmt = (
+        select(STORIES.c.id, STORIES.c.key, STORIES.c.topics, STORIES.c.event_at,
+               STORIES.c.first_seen_at, STORIES.c.last_item_at, STORIES.c.linked_story_id,
+               STORIES.c.signature)
+        .where(STORIES.c.last_item_at >= since)
+        .order_by(STORIES.c.id)
+    )  # fmt: skip
+    return [
+        StoryState(id, key, tuple(topics or ()), event_at or first_seen, last, linked, sig or {})
+        for id, key, topics, event_at, first_seen, last, linked, sig in session.execute(stmt)
+    ]
 
 
-def new_story(
-    session: Session,
-    *,
-    headline: str,
-    topics: Sequence[str],
-    first_seen: datetime,
-    item_at: datetime,
-    event_at: datetime | None,
-    linked_story_id: int | None,
-    signature: dict[str, Any],
-) -> StoryRow:
-    """Add a story; its key is set by :func:`assign_keys` once the row has its id."""
-    row = StoryRow(
-        # Unique placeholder until the id is known (the key column is unique).
-        key="~" + uuid.uuid4().hex[:30],
-        headline=headline,
-        topics=list(topics),
-        first_seen_at=first_seen,
-        last_item_at=item_at,
-        event_at=event_at,
-        linked_story_id=linked_story_id,
-        signature=signature,
-    )
-    session.add(row)
-    return row
+def save_grouping(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:
+    """Write a grouping plan: insert its new stories, update the stories it changed, add its
+    story items. Returns each new story's ref → (id, key)."""
+    stored = _insert_new(session, plan)
+    ids = {ref: story_id for ref, (story_id, _) in stored.items()}
+    if plan.updates:
+        session.execute(
+            update(STORIES).where(STORIES.c.id == bindparam("b_id")),
+            [{"b_id": ids.get(u.ref, u.ref), "last_item_at": u.last_item_at,
+              "topics": list(u.topics), "signature": dict(u.signature)} for u in plan.updates],
+        )  # fmt: skip
+    links = [(ids[n.ref], n.linked_ref) for n in plan.opened if n.linked_ref is not None]
+    if stored:
+        session.execute(
+            update(STORIES).where(STORIES.c.id == bindparam("b_id")),
+            [{"b_id": story_id, "key": key} for story_id, key in stored.values()],
+        )
+    if links:
+        session.execute(
+            update(STORIES).where(STORIES.c.id == bindparam("b_id")),
+            [{"b_id": story_id, "linked_story_id": ids.get(linked, linked)}
+             for story_id, linked in links],
+        )  # fmt: skip
+    add_story_items(
+        session,
+        [(ids.get(p.story_ref, p.story_ref), p.item_id, p.similarity, p.added_at)
+         for p in plan.placements],
+    )  # fmt: skip
+    # Story rows this session had loaded are stale now.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, StoryRow):
+            session.expire(obj)
+    return stored
 
 
-def assign_keys(session: Session, rows: Sequence[StoryRow]) -> None:
-    """Flush new stories to learn their ids, then give each its short key."""
-    session.flush()
-    for row in rows:
-        row.key = story_key_for(row.id)
+def _insert_new(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:
+    """Insert the plan's new stories (with a unique placeholder key until their ids are known)."""
+    if not plan.opened:
+        return {}
+    final = {u.ref: u for u in plan.updates}
+    rows: list[dict[str, Any]] = [
+        {"key": "~" + uuid.uuid4().hex[:30], "headline": new.headline,
+         "topics": list(final[new.ref].topics), "first_seen_at": new.first_seen,
+         "last_item_at": final[new.ref].last_item_at, "event_at": new.event_at,
+         "signature": {}}
+        for new in plan.opened
+    ]  # fmt: skip
+    stmt = insert(STORIES).returning(STORIES.c.id, sort_by_parameter_order=True)
+    new_ids = [row_id for (row_id,) in session.execute(stmt, rows)]
+    return {
+        new.ref: (row_id, story_key_for(row_id))
+        for new, row_id in zip(plan.opened, new_ids, strict=True)
+    }
 
 
 def add_story_items(session: Session, rows: Sequence[tuple[int, int, float, datetime]]) -> None:

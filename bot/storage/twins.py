@@ -3,8 +3,8 @@
 When Google's token does not carry the article link (``bot.core.googlenews``), the item keeps
 the Google link and the outlet "X (via Google News)", so the unique link cannot tell it is
 the same article as the outlet's own feed's item. The outlet and the headline can
-(``googlenews.twin_key``), within a short window, since both copies arrive within hours: a
-Google item whose direct twin is stored already, or is in the same batch, is not stored.
+(``bot.core.models.labels.twin_key``), within a short window, since both copies arrive within
+hours: a Google item whose direct twin is stored already, or is in the same batch, is not stored.
 
 Only batches with such Google items ask the database anything (rows first seen inside the
 window: an index range scan on first_seen_at); every other batch's insert is still its own
@@ -25,8 +25,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core import googlenews
-from bot.core.models import Item, ParsedItem
+from bot.core.models import Item, ParsedItem, labels
 from bot.storage.tables import GoogleTwinRow, ItemRow
 
 ITEMS: Table = ItemRow.__table__  # type: ignore[assignment]
@@ -41,20 +40,20 @@ def drop_twins(
     session: Session, candidates: Sequence[tuple[T, ParsedItem]], now: datetime
 ) -> list[tuple[T, ParsedItem]]:
     """``candidates`` less the undecoded Google items whose article is stored or listed directly."""
-    via = [p for _, p in candidates if googlenews.is_via_google(p.source)]
+    via = [p for _, p in candidates if labels.is_via_google(p.source)]
     if not via:
         return list(candidates)
     direct = {
-        googlenews.twin_key(p.source, p.title)
+        labels.twin_key(p.source, p.title)
         for _, p in candidates
-        if not googlenews.is_via_google(p.source)
+        if not labels.is_via_google(p.source)
     }
     direct |= _stored_direct(session, sorted({p.title for p in via}), now - WINDOW)
     return [
         (owner, item)
         for owner, item in candidates
-        if not googlenews.is_via_google(item.source)
-        or googlenews.twin_key(item.source, item.title) not in direct
+        if not labels.is_via_google(item.source)
+        or labels.twin_key(item.source, item.title) not in direct
     ]
 
 
@@ -67,9 +66,9 @@ def _stored_direct(session: Session, titles: Sequence[str], since: datetime) -> 
             )
         )
         found.update(
-            googlenews.twin_key(source, title)
+            labels.twin_key(source, title)
             for source, title in rows
-            if not googlenews.is_via_google(source)
+            if not labels.is_via_google(source)
         )
     return found
 
@@ -79,9 +78,9 @@ def adopt_direct(
 ) -> list[tuple[T, ParsedItem]]:
     """``candidates`` less the direct copies that took over a stored undecoded Google row."""
     direct = {
-        _hash(googlenews.twin_key(p.source, p.title)): p
+        _hash(labels.twin_key(p.source, p.title)): p
         for _, p in candidates
-        if p.url and not googlenews.is_via_google(p.source)
+        if p.url and not labels.is_via_google(p.source)
     }
     if not direct:
         return list(candidates)
@@ -97,9 +96,9 @@ def adopt_direct(
 def remember(session: Session, stored: Iterable[Item], now: datetime) -> None:
     """Note the undecoded Google items just stored, for their direct copies to find."""
     rows = {
-        _hash(googlenews.twin_key(i.source, i.title)): i.id
+        _hash(labels.twin_key(i.source, i.title)): i.id
         for i in stored
-        if googlenews.is_via_google(i.source)
+        if labels.is_via_google(i.source)
     }
     if not rows:
         return

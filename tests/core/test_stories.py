@@ -15,7 +15,7 @@ from bot.core.matching import Matcher
 from bot.core.models import Item
 from bot.core.stories import Assignment, StoryGrouper
 from bot.storage.db import Database
-from bot.storage.stories import save_match, story_items
+from bot.storage.stories import save_match, stories_since, story_items
 from bot.storage.tables import ItemRow, StoryRow
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
@@ -196,3 +196,35 @@ def test_the_act_done_is_not_grouped_with_the_reports_that_expected_it(
                 DAY0 + timedelta(days=2, hours=4))  # fmt: skip
     assert signed.created and signed.story_id != expected.story_id
     assert more.story_id == signed.story_id
+
+
+def _item(n: int, title: str, summary: str, at: datetime) -> Item:
+    return Item(id=n, key=f"k{n}", feed_id=None, title=title, summary=summary,
+                url=f"https://news.example/{n}", source=f"Outlet {n}", published=at,
+                first_seen=at)  # fmt: skip
+
+
+def test_the_plan_is_decided_over_values_without_a_database(cfg: AppConfig) -> None:
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+    items = [_item(1, *SIGNING, DAY0), _item(2, *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=5)),
+             _item(3, *ENGINES, DAY0 + timedelta(hours=6))]  # fmt: skip
+    plan = grouper.plan([], [(i, matcher.match(i)) for i in items])
+    assert [(p.item_id, p.story_ref, p.created) for p in plan.placements] == [
+        (1, -1, True), (2, -1, False), (3, -2, True)
+    ]  # fmt: skip
+    assert [n.ref for n in plan.opened] == [-1, -2]
+    assert plan.opened[0].headline == SIGNING[0]
+    signing = next(u for u in plan.updates if u.ref == -1)
+    assert signing.signature["count"] == 2
+    assert signing.last_item_at == DAY0 + timedelta(hours=5)
+
+
+def test_a_stored_story_is_joined_through_its_state(db: Database, cfg: AppConfig) -> None:
+    first = file(db, cfg, "a", *SIGNING, DAY0)
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+    later = _item(99, *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=5))
+    states = db.transaction(lambda s: stories_since(s, DAY0 - timedelta(days=1)))
+    plan = grouper.plan(states, [(later, matcher.match(later))])
+    assert plan.opened == ()
+    assert [(p.story_ref, p.created) for p in plan.placements] == [(first.story_id, False)]
+    assert [u.ref for u in plan.updates] == [first.story_id]
