@@ -89,6 +89,9 @@ class StoryGrouper:
         self._floor = min(g.min_cosine, self.join, g.strong, g.link)
         self._needed = min(self.join, g.strong, g.link)
         self._window_s = self.window.total_seconds()
+        # The most that topics, date and event can add to a cosine; the least a join needs.
+        self._bonus_cap = g.topic_weight + g.date_weight + g.event_weight
+        self._join_floor = min(self.join, g.strong)
         generic = {w.lower() for w in self.settings.generic_words}
         for topic in cfg.topics:
             for term in topic.terms:
@@ -225,16 +228,27 @@ class StoryGrouper:
             for pos, theirs in postings.items():
                 dots[pos] = get(pos, 0.0) + weight * theirs
         norm = math.sqrt(sum(w * w for w in feats.values()))
+        # The story's mean vector is tokens/count: the count cancels out of the cosine.
+        scored = sorted(
+            (-dot / (norm * math.sqrt(candidates[pos].sq)), pos)
+            for pos, dot in dots.items()
+            if candidates[pos].sq
+        )
         match, event = found
         topics = frozenset(match.topics)
-        for pos in sorted(dots):
-            story = candidates[pos]
-            if story.sq == 0.0:
-                continue
-            # The story's mean vector is tokens/count: the count cancels out of the cosine.
-            cosine = dots[pos] / (norm * math.sqrt(story.sq))
+        for negative, pos in scored:
+            cosine = -negative
             if cosine < self._floor:
-                continue  # can neither join nor link, whatever its date and topics
+                break  # none left can join or link, whatever its date and topics
+            # Most similar first: once even every bonus could not lift a story past the best
+            # join (or, with none yet, past any join and the best link), none after it can.
+            ceiling = cosine + self._bonus_cap
+            if best_join is not None:
+                if ceiling < best_join[0]:
+                    break
+            elif best_link is not None and ceiling < min(best_link[0], self._join_floor):
+                break
+            story = candidates[pos]
             age = at - story.last
             if age > self.link_window or age < -self.window:
                 continue
@@ -243,11 +257,9 @@ class StoryGrouper:
                 continue  # even the same act by the same people could not join or link it
             if cosine >= self.settings.min_cosine:
                 sim += self._event_bonus(event, story)
-            if self._joins(at, age, sim, event, story) and (
-                best_join is None or sim > best_join[0]
-            ):
+            if _better(sim, pos, best_join) and self._joins(at, age, sim, event, story):
                 best_join = (sim, pos)
-            if best_link is None or sim > best_link[0]:
+            if _better(sim, pos, best_link):
                 best_link = (sim, pos)
         return best_join, best_link
 
@@ -320,6 +332,12 @@ class StoryGrouper:
         tokens = story.tokens
         for tok in feats:
             index.setdefault(tok, {})[pos] = tokens[tok]
+
+
+def _better(sim: float, pos: int, best: tuple[float, int] | None) -> bool:
+    """Higher similarity wins; on a tie the candidate listed first (storage lists the oldest
+    first) does, whatever order the candidates were scanned in."""
+    return best is None or sim > best[0] or (sim == best[0] and pos < best[1])
 
 
 def _assignments(

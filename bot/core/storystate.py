@@ -59,15 +59,16 @@ class OpenStory:
 
     @classmethod
     def decode(cls, state: StoryState) -> OpenStory:
-        sig: dict[str, Any] = dict(state.signature or {})
-        tokens = {str(k): float(v) for k, v in dict(sig.get("tokens", {})).items()}
+        """The story as stored. The signature is read, never changed (storage may share it)."""
+        sig = state.signature
+        tokens = dict(sig.get("tokens", {}))
         sq = sum(v * v for v in tokens.values())
         count = int(sig.get("count", 1)) or 1
+        # Version 1 signatures hold no event: such a story conflicts with nothing.
         story = cls(state.id, state.key, state.linked_story_id, tokens, count, sq,
                     set(state.topics), state.last, state.first)  # fmt: skip
-        # Version 1 signatures hold no event: such a story conflicts with nothing.
         for name in EVENT_SETS:
-            setattr(story, name, {str(k) for k in sig.get(name, [])})
+            setattr(story, name, set(sig.get(name, ())))
         story.prospect = bool(sig.get("prospect", False))
         return story
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.models import GroupingPlan, Match, StoryMaterial, StoryState
@@ -70,14 +73,21 @@ def stories_since(session: Session, since: datetime) -> list[StoryState]:
     stmt = (
         select(STORIES.c.id, STORIES.c.key, STORIES.c.topics, STORIES.c.event_at,
                STORIES.c.first_seen_at, STORIES.c.last_item_at, STORIES.c.linked_story_id,
-               STORIES.c.signature)
+               cast(STORIES.c.signature, Text))
         .where(STORIES.c.last_item_at >= since)
         .order_by(STORIES.c.id)
     )  # fmt: skip
     return [
-        StoryState(id, key, tuple(topics or ()), event_at or first_seen, last, linked, sig or {})
-        for id, key, topics, event_at, first_seen, last, linked, sig in session.execute(stmt)
+        StoryState(sid, key, tuple(topics or ()), event_at or first, last, linked, _signature(sig))
+        for sid, key, topics, event_at, first, last, linked, sig in session.execute(stmt)
     ]
+
+
+@lru_cache(maxsize=8192)
+def _signature(text: str | None) -> Mapping[str, Any]:
+    """A stored signature, parsed once: every grouping call reads the open stories again, and
+    most are unchanged since the last call. Read-only: the grouper copies what it changes."""
+    return MappingProxyType(json.loads(text) if text else {})
 
 
 def save_grouping(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:

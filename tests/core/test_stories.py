@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, load_config
 from bot.core.matching import Matcher
-from bot.core.models import Item
+from bot.core.models import Item, StoryState
 from bot.core.stories import Assignment, StoryGrouper
 from bot.storage.db import Database
 from bot.storage.stories import save_match, stories_since, story_items
@@ -228,3 +228,16 @@ def test_a_stored_story_is_joined_through_its_state(db: Database, cfg: AppConfig
     assert plan.opened == ()
     assert [(p.story_ref, p.created) for p in plan.placements] == [(first.story_id, False)]
     assert [u.ref for u in plan.updates] == [first.story_id]
+
+
+def test_of_equally_similar_stories_the_first_listed_is_joined(cfg: AppConfig) -> None:
+    """Storage lists the stories oldest first: the oldest of identical candidates wins."""
+    matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
+    first = _item(1, *SIGNING, DAY0)
+    opened = grouper.plan([], [(first, matcher.match(first))]).updates[0]
+    twins = [StoryState(story_id, f"s-0{story_id}", opened.topics, DAY0, DAY0, None,
+                        opened.signature) for story_id in (7, 5, 9)]  # fmt: skip
+    later = _item(2, *SIGNING_OTHER_OUTLET, DAY0 + timedelta(hours=5))
+    pairs = [(later, matcher.match(later))]
+    assert [p.story_ref for p in grouper.plan(twins, pairs).placements] == [7]
+    assert [p.story_ref for p in grouper.plan(twins[::-1], pairs).placements] == [9]
