@@ -18,6 +18,7 @@ from bot.core.models import (
     FollowUpStyle,
     MessageRef,
     StoryCard,
+    StoryMaterial,
     Subscription,
 )
 from bot.core.outbox import Claim, FlushReport, Message, Outbox
@@ -27,7 +28,6 @@ from bot.storage import storyfacts
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Tx
 from bot.storage.outbox import Claimed
-from bot.storage.storyfacts import StoryFacts
 from bot.storage.work import planned
 
 
@@ -53,7 +53,7 @@ class Alerts:
         return await self.outbox.notify_all_admins(text)
 
 
-def wants_alert(sub: Subscription, story: StoryFacts) -> bool:
+def wants_alert(sub: Subscription, story: StoryMaterial) -> bool:
     """Real-time alerts for the channel's topics (digest-only channels get digests instead)."""
     return sub.mode != DeliveryMode.DIGEST and bool(set(sub.topics) & set(story.topics))
 

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 
 from bot.core.models import Item, SourceLink, StoryCard, StoryMaterial, labels
 from bot.core.stories import text_tokens
-from bot.storage import stories as repo
+from bot.storage import storyfacts
 from bot.storage.db import Tx
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def plain(text: str) -> str:
 
 def load_card(session: Tx, story_id: int) -> StoryCard:
     """Build the card for one story from its stored reports."""
-    material = repo.story_material(session, story_id)
+    material = storyfacts.story(session, story_id)
     if material is None:
         raise StoryNotFound(f"story {story_id} does not exist")
     return build_card(material)

@@ -16,7 +16,7 @@ import logging
 from datetime import timedelta
 
 from bot.core.cards import load_card
-from bot.core.models import DeliveryMode, Subscription
+from bot.core.models import DeliveryMode, StoryMaterial, Subscription
 from bot.core.outbox import Claim, Message, Outbox
 from bot.core.policy import words_in
 from bot.core.schedule import BotScheduler, missed_digest
@@ -24,7 +24,6 @@ from bot.storage import outbox as rows
 from bot.storage import storyfacts
 from bot.storage import subscriptions as subs_repo
 from bot.storage.db import Tx
-from bot.storage.storyfacts import StoryFacts
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def _stories(n: int) -> str:
     return f"{n} stor" + ("y" if n == 1 else "ies")
 
 
-def in_digest(sub: Subscription, story: StoryFacts) -> bool:
+def in_digest(sub: Subscription, story: StoryMaterial) -> bool:
     """On the channel's topics, not muted, with an alertable report, passing its words."""
     if not set(story.topics) & set(sub.topics) or story.key in sub.muted_stories:
         return False

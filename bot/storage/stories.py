@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.core.models import GroupingPlan, Match, StoryMaterial, StoryState
-from bot.storage.items import item_from_row
-from bot.storage.tables import ItemRow, MatchRow, StoryItemRow, StoryRow
+from bot.core.models import GroupingPlan, Match, StoryState
+from bot.storage.tables import MatchRow, StoryItemRow, StoryRow
 
 STORIES = StoryRow.metadata.tables[StoryRow.__tablename__]
 _KEY_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -169,29 +168,3 @@ def grouped_items(
     )  # fmt: skip
     return {item: (story, key, linked, float(sim))
             for item, story, key, linked, sim in session.execute(stmt)}  # fmt: skip
-
-
-def story_items(session: Session, story_id: int) -> list[tuple[ItemRow, float]]:
-    """A story's reports with their similarity, oldest first."""
-    stmt = (
-        select(ItemRow, StoryItemRow.similarity)
-        .join(StoryItemRow, StoryItemRow.item_id == ItemRow.id)
-        .where(StoryItemRow.story_id == story_id)
-    )
-    rows = [(item, float(sim)) for item, sim in session.execute(stmt).tuples()]
-    rows.sort(key=lambda r: (r[0].published_at or r[0].first_seen_at, r[0].id))
-    return rows
-
-
-def story_material(session: Session, story_id: int) -> StoryMaterial | None:
-    """A story and its reports (oldest first) as values, for its card; None when gone."""
-    story = session.get(StoryRow, story_id)
-    if story is None:
-        return None
-    linked = session.get(StoryRow, story.linked_story_id) if story.linked_story_id else None
-    tokens = (story.signature or {}).get("tokens", {})
-    weights = {str(k): float(v) for k, v in tokens.items()} if isinstance(tokens, dict) else {}
-    reports = tuple(item_from_row(row) for row, _ in story_items(session, story_id))
-    return StoryMaterial(story.id, story.key, story.headline, tuple(story.topics or ()),
-                         story.first_seen_at, linked.key if linked else None, weights,
-                         reports)  # fmt: skip

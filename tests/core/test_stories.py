@@ -14,8 +14,9 @@ from bot.config import AppConfig, load_config
 from bot.core.matching import Matcher
 from bot.core.models import Item, StoryState
 from bot.core.stories import Assignment, StoryGrouper
+from bot.storage import storyfacts
 from bot.storage.db import Database
-from bot.storage.stories import save_match, stories_since, story_items
+from bot.storage.stories import save_match, stories_since
 from bot.storage.tables import ItemRow, StoryRow
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
@@ -118,7 +119,9 @@ def test_grouping_survives_a_restart_through_the_stored_signature(
     def stored(session: Session) -> tuple[StoryRow, int]:
         row = session.get(StoryRow, first.story_id)
         assert row is not None
-        return row, len(story_items(session, first.story_id))
+        material = storyfacts.story(session, first.story_id)
+        assert material is not None
+        return row, len(material.reports)
 
     row, count = db.transaction(stored)
     assert count == 2

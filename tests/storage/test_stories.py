@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from bot.core.models import GroupingPlan, Item, NewStory, Placement, StoryMaterial, StoryUpdate
 from bot.storage.db import Database
-from bot.storage.stories import save_grouping, stories_since, story_key_for, story_material
+from bot.storage.stories import save_grouping, stories_since, story_key_for
+from bot.storage.storyfacts import story as story_material
 from tests.core.newsdata import add_item, add_story
 
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)

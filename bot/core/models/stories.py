@@ -12,7 +12,8 @@ from bot.core.models.feeds import Item, SourceLink
 
 @dataclass(frozen=True, slots=True)
 class StoryMaterial:
-    """What a story's card is made of, as stored: the story and its reports, oldest first."""
+    """A story as stored, with its reports oldest first: what its card is made of and what the
+    outbox's planners decide on."""
 
     id: int
     key: str
@@ -22,6 +23,10 @@ class StoryMaterial:
     linked_key: str | None
     weights: dict[str, float]  # its signature's distinctive tokens and their weights
     reports: tuple[Item, ...]
+
+    def latest_alertable(self) -> datetime | None:
+        """When the story's newest alertable report was found, if it has one."""
+        return max((r.first_seen for r in self.reports if r.alertable), default=None)
 
 
 @dataclass(frozen=True, slots=True)
