@@ -245,7 +245,8 @@ def config_check(obj: BotContext) -> None:
             raise
         raise click.ClickException("\n".join([f"{len(problems)} problems:", *problems])) from None
     try:
-        Matcher.from_config(cfg)  # the matching: section is the matcher's to validate
+        # The knowledge files, and topic ids named in matching:, are checked as the matcher loads.
+        Matcher.from_config(cfg)
     except MatchingError as exc:
         raise click.ClickException(f"{obj.settings.config}: {exc}") from None
     click.echo(

@@ -32,6 +32,11 @@ import logging
 from dataclasses import dataclass
 
 from bot.config import AppConfig, ConfigError
+from bot.config.matching import (
+    GroupingSettings,
+    MatchingError,
+    MatchingSettings,
+)
 from bot.core.actors import (
     BOTH,
     INDIA,
@@ -56,12 +61,6 @@ from bot.core.gazetteer import (
     normalise,
     phrase_tokens,
     segments,
-)
-from bot.core.matchsettings import (
-    GroupingSettings,
-    MatchingError,
-    MatchingSettings,
-    load_matching_settings,
 )
 from bot.core.models import Item, Match
 from bot.core.outlets import load_outlets
@@ -153,7 +152,7 @@ class Matcher:
 
     @classmethod
     def from_config(cls, cfg: AppConfig, knowledge: Knowledge | None = None) -> Matcher:
-        settings = load_matching_settings(cfg.matching)
+        settings = cfg.matching
         topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
         return cls(settings, topics, cfg.thresholds.relevance, knowledge)
 
@@ -181,7 +180,7 @@ class Matcher:
         """
         topics = [(t.id, list(t.terms), list(t.actors), t.threshold) for t in cfg.topics]
         same = [(t[0], list(t[2])) for t in topics] == self._topic_actors
-        if not same or load_matching_settings(cfg.matching) != self.settings:
+        if not same or cfg.matching != self.settings:
             raise ValueError("retuned() takes only topic-term and threshold edits")
         other = copy.copy(self)
         other.relevance_threshold = cfg.thresholds.relevance

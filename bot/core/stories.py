@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import AppConfig
+from bot.config.matching import GroupingSettings
 from bot.core import events
 from bot.core.events import Event
 from bot.core.matching import normalise
-from bot.core.matchsettings import GroupingSettings, load_matching_settings
 from bot.core.models import (
     GroupingPlan,
     Item,
@@ -78,8 +78,7 @@ class StoryGrouper:
     """Assigns relevant reports to stories: decides over values, storage writes the plan."""
 
     def __init__(self, cfg: AppConfig) -> None:
-        settings = load_matching_settings(cfg.matching)
-        self.settings: GroupingSettings = settings.grouping
+        self.settings: GroupingSettings = cfg.matching.grouping
         self.window = timedelta(seconds=cfg.thresholds.story_window)
         self.long_window = max(self.window, timedelta(days=self.settings.long_window_days))
         self.link_window = max(self.long_window, timedelta(days=self.settings.link_window_days))

@@ -337,9 +337,7 @@ def _already_known(phrase: str, known_terms: set[str], known_actors: set[str]) -
 
 def _actor_names(cfg: AppConfig) -> set[str]:
     """The matcher's actor lists (both countries, third countries): names, not topic terms."""
-    from bot.core.matchsettings import load_matching_settings
-
-    settings = load_matching_settings(cfg.matching)
+    settings = cfg.matching
     names = [*settings.us_actors, *settings.india_actors, *settings.neutral_phrases]
     for phrases in settings.third_countries.values():
         names.extend(phrases)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, FeedConfig, TopicConfig, retired_join
+from bot.config import AppConfig, FeedConfig, TopicConfig
+from bot.config.matching import retired_join
 from bot.storage.tables import FeedRow, SettingRow, TopicRow
 
 logger = logging.getLogger(__name__)

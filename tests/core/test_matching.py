@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig, ConfigError, load_config
+from bot.config.matching import MatchingError
 from bot.core.matching import Matcher
-from bot.core.matchsettings import MatchingError, load_matching_settings
 from bot.core.models import Item, Match
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
@@ -206,25 +208,40 @@ def test_matching_is_deterministic(matcher: Matcher) -> None:
 # --------------------------------------------------------------------------- config
 
 
-def test_bad_matching_section_gives_a_clear_error(cfg: AppConfig) -> None:
-    bad = cfg.model_copy(update={"matching": {**cfg.matching, "dominance": "lots"}})
-    with pytest.raises(MatchingError, match=r"^matching\.dominance: .*number"):
-        Matcher.from_config(bad)
+def _with_matching(cfg: AppConfig, tmp_path: Path, **section: Any) -> Path:
+    """The config as a file, its ``matching:`` section changed."""
+    data = cfg.model_dump(mode="json")
+    data["matching"].update(section)
+    path = tmp_path / "newsbot.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
 
 
-def test_misspelt_matching_setting_is_named(cfg: AppConfig) -> None:
-    with pytest.raises(MatchingError, match=r"matching\.grouping\.jion: unknown setting"):
-        load_matching_settings({**cfg.matching, "grouping": {"jion": 0.3}})
+def test_bad_matching_section_gives_a_clear_error_with_its_line(
+    cfg: AppConfig, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"newsbot\.yaml:\d+: matching\.dominance: .*number"):
+        load_config(_with_matching(cfg, tmp_path, dominance="lots"))
 
 
-def test_missing_actor_lists_are_reported(cfg: AppConfig) -> None:
-    with pytest.raises(MatchingError, match=r"matching\.us_actors: required setting is missing"):
-        load_matching_settings({"india_actors": ["India"]})
+def test_misspelt_matching_setting_is_named(cfg: AppConfig, tmp_path: Path) -> None:
+    grouping = {**cfg.matching.grouping.model_dump(), "jion": 0.3}
+    with pytest.raises(ConfigError, match=r"matching\.grouping\.jion: unknown setting"):
+        load_config(_with_matching(cfg, tmp_path, grouping=grouping))
 
 
-def test_pair_rule_naming_an_unknown_topic_is_an_error(cfg: AppConfig) -> None:
+def test_missing_actor_lists_are_reported(cfg: AppConfig, tmp_path: Path) -> None:
+    path = _with_matching(cfg, tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["matching"]["us_actors"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"matching\.us_actors: required setting is missing"):
+        load_config(path)
+
+
+def test_pair_rule_naming_an_unknown_topic_is_an_error(cfg: AppConfig, tmp_path: Path) -> None:
     rules = [{"topic": "diplomcy", "us": ["Trump"], "india": ["Modi"]}]
-    bad = cfg.model_copy(update={"matching": {**cfg.matching, "pair_rules": rules}})
+    bad = load_config(_with_matching(cfg, tmp_path, pair_rules=rules))
     with pytest.raises(MatchingError, match=r"matching\.pair_rules\.0\.topic: 'diplomcy' is not"):
         Matcher.from_config(bad)
 

@@ -46,5 +46,5 @@ async def test_a_database_holding_the_retired_grouping_join_loads_and_keeps_grou
     await db.run(put_old_keys)
     live = await db.run(load_runtime)
     assert live.thresholds.story == 0.42
-    assert "join" not in live.matching["grouping"]
-    assert live.matching["grouping"] == cfg.matching["grouping"]
+    assert "join" not in live.matching.grouping.model_dump()
+    assert live.matching.grouping == cfg.matching.grouping

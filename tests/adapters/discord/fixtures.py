@@ -35,6 +35,7 @@ def discord_cfg(**extra: Any) -> AppConfig:
                 {"id": "defence-industry", "name": "Defence industry", "description": "y"},
                 {"id": "joint-exercises", "name": "Joint exercises", "description": "z"},
             ],
+            "matching": {"us_actors": ["US"], "india_actors": ["India"]},
             **extra,
         }
     )

@@ -10,6 +10,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
+from bot.config.matching import RETIRED_JOIN, MatchingSettings, retired_join
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
@@ -167,8 +169,7 @@ class AppConfig(_Strict):
     feeds: list[FeedConfig] = Field(default_factory=list)
     thresholds: ThresholdsConfig = ThresholdsConfig()
     topics: list[TopicConfig] = Field(min_length=1)
-    # The matcher declares and validates its own section (actor lists, weights, rules).
-    matching: dict[str, Any] = Field(default_factory=dict)
+    matching: MatchingSettings
     admins: AdminsConfig = AdminsConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     articles: ArticlesConfig = ArticlesConfig()
@@ -281,22 +282,6 @@ REMOVED = {
         "delete it, and put allow_private: true on each feed that is on your own network",
     ),
 }
-
-
-# matching.grouping.join and thresholds.story both claimed to be the story threshold; only
-# the first was read. thresholds.story is now the one knob (the admin command edits it).
-RETIRED_JOIN = (
-    "matching.grouping.join: this setting was retired: the story join threshold is "
-    "thresholds.story (the one `/news admin threshold story` changes)",
-    "move its value to thresholds.story and delete this line",
-)
-
-
-def retired_join(matching: object) -> object | None:
-    """The value of a retired ``matching.grouping.join`` in a matching section, if any."""
-    grouping = matching.get("grouping") if isinstance(matching, dict) else None
-    value: object | None = grouping.get("join") if isinstance(grouping, dict) else None
-    return value
 
 
 def _problem(err: Any) -> str:

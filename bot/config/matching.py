@@ -1,16 +1,15 @@
-"""The ``matching:`` section of the config, validated: the matcher's weights and thresholds,
-its pair rules, and the story grouper's settings (``grouping:``). Loaded once per config;
-a wrong key or value is a ``MatchingError`` naming it."""
+"""The ``matching:`` section of the config: the matcher's actor lists, weights and thresholds,
+its pair rules, and the story grouper's settings (``grouping:``). Validated with the rest of
+the file (``bot.config.load_config``): a wrong key or value is reported with its line."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from bot.config import RETIRED_JOIN, retired_join
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MatchingError(ValueError):
-    """The ``matching:`` section of the config is invalid; the message says what to fix."""
+    """The matcher's knowledge (the config's ``matching:`` section, its data files) is invalid;
+    the message says what to fix."""
 
 
 class _Strict(BaseModel):
@@ -96,19 +95,17 @@ class MatchingSettings(_Strict):
     grouping: GroupingSettings = GroupingSettings()
 
 
-def load_matching_settings(raw: dict[str, object]) -> MatchingSettings:
-    """Validate the config's ``matching:`` section; errors name the setting and the fix."""
-    if retired_join(raw) is not None:
-        raise MatchingError(f"{RETIRED_JOIN[0]}; {RETIRED_JOIN[1]}")
-    try:
-        return MatchingSettings.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in ("matching", *err["loc"]))
-        if err["type"] == "extra_forbidden":
-            problem = "unknown setting; remove it or correct its spelling"
-        elif err["type"] == "missing":
-            problem = "required setting is missing; add it (see config/newsbot.yaml)"
-        else:
-            problem = str(err["msg"]).removeprefix("Value error, ")
-        raise MatchingError(f"{where}: {problem}") from None
+# matching.grouping.join and thresholds.story both claimed to be the story threshold; only
+# the first was read. thresholds.story is now the one knob (the admin command edits it).
+RETIRED_JOIN = (
+    "matching.grouping.join: this setting was retired: the story join threshold is "
+    "thresholds.story (the one `/news admin threshold story` changes)",
+    "move its value to thresholds.story and delete this line",
+)
+
+
+def retired_join(matching: object) -> object | None:
+    """The value of a retired ``matching.grouping.join`` in a matching section, if any."""
+    grouping = matching.get("grouping") if isinstance(matching, dict) else None
+    value: object | None = grouping.get("join") if isinstance(grouping, dict) else None
+    return value
