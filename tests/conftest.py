@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 
 from bot.storage.db import Database
 from tests.feedserver import FeedServer
+from tests.testbot import TestBot, running_testbot
 
 _PROXY_VARS = (
     "HTTPS_PROXY",
@@ -125,3 +126,10 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     """A news site on 127.0.0.1 serving fixture feeds (``add_feed`` / ``set_response``)."""
     async with FeedServer() as server:
         yield server
+
+
+@pytest.fixture
+async def testbot(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[TestBot]:
+    """The whole bot in process with a recording chat platform (see tests/testbot.py)."""
+    async with running_testbot(feed_server, tmp_path) as bot:
+        yield bot
