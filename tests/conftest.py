@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.config import AppConfig, load_config
+from bot.core.matching import Matcher
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from tests.feedserver import FeedServer
 from tests.testbot import TestBot, running_testbot
@@ -133,3 +136,15 @@ async def testbot(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Test
     """The whole bot in process with a recording chat platform (see tests/testbot.py)."""
     async with running_testbot(feed_server, tmp_path) as bot:
         yield bot
+
+
+@pytest.fixture(scope="session")
+def cfg() -> AppConfig:
+    """The shipped config (config/newsbot.yaml), loaded once: it is frozen."""
+    return load_config(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def matcher(cfg: AppConfig) -> Matcher:
+    """The matcher of the shipped config, built once (a match changes nothing in it)."""
+    return Matcher.from_config(cfg)

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.crossval import folds
 from bot.evaluation import read_items
+from bot.settings import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "tests" / "testdata" / "eval" / "dev.jsonl"
-CONFIG = ROOT / "config" / "newsbot.yaml"
 
 
 def _slice(tmp_path: Path, stories: int) -> Path:
@@ -52,7 +52,9 @@ def test_eval_folds_prints_each_fold_the_pooled_figures_and_the_stress_test(
     tmp_path: Path,
 ) -> None:
     items = _slice(tmp_path, stories=3)
-    result = CliRunner().invoke(main, ["--config", str(CONFIG), "eval", str(items), "--folds", "2"])
+    result = CliRunner().invoke(
+        main, ["--config", str(DEFAULT_CONFIG), "eval", str(items), "--folds", "2"]
+    )
     assert result.exit_code == 0, result.output
     assert "fold 1 (" in result.output and "fold 2 (" in result.output
     assert "cross-validated (pooled held-out folds): relevance" in result.output
@@ -62,7 +64,7 @@ def test_eval_folds_prints_each_fold_the_pooled_figures_and_the_stress_test(
 def test_eval_takes_one_study_at_a_time(tmp_path: Path) -> None:
     items = _slice(tmp_path, stories=2)
     result = CliRunner().invoke(
-        main, ["--config", str(CONFIG), "eval", str(items), "--folds", "2", "--title-only"]
+        main, ["--config", str(DEFAULT_CONFIG), "eval", str(items), "--folds", "2", "--title-only"]
     )
     assert result.exit_code == 2
     assert "--title-only and --folds are separate runs; give one" in result.output

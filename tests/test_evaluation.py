@@ -14,19 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.evaluation import read_items, run_eval
+from bot.settings import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "config" / "newsbot.yaml"
 DEV = ROOT / "tests" / "testdata" / "eval" / "dev.jsonl"
 SCORER = ROOT / "bot" / "reference_scorer.py"
 SHARED_SCORER = ROOT.parent / "shared" / "eval" / "score.py"
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 def reference(gold: Path, pred: Path) -> dict[str, Any]:
@@ -125,12 +120,12 @@ def test_read_items_keeps_gold_labels() -> None:
 
 def test_cli_eval_command_runs_and_reports_a_bad_matching_section(tmp_path: Path) -> None:
     runner = CliRunner()
-    done = runner.invoke(main, ["--config", str(CONFIG), "eval", str(DEV), "--json"])
+    done = runner.invoke(main, ["--config", str(DEFAULT_CONFIG), "eval", str(DEV), "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output.strip().splitlines()[-1])["gold_items"] == 125
 
     broken = tmp_path / "broken.yaml"
-    broken.write_text(CONFIG.read_text(encoding="utf-8").replace(
+    broken.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
         "  dominance: 1.0", "  dominance: lots", 1), encoding="utf-8")  # fmt: skip
     done = runner.invoke(main, ["--config", str(broken), "eval", str(DEV)])
     assert done.exit_code != 0

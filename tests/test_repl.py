@@ -21,18 +21,19 @@ from bot.adapters.console import console_channel
 from bot.cli import main
 from bot.core.models import UserRef
 from bot.repl import parse_line
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from bot.storage.tables import DeliveryRow, SubscriptionRow
 from tests.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "config" / "newsbot.yaml"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {"NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
-            "NEWSBOT_CONFIG": str(CONFIG), "SLACK_BOT_TOKEN": "", "DISCORD_TOKEN": ""}  # fmt: skip
+            "NEWSBOT_CONFIG": str(DEFAULT_CONFIG),
+            "SLACK_BOT_TOKEN": "", "DISCORD_TOKEN": ""}  # fmt: skip
 
 
 def console(env: dict[str, str], lines: str, *args: str) -> tuple[int, str]:
@@ -171,7 +172,7 @@ async def test_an_alert_for_two_console_channels_prints_once_and_the_prompt_retu
         "url": "https://example.org/framework",
         "published": datetime.now(UTC) - timedelta(minutes=5),
     }])  # fmt: skip
-    data = yaml.safe_load(CONFIG.read_text())
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data["feeds"] = [{"name": "Loopback Defence", "url": feed_server.url("defence.xml"),
                       "allow_private": True, "alert_on_first_poll": True}]  # fmt: skip
     config = tmp_path / "newsbot.yaml"

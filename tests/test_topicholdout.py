@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.config import load_config
 from bot.core.matching import Matcher
 from bot.core.models import Item
+from bot.settings import DEFAULT_CONFIG
 from bot.topicholdout import held_matcher
-
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "newsbot.yaml"
 
 
 def _item(title: str, summary: str) -> Item:
@@ -20,7 +18,7 @@ def _item(title: str, summary: str) -> Item:
 
 
 def test_a_held_topics_formats_and_config_anchors_are_gone_the_rest_stays() -> None:
-    cfg = load_config(CONFIG)
+    cfg = load_config(DEFAULT_CONFIG)
     quad = _item("Quad summit opens in Wilmington", "Leaders discussed Indo-Pacific security.")
     assert Matcher.from_config(cfg).match(quad).relevant
     held = held_matcher(cfg, "indo-pacific")

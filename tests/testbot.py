@@ -23,11 +23,10 @@ from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.core.pipeline import CycleReport
-from bot.settings import Settings
+from bot.settings import DEFAULT_CONFIG, Settings
 from tests.fakes.recording import RecordingAdapter
 from tests.feedserver import FeedServer
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "newsbot.yaml"
 FEED = "news.xml"
 CHANNEL = ChannelRef("console", "local", "C-NEWS", "news")
 MEMBER = UserRef("console", "local", "U-MEMBER", "mira")

@@ -13,10 +13,10 @@ import yaml
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from tests.adapters.storydata import add_story
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 PNG = b"\x89PNG\r\n\x1a\n"
 REPORTS = (
     ("The Hindu", "India, US sign defence framework", "https://www.thehindu.com/a"),
@@ -26,7 +26,7 @@ REPORTS = (
 
 def console(tmp_path: Path, lines: str, *args: str) -> str:
     env = {"NEWSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
-           "NEWSBOT_CONFIG": str(CONFIG), "NEWSBOT_FILES_DIR": str(tmp_path / "files"),
+           "NEWSBOT_CONFIG": str(DEFAULT_CONFIG), "NEWSBOT_FILES_DIR": str(tmp_path / "files"),
            "SLACK_BOT_TOKEN": None, "DISCORD_TOKEN": None}  # fmt: skip
     result = CliRunner().invoke(main, ["console", *args], input=lines, env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -9,22 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AppConfig, ConfigError, load_config
+from bot.config import AppConfig, ConfigError
 from bot.core.actors import load_knowledge
 from bot.core.matching import Matcher, MatchingError
 from bot.core.models import Item, Match
-
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
-
-
-@pytest.fixture(scope="module")
-def matcher(cfg: AppConfig) -> Matcher:
-    return Matcher.from_config(cfg)
 
 
 def judge(matcher: Matcher, title: str, summary: str = "") -> Match:

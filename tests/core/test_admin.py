@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config, parse_config
+from bot.config import AppConfig, parse_config
 from bot.core.admin import ADMINS_ONLY
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, Command, Reply, UserRef
@@ -25,7 +25,6 @@ from bot.storage.tables import AuditRow, FeedRow, TopicRow
 from tests.core.newsdata import add_item
 from tests.feedserver import FeedServer
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
 ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
@@ -34,11 +33,6 @@ RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback Defenc
 <link>https://example.org/</link><description>d</description>
 <item><title>India, US hold talks</title><link>https://example.org/1</link>
 <guid>1</guid></item></channel></rss>"""
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 async def commands_for(db: Database, cfg: AppConfig, **kwargs: object) -> Commands:

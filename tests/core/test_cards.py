@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.cards import MAX_EXTRACT, StoryNotFound, load_card, shorten
 from bot.core.matching import Matcher
 from bot.core.models import Item, StoryCard
@@ -19,13 +18,7 @@ from bot.core.stories import StoryGrouper
 from bot.storage.db import Database
 from bot.storage.tables import ItemRow
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 DAY0 = datetime(2025, 11, 7, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 def build_story(db: Database, cfg: AppConfig, reports: list[tuple[str, str, str]]) -> int:

@@ -11,24 +11,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.commands import SPECS, Commands, reference_markdown
 from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.settings import DEFAULT_CONFIG
 from bot.storage import subscriptions as subs_repo
 from bot.storage.configstore import seed
 from bot.storage.db import Database
 from bot.storage.tables import DeliveryRow, FeedbackRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("console", "local", "general", "general")
 ALICE = UserRef("console", "local", "U1", "alice")
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 @pytest.fixture
@@ -411,7 +406,7 @@ from bot.storage.db import Database
 from tests.core.newsdata import add_item, add_story
 now = datetime(2025, 11, 3, 9, tzinfo=UTC)
 db = Database.open("sqlite:///{tmp_path / "bot.db"}")
-cfg = load_config(__import__("pathlib").Path({str(CONFIG)!r}))
+cfg = load_config(__import__("pathlib").Path({str(DEFAULT_CONFIG)!r}))
 def write(s):
     seed(s, cfg, now=now)
     fa = ("framework-agreement",)
@@ -427,7 +422,7 @@ print(reply.attachments == ())
 print(reply.text.splitlines()[-1])
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=CONFIG.parents[1], timeout=60, check=False)  # fmt: skip
+                          cwd=DEFAULT_CONFIG.parents[1], timeout=60, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
         "True",

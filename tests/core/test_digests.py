@@ -4,14 +4,12 @@ message; APScheduler's triggers are driven with explicit instants, never by slee
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.alerts import plan_deliveries
 from bot.core.commands import Commands
 from bot.core.digests import DigestJobs, Digests
@@ -26,7 +24,6 @@ from bot.storage.tables import DeliveryRow, SubscriptionRow
 from tests.core.newsdata import add_item, add_story
 from tests.fakes.recording import DigestPosted, RecordingAdapter
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # 22:30 in Kolkata
 CHANNEL = ChannelRef("console", "local", "news", "news")
 ALICE = UserRef("console", "local", "U1", "alice")
@@ -55,11 +52,6 @@ def test_a_weekly_digest_fires_on_its_day() -> None:
     fire = trigger.get_next_fire_time(None, NOW)
     assert fire.astimezone(KOLKATA).strftime("%a %H:%M") == "Fri 18:15"
     assert fire.astimezone(UTC) == datetime(2025, 11, 7, 12, 45, tzinfo=UTC)
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 async def test_digest_jobs_follow_the_command_and_survive_a_restart(

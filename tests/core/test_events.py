@@ -6,12 +6,10 @@ stories linked to each other, never merged."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core import events
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
@@ -20,13 +18,7 @@ from bot.storage.db import Database
 from bot.storage.stories import save_match
 from bot.storage.tables import ItemRow, StoryRow
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 DAY0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 def file(

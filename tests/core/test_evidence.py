@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
-from bot.config import load_config
 from bot.core.evidence import evidence_sentences
 from bot.core.matching import Matcher
 from bot.core.models import Item
-from bot.settings import DEFAULT_CONFIG
 
 NOW = datetime(2025, 11, 3, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher.from_config(load_config(DEFAULT_CONFIG))
 
 
 def item(title: str, summary: str = "") -> Item:

@@ -4,11 +4,8 @@ their evidence as sentences, and changes that are checked by applying them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.core.matching import Matcher
 from bot.core.models import ChannelRef, Command, Reply, UserRef
@@ -17,7 +14,6 @@ from bot.storage.db import Database
 from bot.storage.items import items_since
 from tests.core.weekdata import Report, ingest
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
 ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
@@ -37,11 +33,6 @@ WEEK: list[Report] = [
     ("Cricket: India beat Australia in Perth", "A win by six wickets.", NOW - timedelta(days=1)),
     (ALASKA, "", NOW - timedelta(hours=12)),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 class Clock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,13 +23,13 @@ from bot.core.matching import Matcher
 from bot.core.models import Feed, Item, ParsedItem
 from bot.core.parse import parse_feed
 from bot.core.stories import StoryGrouper
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from bot.storage.feeds import add_feed
 from bot.storage.items import FeedItems, store_new_items
 from bot.storage.tables import ItemRow
 from tests.feedserver import FeedServer, rss_from_items
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 FEED = Feed(id=3, url="https://news.google.com/rss/search?q=india+us", name="Google News: India US")
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 POLL = PollConfig(interval=900, timeout=5, backoff_base=60, backoff_max=480, concurrency=10)
@@ -236,7 +235,7 @@ def test_the_outlets_own_copy_arriving_later_takes_over_the_stored_google_row(
 def test_a_card_lists_an_article_once_even_when_google_could_not_name_its_link(
     db: Database,
 ) -> None:
-    cfg: AppConfig = load_config(CONFIG)
+    cfg: AppConfig = load_config(DEFAULT_CONFIG)
     matcher, grouper = Matcher.from_config(cfg), StoryGrouper(cfg)
     title = "India, US sign 10-year defence framework in Kuala Lumpur"
     summary = "Rajnath Singh and Pete Hegseth signed the framework on the sidelines of ADMM-Plus."

@@ -15,18 +15,7 @@ from bot.config import AppConfig, ConfigError, load_config
 from bot.config.matching import MatchingError
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
-
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
-
-
-@pytest.fixture(scope="module")
-def matcher(cfg: AppConfig) -> Matcher:
-    return Matcher.from_config(cfg)
+from bot.settings import DEFAULT_CONFIG
 
 
 def judge(matcher: Matcher, title: str, summary: str = "") -> Match:
@@ -276,7 +265,7 @@ def test_a_newspaper_name_is_not_an_actor(matcher: Matcher) -> None:
 def test_a_retuned_matcher_decides_as_one_built_from_the_edited_config(
     cfg: AppConfig, matcher: Matcher
 ) -> None:
-    lines = (CONFIG.parents[1] / "tests" / "testdata" / "eval" / "dev.jsonl").read_text()
+    lines = (DEFAULT_CONFIG.parents[1] / "tests" / "testdata" / "eval" / "dev.jsonl").read_text()
     items = [
         Item(n, str(n), None, o["title"], o.get("summary", ""), None, "X", None,
              datetime(2025, 1, 1, tzinfo=UTC))

@@ -10,22 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AppConfig, ConfigError, load_config
+from bot.config import ConfigError
 from bot.core.matching import Matcher
 from bot.core.models import Item, Match
 from bot.core.outlets import load_outlets
-
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
-
-
-@pytest.fixture(scope="module")
-def matcher(cfg: AppConfig) -> Matcher:
-    return Matcher.from_config(cfg)
 
 
 def judge(matcher: Matcher, title: str, summary: str = "", url: str | None = None) -> Match:

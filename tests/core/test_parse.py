@@ -19,11 +19,10 @@ from bot.core.links import canonical_url
 from bot.core.matching import Matcher
 from bot.core.models import Feed, Item
 from bot.core.parse import item_key, parse_feed
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from bot.storage.items import FeedItems, store_new_items
 from tests.feedserver import rss_from_items
-
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 
 FEEDS = Path(__file__).resolve().parents[1] / "testdata" / "feeds"
 FEED = Feed(id=7, url="https://defence-desk.example.in/rss", name="Defence Desk")
@@ -350,7 +349,7 @@ def test_every_stored_field_is_made_safe_and_the_clean_title_is_judged_relevant(
         ],
         title="Desk\u200b \u202eFeed",
     ).encode()
-    matcher = Matcher.from_config(load_config(CONFIG))
+    matcher = Matcher.from_config(load_config(DEFAULT_CONFIG))
     # Left dirty, the matcher misses both countries: this is what the cleaning fixes.
     dirty = Item(id=0, key="k", feed_id=None, title=DIRTY_TITLE, summary="", url=None,
                  source="x", published=None, first_seen=NOW)  # fmt: skip

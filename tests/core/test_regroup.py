@@ -4,13 +4,11 @@ and `thresholds.story` is the threshold the grouper joins at."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.commands import Commands
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.storage.configstore import load_runtime, seed
@@ -18,7 +16,6 @@ from bot.storage.db import Database
 from bot.storage.tables import StoryItemRow, StoryRow
 from tests.core.weekdata import Report, ingest
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("slack", "T1", "C1", "news")
 ADMIN = UserRef("slack", "T1", "U-ADMIN", "asha", is_admin=True, is_owner=True)
@@ -39,11 +36,6 @@ WEEK: list[Report] = [
     ("India, US defence framework signed in Kuala Lumpur",
      "The two defence chiefs signed the framework.", NOW - timedelta(hours=20)),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 async def ask(commands: Commands, text: str) -> Reply:

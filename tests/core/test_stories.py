@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.matching import Matcher
 from bot.core.models import Item, StoryState
 from bot.core.stories import Assignment, StoryGrouper
@@ -19,13 +17,7 @@ from bot.storage.db import Database
 from bot.storage.stories import save_match, stories_since
 from bot.storage.tables import ItemRow, StoryRow
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 DAY0 = datetime(2025, 10, 31, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def cfg() -> AppConfig:
-    return load_config(CONFIG)
 
 
 def report(session: Session, key: str, title: str, summary: str, at: datetime) -> Item:

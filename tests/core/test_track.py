@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.track import acceptable, key_phrases, suggest_terms
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = (ROOT / "tests" / "testdata" / "track" / "defence-framework.txt").read_text()
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 VERBS = {"said", "announced", "signed", "met", "agreed", "posted", "calling", "described"}
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(ROOT / "config" / "newsbot.yaml")
 
 
 def _words(phrases: list[str]) -> set[str]:

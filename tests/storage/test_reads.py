@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from bot.config import load_config
 from bot.core.models import ChannelRef, ItemFate, StoryDetail
+from bot.settings import DEFAULT_CONFIG
 from bot.storage import reads
 from bot.storage import subscriptions as subs_repo
 from bot.storage.configstore import seed
 from bot.storage.db import Database
 from tests.core.newsdata import add_item, add_story
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "newsbot.yaml"
 NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)
 CHANNEL = ChannelRef("console", "local", "general", "general")
 
@@ -23,7 +22,7 @@ CHANNEL = ChannelRef("console", "local", "general", "general")
 def test_topics_come_from_the_database_in_their_order_and_from_the_config_before_a_seed(
     db: Database,
 ) -> None:
-    cfg = load_config(CONFIG)
+    cfg = load_config(DEFAULT_CONFIG)
     before = db.transaction(lambda s: reads.topics(s, cfg))
     db.transaction(lambda s: seed(s, cfg, now=NOW))
     after = db.transaction(lambda s: reads.topics(s, cfg))

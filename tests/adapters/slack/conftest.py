@@ -4,26 +4,19 @@ commands on a SQLite database, and a started adapter (HTTP mode) pointed at the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.adapters.slack.adapter import SlackAdapter
-from bot.config import AppConfig, load_config
+from bot.config import AppConfig
 from bot.core.chat import chat_setup
 from bot.core.commands import Commands
-from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 from tests.adapters.slack.fixtures import (
     slack_settings,
 )
 from tests.fakes.fake_slack import FakeSlack
-
-
-@pytest.fixture
-def cfg() -> AppConfig:
-    return load_config(Path(DEFAULT_CONFIG))
 
 
 @pytest_asyncio.fixture

@@ -12,9 +12,9 @@ from bot.core.chat import HANDLER_FAILED
 from bot.core.commands import SPECS, Commands
 from bot.core.commands.grammar import Call, command, declared
 from bot.core.models import ChannelRef, Command, Reply, UserRef
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.db import Database
 
-CONFIG = Path(__file__).resolve().parents[3] / "config" / "newsbot.yaml"
 OWNER = UserRef("console", "local", "U1", "alice", is_owner=True)
 CHANNEL = ChannelRef("console", "local", "general", "general")
 
@@ -49,7 +49,7 @@ async def test_a_handler_that_fails_gets_one_plain_reply_and_a_logged_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = Database.open(f"sqlite:///{tmp_path / 'bot.db'}")
-    commands = Commands(db, load_config(CONFIG))
+    commands = Commands(db, load_config(DEFAULT_CONFIG))
     db.close()
     (tmp_path / "bot.db").unlink()  # the database goes away under the bot: not the user's fault
     with caplog.at_level(logging.ERROR, logger="bot.core.commands"):
