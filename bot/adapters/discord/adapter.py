@@ -32,7 +32,7 @@ from bot.adapters.discord.embeds import (
 from bot.adapters.discord.errors import THREAD_EXISTS_CODE, call, gateway_problem, is_code
 from bot.adapters.discord.inbound import PLATFORM, DiscordInbound
 from bot.adapters.discord.tree import build_news_group
-from bot.adapters.discord.views import NotRelevantButton, WhyButton, story_view
+from bot.adapters.discord.views import StoryButton, story_view
 from bot.core.chat import AdapterStopped, ChannelUnavailable, CommandHandler, DeliveryError
 from bot.core.models import ChannelRef, ChatSetup, MessageRef, SourceLink, StoryCard
 from bot.settings import Settings
@@ -85,7 +85,7 @@ class NewsClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(WhyButton, NotRelevantButton)
+        self.add_dynamic_items(StoryButton)
 
     async def on_ready(self) -> None:
         logger.info("Discord: connected as %s in %d servers", self.user, len(self.guilds))

@@ -31,59 +31,45 @@ def _target(interaction: discord.Interaction) -> ButtonTarget:
     return client.buttons
 
 
-class WhyButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"newsbot:why:(?P<key>[\w-]+)"
-):
-    """The "Why this?" button: the matcher's evidence for the story, only to the clicker."""
+# What each button is called and says; its custom_id is "newsbot:<kind>:<story key>".
+_LABELS = {"why": "Why this?", "nr": "Not relevant"}
 
-    def __init__(self, story_key: str) -> None:
+
+class StoryButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"newsbot:(?P<kind>why|nr):(?P<key>[\w-]+)",
+):
+    """A button under an alert: "Why this?" (the matcher's evidence, only to the clicker) or
+    "Not relevant" (the reader's verdict, stored for tuning)."""
+
+    def __init__(self, kind: str, story_key: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Why this?",
+                label=_LABELS[kind],
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"newsbot:why:{story_key}",
+                custom_id=f"newsbot:{kind}:{story_key}",
             )
         )
+        self.kind = kind
         self.story_key = story_key
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> WhyButton:
-        return cls(match["key"])
+    ) -> StoryButton:
+        return cls(match["kind"], match["key"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _target(interaction).on_why(interaction, self.story_key)
-
-
-class NotRelevantButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"newsbot:nr:(?P<key>[\w-]+)"
-):
-    """The "Not relevant" button: stores the reader's verdict for threshold tuning."""
-
-    def __init__(self, story_key: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Not relevant",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"newsbot:nr:{story_key}",
-            )
-        )
-        self.story_key = story_key
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> NotRelevantButton:
-        return cls(match["key"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await _target(interaction).on_not_relevant(interaction, self.story_key)
+        target = _target(interaction)
+        if self.kind == "why":
+            await target.on_why(interaction, self.story_key)
+        else:
+            await target.on_not_relevant(interaction, self.story_key)
 
 
 def story_view(story_key: str) -> discord.ui.View:
     """The two buttons under an alert; dispatched by custom_id, so they outlive restarts."""
     view = discord.ui.View(timeout=None)
-    view.add_item(WhyButton(story_key))
-    view.add_item(NotRelevantButton(story_key))
+    for kind in _LABELS:
+        view.add_item(StoryButton(kind, story_key))
     return view
