@@ -12,18 +12,21 @@ Alerts are asserted on the recorded calls (``testbot.chat.posts``), not on rende
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.console import console_channel
 from bot.app import NewsBot, open_bot
 from bot.config import AppConfig, FeedConfig, load_config
+from bot.core.fetch import Resolver
 from bot.core.models import ChannelRef, Command, Reply, UserRef
 from bot.core.pipeline import CycleReport
 from bot.settings import DEFAULT_CONFIG, Settings
+from bot.storage.subscriptions import follow_everything
 from tests.fakes.recording import RecordingAdapter
 from tests.feedserver import FeedServer
 
@@ -58,18 +61,31 @@ class TestBot:
 
 
 @asynccontextmanager
+async def recording_bot(
+    cfg: AppConfig, tmp_path: Path, *, resolver: Resolver | None = None, follow_all: bool = True
+) -> AsyncIterator[tuple[NewsBot, RecordingAdapter]]:
+    """The composed bot on a SQLite file with a RecordingAdapter as its console platform;
+    with ``follow_all`` the console channel follows every topic, as the real console does."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}")
+    bot = await open_bot(settings, cfg, platforms=[], resolver=resolver)
+    chat = RecordingAdapter(platform="console")
+    bot.adapters["console"] = chat
+    bot.outbox.adapters["console"] = chat
+    if follow_all:
+        where, topics = console_channel(), [topic.id for topic in cfg.topics]
+        await bot.db.run(lambda s: follow_everything(s, where, topics, now=datetime.now(UTC)))
+    try:
+        yield bot, chat
+    finally:
+        await bot.close()
+
+
+@asynccontextmanager
 async def running_testbot(site: FeedServer, tmp_path: Path) -> AsyncIterator[TestBot]:
     site.add_feed(FEED, [])
     base = load_config(DEFAULT_CONFIG)
     feed = FeedConfig.model_validate({"url": site.url(FEED), "name": "Loopback News",
                                       "allow_private": True})  # fmt: skip
     cfg: AppConfig = base.model_copy(update={"feeds": [feed]})
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'testbot.db'}")
-    bot = await open_bot(settings, cfg, out=io.StringIO(), platforms=[])
-    chat = RecordingAdapter(platform="console")
-    bot.adapters["console"] = chat
-    bot.outbox.adapters["console"] = chat
-    try:
+    async with recording_bot(cfg, tmp_path, follow_all=False) as (bot, chat):
         yield TestBot(bot, chat, site)
-    finally:
-        await bot.close()

@@ -4,7 +4,6 @@ feeds' guard, capped per cycle, cached by address, after the cycle's other alert
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,20 +17,22 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import NewsBot, open_bot
+from bot.app import NewsBot
 from bot.config import AppConfig, ArticlesConfig, FeedConfig, load_config
 from bot.core.articles import is_title_only, lead_of
 from bot.core.enrichment import enrich_title_only
 from bot.core.fetch import Resolver
 from bot.core.models import Item
-from bot.settings import DEFAULT_CONFIG, Settings
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.configstore import load_runtime
 from bot.storage.tables import ArticleRow, ItemRow
 from tests.conftest import TESTDATA
 from tests.core.test_googlenews import google_item, token
 from tests.fakes.dns import MapResolver
+from tests.fakes.recording import RecordingAdapter, Seen
 from tests.feedserver import FeedServer
 from tests.rawserver import RawServer
+from tests.testbot import recording_bot
 
 DEV = {
     row["id"]: row
@@ -73,16 +74,13 @@ def full(row: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Bot:
     bot: NewsBot
-    out: io.StringIO
+    chat: RecordingAdapter
     server: FeedServer
 
-    async def cycle(self) -> str:
-        start = self.out.tell()
+    async def cycle(self) -> Seen:
+        start = len(self.chat.calls)
         await self.bot.pipeline.run_cycle(force=True)
-        self.out.seek(start)
-        printed = self.out.read()
-        self.out.seek(0, io.SEEK_END)
-        return printed
+        return self.chat.since(start)
 
     async def articles(self) -> dict[str, ArticleRow]:
         rows = await self.bot.db.run(lambda s: list(s.scalars(select(ArticleRow))))
@@ -112,20 +110,10 @@ async def open_news(
     ]
     poll = base.poll.model_copy(update={"max_age": 0.0})  # the dev items carry old dates
     cfg: AppConfig = base.model_copy(update={"feeds": feeds, "poll": poll, "articles": articles})
-    out = io.StringIO()
-    bot = await open_bot(
-        Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}"),
-        cfg,
-        out=out,
-        platforms=["console"],
-        resolver=resolver,
-    )
-    try:
-        news = Bot(bot, out, server)
+    async with recording_bot(cfg, tmp_path, resolver=resolver) as (bot, chat):
+        news = Bot(bot, chat, server)
         await news.cycle()
         yield news
-    finally:
-        await bot.close()
 
 
 async def test_a_title_only_item_made_relevant_by_its_article_alerts_with_its_lead(
@@ -139,12 +127,12 @@ async def test_a_title_only_item_made_relevant_by_its_article_alerts_with_its_le
     async with open_news(feed_server, tmp_path, ArticlesConfig()) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), title_only(HADR, page)])
 
-        printed = await news.cycle()
+        seen = await news.cycle()
 
-        assert printed.count("[ALERT]") == 1
-        assert HADR["title"] in printed
+        assert len(seen.alerts) == 1
+        assert HADR["title"] in seen.text()
         first_sentence = HADR["summary"].split(". ")[0]
-        assert first_sentence in printed  # the card's extract comes from the article
+        assert first_sentence in seen.text()  # the card's extract comes from the article
         item = await news.item(page)
         assert item.summary.startswith(HADR["summary"][:100])
         assert SECOND in item.summary  # the lead runs on into the next paragraph
@@ -163,9 +151,9 @@ async def test_disabled_no_article_is_fetched_and_the_headline_alone_decides(
     async with open_news(feed_server, tmp_path, ArticlesConfig(enabled=False)) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), title_only(HADR, page)])
 
-        printed = await news.cycle()
+        seen = await news.cycle()
 
-        assert "[ALERT]" not in printed
+        assert not seen.alerts
         assert feed_server.requests_for("/news/hadr-drill") == []
         assert await news.articles() == {}
 
@@ -210,14 +198,14 @@ async def test_items_over_the_article_budget_wait_for_the_next_cycles_and_then_a
     async with open_news(feed_server, tmp_path, ArticlesConfig(max_per_cycle=1)) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), *items, title_only(HADR, page)])
 
-        printed = [await news.cycle() for _ in range(3)]
+        seen = [await news.cycle() for _ in range(3)]
 
         fetched = [len(feed_server.requests_for(p)) for p in [*paths, "/news/hadr-drill"]]
         assert fetched == [1, 1, 1]  # each page once, one per cycle
-        assert [p.count("[ALERT]") for p in printed] == [0, 0, 1]
-        assert HADR["title"] in printed[2]
+        assert [len(p.alerts) for p in seen] == [0, 0, 1]
+        assert HADR["title"] in seen[2].text()
         assert (await news.item(page)).summary.startswith(HADR["summary"][:100])
-        assert "[ALERT]" not in await news.cycle()  # nothing left waiting, nothing again
+        assert not (await news.cycle()).alerts  # nothing left waiting, nothing again
         assert [len(feed_server.requests_for(p)) for p in paths] == [1, 1]
 
 
@@ -256,10 +244,10 @@ async def test_an_article_link_to_another_private_host_is_refused_without_connec
         async with open_news(feed_server, tmp_path, ArticlesConfig(), resolver=dns) as news:
             feed_server.add_feed("a.xml", [full(OLD_RANA), title_only(HADR, page)])
 
-            printed = await news.cycle()
+            seen = await news.cycle()
 
             assert other.connections == 0
-            assert "[ALERT]" not in printed
+            assert not seen.alerts
             refused = (await news.articles())[page]
             assert refused.error is not None
             assert "intranet.example (127.0.0.1), a private address; refused" in refused.error
@@ -276,13 +264,13 @@ async def test_a_stalled_article_site_does_not_hold_back_another_feeds_alert(
     async with open_news(feed_server, tmp_path, ArticlesConfig(timeout=timeout)) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), title_only(HADR, page)])
         feed_server.add_feed("b.xml", [full(OLD_RANA), full(TIGER)])
-        start = news.out.tell()
+        start = len(news.chat.calls)
         began = time.perf_counter()
         cycle = asyncio.create_task(news.bot.pipeline.run_cycle(force=True))
         alert_at = None
         while not cycle.done():
             article_asked = bool(feed_server.requests_for("/news/slow"))
-            if alert_at is None and "[ALERT]" in news.out.getvalue()[start:]:
+            if alert_at is None and news.chat.since(start).alerts:
                 alert_at = time.perf_counter() - began
             # The alert is out before the article is even asked for.
             assert not article_asked or alert_at is not None
@@ -291,7 +279,7 @@ async def test_a_stalled_article_site_does_not_hold_back_another_feeds_alert(
         took = time.perf_counter() - began
 
         assert alert_at is not None and alert_at < timeout
-        assert TIGER["title"] in news.out.getvalue()[start:]
+        assert TIGER["title"] in news.chat.since(start).text()
         assert took < 4.5  # the stalled page was given up after its timeout, not awaited
         error = (await news.articles())[page].error or ""
         assert "no answer within 2s (timeout)" in error
@@ -340,9 +328,9 @@ async def test_a_google_news_item_is_judged_on_the_article_its_link_decodes_to(
     async with open_news(feed_server, tmp_path, ArticlesConfig()) as news:
         feed_server.add_feed("a.xml", [full(OLD_RANA), item])
 
-        printed = await news.cycle()
+        seen = await news.cycle()
 
-        assert printed.count("[ALERT]") == 1
-        assert HADR["title"] in printed and "The Hindu" in printed
+        assert len(seen.alerts) == 1
+        assert HADR["title"] in seen.text() and "The Hindu" in seen.text()
         assert len(feed_server.requests_for("/news/national/hadr-drill.ece")) == 1
         assert (await news.item(page)).summary.startswith(HADR["summary"][:80])

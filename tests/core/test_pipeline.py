@@ -1,8 +1,8 @@
-"""Items flow from a loopback news site through matching and grouping to console alerts."""
+"""Items flow from a loopback news site through matching and grouping to alerts, asserted on
+the calls a recording chat platform received."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,17 +14,19 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from bot.adapters.console import console_channel
-from bot.app import NewsBot, open_bot
+from bot.app import NewsBot
 from bot.config import AppConfig, FeedConfig, load_config
 from bot.core.feedleases import default_owner, release_stale
 from bot.core.ingest import Poller
 from bot.core.models import ChannelRef, Command, UserRef
 from bot.core.workleases import ItemLeases
-from bot.settings import DEFAULT_CONFIG, Settings
+from bot.settings import DEFAULT_CONFIG
 from bot.storage.configstore import load_runtime
 from bot.storage.tables import DeliveryRow, ItemRow, MatchRow, StoryRow, SubscriptionRow
 from tests.conftest import TESTDATA
+from tests.fakes.recording import RecordingAdapter, Seen
 from tests.feedserver import FeedServer
+from tests.testbot import recording_bot
 
 DEV = {
     row["id"]: row
@@ -45,16 +47,16 @@ def _feed_item(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, bot: NewsBot, out: io.StringIO, server: FeedServer) -> None:
-        self.bot, self.out, self.server = bot, out, server
+    def __init__(self, bot: NewsBot, chat: RecordingAdapter, server: FeedServer) -> None:
+        self.bot, self.chat, self.server = bot, chat, server
 
-    async def cycle(self) -> str:
-        start = self.out.tell()
+    async def cycle(self) -> Seen:
+        start = len(self.chat.calls)
         await self.bot.pipeline.run_cycle(force=True)
-        self.out.seek(start)
-        printed = self.out.read()
-        self.out.seek(0, io.SEEK_END)
-        return printed
+        return self.since(start)
+
+    def since(self, start: int) -> Seen:
+        return self.chat.since(start)
 
     async def store_only(self, *, lease_left: timedelta, owner: str = ELSEWHERE) -> int:
         """Another worker's cycle, cut short after storing its items with their matching
@@ -94,17 +96,8 @@ async def open_harness(
     ]
     poll = base.poll if max_age is None else base.poll.model_copy(update={"max_age": max_age})
     cfg: AppConfig = base.model_copy(update={"feeds": feeds, "poll": poll})
-    out = io.StringIO()
-    bot = await open_bot(
-        Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}"),
-        cfg,
-        out=out,
-        platforms=["console"],
-    )
-    try:
-        yield Harness(bot, out, feed_server)
-    finally:
-        await bot.close()
+    async with recording_bot(cfg, tmp_path) as (bot, chat):
+        yield Harness(bot, chat, feed_server)
 
 
 @pytest.fixture
@@ -115,9 +108,9 @@ async def harness(feed_server: FeedServer, tmp_path: Path) -> AsyncIterator[Harn
 
 
 async def test_a_new_feeds_backlog_is_stored_without_alerts(harness: Harness) -> None:
-    printed = await harness.cycle()
+    seen = await harness.cycle()
     assert await harness.count(ItemRow) == 1  # one item in two feeds is stored once
-    assert "[ALERT]" not in printed
+    assert not seen.alerts
     assert await harness.count(DeliveryRow) == 0
 
 
@@ -126,11 +119,11 @@ async def test_new_relevant_items_alert_once_and_irrelevant_ones_never(harness: 
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET, SENSEX)])
     harness.server.add_feed("b.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
 
-    printed = await harness.cycle()
+    seen = await harness.cycle()
 
-    assert printed.count("[ALERT]") == 1
-    assert "Tiger Triumph" in printed
-    assert "Sensex" not in printed
+    assert len(seen.alerts) == 1
+    assert "Tiger Triumph" in seen.text()
+    assert "Sensex" not in seen.text()
     assert await harness.count(ItemRow) == 3
 
 
@@ -144,21 +137,21 @@ async def test_a_second_outlets_report_updates_the_story_instead_of_posting_agai
 
     second = await harness.cycle()
 
-    assert first.count("[ALERT]") == 1
-    assert "[ALERT]" not in second
-    assert second.count("[UPDATE]") == 1
-    assert "The Hindu" in second and "Asianet Newsable" in second
+    assert len(first.alerts) == 1
+    assert not second.alerts
+    assert len(second.updates) == 1
+    assert "The Hindu" in second.text() and "Asianet Newsable" in second.text()
 
 
 async def test_an_unchanged_feed_is_asked_conditionally_and_stores_nothing(
     harness: Harness,
 ) -> None:
     await harness.cycle()
-    printed = await harness.cycle()
+    seen = await harness.cycle()
 
     again = harness.server.requests_for("a.xml")[-1]
     assert again.headers.get("If-None-Match") or again.headers.get("If-Modified-Since")
-    assert "[ALERT]" not in printed
+    assert not seen.alerts
     assert await harness.count(ItemRow) == 1
 
 
@@ -173,8 +166,8 @@ async def test_items_a_killed_worker_stored_but_never_matched_alert_once_its_lea
     late = await harness.cycle()
     again = await harness.cycle()
 
-    assert late.count("[ALERT]") == 1 and "Tiger Triumph" in late
-    assert "[ALERT]" not in again
+    assert len(late.alerts) == 1 and "Tiger Triumph" in late.text()
+    assert not again.alerts
     assert await harness.count(MatchRow) == 2
 
 
@@ -185,12 +178,12 @@ async def test_the_resume_job_takes_up_overdue_items_between_poll_cycles(
     await harness.subscribed_long_ago()
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
     assert await harness.store_only(lease_left=timedelta(seconds=-1)) == 1
-    start = harness.out.tell()
+    start = len(harness.chat.calls)
 
     flushed = await harness.bot.pipeline.resume()
 
     assert flushed.posted == 1
-    assert "Tiger Triumph" in harness.out.getvalue()[start:]
+    assert "Tiger Triumph" in harness.since(start).text()
     assert (await harness.bot.pipeline.resume()).posted == 0
 
 
@@ -203,9 +196,9 @@ async def test_items_a_live_worker_holds_are_left_to_it_until_its_lease_runs_out
     harness.server.add_feed("a.xml", [_feed_item(r) for r in (OLD_RANA, TIGER_ASIANET)])
     assert await harness.store_only(lease_left=timedelta(seconds=20)) == 1
 
-    printed = await harness.cycle()
+    seen = await harness.cycle()
 
-    assert "[ALERT]" not in printed
+    assert not seen.alerts
     assert await harness.count(MatchRow) == 1  # the backlog item's only
 
 
@@ -237,11 +230,11 @@ async def test_a_story_grouped_but_never_planned_is_planned_once_overdue(
     await harness.bot.db.run(lambda s: s.execute(delete(DeliveryRow)))
     past = datetime.now(UTC) - timedelta(seconds=1)
     await harness.bot.db.run(lambda s: s.execute(update(StoryRow).values(plan_due_at=past)))
-    start = harness.out.tell()
+    start = len(harness.chat.calls)
 
     flushed = await harness.bot.pipeline.resume()
 
-    assert flushed.posted == 1 and "Tiger Triumph" in harness.out.getvalue()[start:]
+    assert flushed.posted == 1 and "Tiger Triumph" in harness.since(start).text()
     assert (
         await harness.bot.db.run(
             lambda s: s.scalar(select(func.count()).where(StoryRow.plan_due_at.is_not(None)))
@@ -269,9 +262,9 @@ async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
 
     tiger = await harness.bot.db.run(refuse_tiger)
 
-    printed = await harness.cycle()
+    seen = await harness.cycle()
 
-    assert printed.count("[ALERT]") == 1 and "Cochin" in printed
+    assert len(seen.alerts) == 1 and "Cochin" in seen.text()
     assert f"item {tiger} could not be matched" in caplog.text
     assert await harness.count(MatchRow) == 2  # the backlog item's and Cochin's
 
@@ -279,13 +272,13 @@ async def test_an_item_that_cannot_be_matched_holds_back_only_itself(
 async def test_a_gone_feed_stops_polling_and_the_admins_are_told_once(harness: Harness) -> None:
     harness.server.set_response("a.xml", status=410, body="gone")
 
-    printed = await harness.cycle()
+    seen = await harness.cycle()
     again = await harness.cycle()
 
-    [told] = [line for line in printed.splitlines() if line.startswith("[ADMIN]")]
+    [told] = seen.notes
     assert 'feed "Outlet A"' in told and "is gone (HTTP 410): polling stopped" in told
     assert "/news admin feeds resume 1" in told
-    assert "[ADMIN]" not in again
+    assert not again.notes
     assert len(harness.server.requests_for("a.xml")) == 1  # not asked again, even when forced
     admin = UserRef("console", "local", "ops", "ops", is_admin=True, is_owner=True)
     here = ChannelRef("console", "local", "console", "console")
@@ -310,10 +303,10 @@ async def test_an_old_article_a_feed_starts_carrying_is_stored_and_matched_but_n
         old = _feed_item(TIGER_ASIANET)
         harness.server.add_feed("a.xml", [_feed_item(OLD_RANA), old, fresh])
 
-        printed = await harness.cycle()
+        seen = await harness.cycle()
 
-        assert printed.count("[ALERT]") == 1 and "Cochin" in printed
-        assert "Tiger Triumph" not in printed
+        assert len(seen.alerts) == 1 and "Cochin" in seen.text()
+        assert "Tiger Triumph" not in seen.text()
         assert await harness.count(ItemRow) == 3
         assert await harness.count(MatchRow) == 3  # the old article is matched all the same
         user = UserRef("console", "local", "asha", "asha")
@@ -338,12 +331,9 @@ async def test_admins_hear_when_a_feed_starts_failing_and_when_it_is_back(
     await harness.cycle()
     harness.server.set_response("a.xml", status=500, body="down")
 
-    told = [
-        [line for line in (await harness.cycle()).splitlines() if line.startswith("[ADMIN]")]
-        for _ in range(4)
-    ]
+    told = [(await harness.cycle()).notes for _ in range(4)]
     harness.server.add_feed("a.xml", [_feed_item(OLD_RANA)])
-    back = [line for line in (await harness.cycle()).splitlines() if line.startswith("[ADMIN]")]
+    back = (await harness.cycle()).notes
 
     assert [len(t) for t in told] == [0, 0, 1, 0]  # one blip is not news; told once
     assert 'feed "Outlet A"' in told[2][0] and "failure 3 in a row" in told[2][0]

@@ -58,6 +58,33 @@ class AdminNote:
 Call = Posted | Updated | ThreadReply | DigestPosted | AdminNote
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the platform was asked to do over a stretch (one poll cycle, say)."""
+
+    calls: list[Call]
+
+    @property
+    def alerts(self) -> list[Posted]:
+        return [c for c in self.calls if isinstance(c, Posted)]
+
+    @property
+    def updates(self) -> list[Updated]:
+        return [c for c in self.calls if isinstance(c, Updated)]
+
+    @property
+    def notes(self) -> list[str]:
+        return [c.text for c in self.calls if isinstance(c, AdminNote)]
+
+    def text(self) -> str:
+        """The headlines, extracts, report titles and outlets of every card posted or updated."""
+        cards = [c.card for c in self.calls if isinstance(c, Posted | Updated)]
+        return "\n".join(
+            "\n".join([c.headline, c.extract, *(f"{s.title} ({s.outlet})" for s in c.sources)])
+            for c in cards
+        )
+
+
 @dataclass
 class RecordingAdapter:
     """Every ChatAdapter call, in order, in ``calls``; message ids count up from 1."""
@@ -66,6 +93,10 @@ class RecordingAdapter:
     calls: list[Call] = field(default_factory=list)
     _failures: dict[str, list[DeliveryError]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def since(self, start: int) -> Seen:
+        """The calls after the first ``start`` (``len(calls)`` taken earlier)."""
+        return Seen(self.calls[start:])
 
     def fail_next(self, method: str, error: DeliveryError) -> None:
         """The next call of ``method`` ("post", "update", …) raises ``error``, unrecorded."""
