@@ -92,6 +92,13 @@ def test_a_bilateral_format_at_officials_level_stands_for_both_sides(matcher: Ma
     assert m.relevant and "diplomacy" in m.topics
 
 
+def test_the_framework_s_review_body_meeting_is_a_framework_review(matcher: Matcher) -> None:
+    m = judge(matcher, "Defence Policy Group meets in Washington",
+              "The Defence Secretary and the Under Secretary of Defense for Policy reviewed "
+              "cooperation.")  # fmt: skip
+    assert m.relevant and m.topics == ("framework-agreement",)
+
+
 def test_a_us_manufacturer_s_delivery_to_an_indian_service_is_relevant(matcher: Matcher) -> None:
     m = judge(matcher, "Lockheed Martin delivers sixth C-130J to the Indian Air Force")
     assert m.relevant and m.topics == ("defence-industry",)
