@@ -22,6 +22,11 @@ class FieldWeights(_Strict):
     body: float = Field(default=1.0, ge=0)
 
 
+# English connectives that open a background clause (language data, not tuning).
+ASIDE_WORDS = ("despite", "amid", "amidst", "even as", "notwithstanding", "in the face of",
+               "against the backdrop of")  # fmt: skip
+
+
 class GroupingSettings(_Strict):
     """Story grouping knobs (see bot/core/stories.py)."""
 
@@ -55,6 +60,10 @@ class GroupingSettings(_Strict):
     # Words that say nothing about which event it is (beyond stopwords and gazetteers).
     generic_words: list[str] = Field(default_factory=list)
     max_signature_tokens: int = Field(default=80, ge=10)
+    # The rest of a sentence after one of these words is background, not the event ("the
+    # contingent arrives despite the tariff row"): its words weigh aside_weight of their own.
+    aside_words: list[str] = Field(default_factory=lambda: list(ASIDE_WORDS))
+    aside_weight: float = Field(default=0.3, ge=0, le=1)
 
 
 class PairRule(_Strict):

@@ -271,6 +271,12 @@ def conflict(
     theirs = frozenset(phases)
     if item.phase is not None and theirs and item.phase not in theirs:
         return True
+    # A phase of an exercise and an act (a tariff step, a signing) are two events, whichever
+    # the story's reports named and the report names.
+    if item.phase is not None and not theirs and named:
+        return True
+    if item.phase is None and item.acts and theirs and not named:
+        return True
     return bool(item.acts) and bool(named) and not (item.acts & named)
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,12 +100,16 @@ class StoryGrouper:
                 if term == term.lower():
                     generic.update(normalise(term).split())
         self._generic = frozenset(generic | STOPWORDS)
+        words = "|".join(re.escape(w) for w in g.aside_words)
+        self._aside = re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
 
     # ----------------------------------------------------------------- features
 
     def features(self, item: Item) -> dict[str, float]:
         """Distinctive tokens of a report with their weights (numbers > names > words)."""
-        return features(item.title, item.summary, self._generic, self.settings.word_weight)
+        g = self.settings
+        return features(item.title, item.summary, self._generic, g.word_weight, self._aside,
+                        g.aside_weight)  # fmt: skip
 
     # ----------------------------------------------------------------- assigning
 

@@ -13,6 +13,8 @@ QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 # Words, numbers, amounts; hyphenated codes ("H-1B", "MQ-9B", "2025-2035") stay one token.
 WORD = re.compile(r"\$?[A-Za-z0-9][\w'&]*(?:[.,][0-9]+)*%?(?:[-‐‑–][\w]+)*")
 HYPHENS = re.compile(r"[-‐‑–]")
+# A sentence ends at . ! ? or ; followed by a space.
+SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 
 # English function words: language data, not tuning (the config adds domain-generic words).
 STOPWORDS = frozenset(
@@ -36,19 +38,45 @@ STOPWORDS = frozenset(
 
 
 def features(
-    title: str, summary: str, generic: frozenset[str], word_weight: float
+    title: str,
+    summary: str,
+    generic: frozenset[str],
+    word_weight: float,
+    aside: re.Pattern[str] | None = None,
+    aside_weight: float = 1.0,
 ) -> dict[str, float]:
-    """Distinctive tokens of a report with their weights (numbers > names > words)."""
+    """Distinctive tokens of a report with their weights (numbers > names > words).
+
+    With ``aside`` (a pattern of words like "despite", "amid"), the rest of a sentence after
+    one is background, not the event ("contingent arrives despite the tariff row"): its
+    tokens weigh ``aside_weight`` of their usual weight.
+    """
     out: dict[str, float] = {}
     for is_title, text in ((True, title), (False, summary)):
-        hyphens = has_hyphen(text)
-        for pos, whole in enumerate(WORD.findall(text.translate(QUOTES))):
-            for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
-                # A title's first word is capitalised anyway: it is no name by that alone.
-                found = _token(raw, generic, word_weight, is_title and pos == 0)
-                if found is not None and found[1] > out.get(found[0], 0.0):
-                    out[found[0]] = found[1]
+        for n, (part, factor) in enumerate(_clauses(text, aside, aside_weight)):
+            hyphens = has_hyphen(part)
+            opening = is_title and n == 0
+            for pos, whole in enumerate(WORD.findall(part.translate(QUOTES))):
+                for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
+                    # A title's first word is capitalised anyway: it is no name by that alone.
+                    found = _token(raw, generic, word_weight, opening and pos == 0)
+                    if found is not None and found[1] * factor > out.get(found[0], 0.0):
+                        out[found[0]] = found[1] * factor
     return out
+
+
+def _clauses(text: str, aside: re.Pattern[str] | None, weight: float) -> list[tuple[str, float]]:
+    """The text as (part, factor): each sentence's background after an aside word weighs less."""
+    if aside is None or weight == 1.0 or aside.search(text) is None:
+        return [(text, 1.0)]  # most reports: one part, no copy
+    parts: list[tuple[str, float]] = []
+    for sentence in SENTENCE.split(text):
+        found = aside.search(sentence)
+        if found is None:
+            parts.append((sentence, 1.0))
+        else:
+            parts += [(sentence[: found.start()], 1.0), (sentence[found.start() :], weight)]
+    return parts
 
 
 @lru_cache(maxsize=65536)

@@ -112,6 +112,15 @@ def test_conflict_is_another_act_or_another_phase() -> None:
     assert not events.conflict(closing, set(), {"exercise-close"})
 
 
+def test_an_exercise_phase_and_an_act_are_two_events_either_way() -> None:
+    opening = event_of("Joint exercise opens at Fort Wainwright")
+    assert opening.phase is not None
+    assert events.conflict(opening, {"tariff"}, set())  # a tariff step's story
+    tariff = event_of("Trump doubles tariff on Indian goods to 50%")
+    assert tariff.acts and tariff.phase is None
+    assert events.conflict(tariff, set(), {opening.phase})  # an exercise's story
+
+
 def test_participants_and_places() -> None:
     ev = event_of(
         "Rajnath Singh meets Hegseth in Kuala Lumpur",
