@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0010"
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; for a SQLite file, create its folder and switch on WAL and foreign keys."""
     parsed = make_url(normalise_url(url))
@@ -42,7 +47,10 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(parsed, **kwargs)
+    # orjson: JSON columns (match evidence, story signatures) are written and read for every
+    # item; it does both several times faster than the standard library.
+    engine = create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+                           **kwargs)  # fmt: skip
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

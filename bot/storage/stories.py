@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -86,7 +86,7 @@ def stories_since(session: Session, since: datetime) -> list[StoryState]:
 def _signature(text: str | None) -> Mapping[str, Any]:
     """A stored signature, parsed once: every grouping call reads the open stories again, and
     most are unchanged since the last call. Read-only: the grouper copies what it changes."""
-    return MappingProxyType(json.loads(text) if text else {})
+    return MappingProxyType(orjson.loads(text) if text else {})
 
 
 def save_grouping(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:
