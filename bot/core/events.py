@@ -209,8 +209,11 @@ def participants_of(match: Match, generic: frozenset[str] = frozenset()) -> froz
     return frozenset(out)
 
 
-def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> Event:
-    """The event signature of a report (``generic``: names that tell no participant)."""
+def extract(
+    item: Item, match: Match, generic: frozenset[str] = frozenset(), *, places: bool = True
+) -> Event:
+    """The event signature of a report (``generic``: names that tell no participant). Without
+    ``places`` (the grouper weighs no place) its places are not looked for."""
     table = kind_table()
     title = " ".join(item.title.split())
     kinds = headline_kinds(title, table)
@@ -233,12 +236,16 @@ def extract(item: Item, match: Match, generic: frozenset[str] = frozenset()) -> 
         phase=phase,
         late_days=late,
         participants=participants_of(match, generic),
-        places=frozenset(w for p in places_in(title) | places_in(item.summary) for w in p.split()),
+        places=_place_words(title, item.summary) if places else frozenset(),
         objects=objects_of(match),
         persons=persons_of(match),
         prospect=table.ahead.search(table.background.split(title, maxsplit=1)[0]) is not None,
         visitors=visitors_in(title) | visitors_in(item.summary),
     )
+
+
+def _place_words(title: str, summary: str) -> frozenset[str]:
+    return frozenset(w for p in places_in(title) | places_in(summary) for w in p.split())
 
 
 def objects_of(match: Match) -> frozenset[str]:

@@ -50,7 +50,7 @@ from bot.core.models import (
 )
 from bot.core.storystate import OpenStory
 from bot.core.storystate import item_time as item_time
-from bot.core.storytext import STOPWORDS, features
+from bot.core.storytext import STOPWORDS, Featurizer
 
 # The story card (cards.py) reads the tokens through this module.
 from bot.core.storytext import text_tokens as text_tokens
@@ -101,15 +101,15 @@ class StoryGrouper:
                     generic.update(normalise(term).split())
         self._generic = frozenset(generic | STOPWORDS)
         words = "|".join(re.escape(w) for w in g.aside_words)
-        self._aside = re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
+        aside = re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
+        self._places = g.place_weight > 0  # places are read only when they weigh
+        self._featurizer = Featurizer(self._generic, g.word_weight, aside, g.aside_weight)
 
     # ----------------------------------------------------------------- features
 
     def features(self, item: Item) -> dict[str, float]:
         """Distinctive tokens of a report with their weights (numbers > names > words)."""
-        g = self.settings
-        return features(item.title, item.summary, self._generic, g.word_weight, self._aside,
-                        g.aside_weight)  # fmt: skip
+        return self._featurizer(item.title, item.summary)
 
     # ----------------------------------------------------------------- assigning
 
@@ -160,7 +160,7 @@ class StoryGrouper:
         placements: list[Placement] = []
         for item, match in pairs:
             feats = self.features(item)
-            event = events.extract(item, match, self._generic)
+            event = events.extract(item, match, self._generic, places=self._places)
             story, created, sim = self._place(
                 item, (match, event), feats, candidates, (index, older)
             )

@@ -6,7 +6,6 @@ Shared by the story grouper (its signatures) and the story card (which words to 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
@@ -45,56 +44,83 @@ def features(
     aside: re.Pattern[str] | None = None,
     aside_weight: float = 1.0,
 ) -> dict[str, float]:
-    """Distinctive tokens of a report with their weights (numbers > names > words).
+    """Distinctive tokens of a report with their weights (see :class:`Featurizer`)."""
+    return Featurizer(generic, word_weight, aside, aside_weight)(title, summary)
+
+
+class Featurizer:
+    """A report's distinctive tokens with their weights (numbers > names > words).
 
     With ``aside`` (a pattern of words like "despite", "amid"), the rest of a sentence after
     one is background, not the event ("contingent arrives despite the tariff row"): its
-    tokens weigh ``aside_weight`` of their usual weight.
+    tokens weigh ``aside_weight`` of their usual weight. Each word's verdict is remembered: a
+    stream of news repeats its words, and this runs for every word of every relevant report.
     """
-    out: dict[str, float] = {}
-    for is_title, text in ((True, title), (False, summary)):
-        for n, (part, factor) in enumerate(_clauses(text, aside, aside_weight)):
-            hyphens = has_hyphen(part)
-            opening = is_title and n == 0
-            for pos, whole in enumerate(WORD.findall(part.translate(QUOTES))):
-                for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
-                    # A title's first word is capitalised anyway: it is no name by that alone.
-                    found = _token(raw, generic, word_weight, opening and pos == 0)
-                    if found is not None and found[1] * factor > out.get(found[0], 0.0):
-                        out[found[0]] = found[1] * factor
-    return out
+
+    MAX_REMEMBERED = 200_000  # distinct words; a long-running bot starts afresh past this
+
+    def __init__(
+        self,
+        generic: frozenset[str],
+        word_weight: float,
+        aside: re.Pattern[str] | None = None,
+        aside_weight: float = 1.0,
+    ) -> None:
+        self.generic, self.word_weight = generic, word_weight
+        self.aside = aside if aside_weight != 1.0 else None
+        self.aside_weight = aside_weight
+        # (word, is a title's first word) → (token, weight), or None when it tells nothing
+        self._verdicts: dict[tuple[str, bool], tuple[str, float] | None] = {}
+
+    def __call__(self, title: str, summary: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        verdicts = self._verdicts
+        if len(verdicts) > self.MAX_REMEMBERED:
+            verdicts.clear()
+        for is_title, text in ((True, title), (False, summary)):
+            for n, (part, factor) in enumerate(self._clauses(text)):
+                hyphens = has_hyphen(part)
+                for pos, whole in enumerate(WORD.findall(part.translate(QUOTES))):
+                    for raw in split_token(whole) if hyphens and has_hyphen(whole) else (whole,):
+                        # A title's first word is capitalised anyway: no name by that alone.
+                        key = (raw, is_title and n == 0 and pos == 0)
+                        found = verdicts.get(key, _UNSEEN)
+                        if found is _UNSEEN:
+                            found = verdicts[key] = self._token(*key)
+                        if found is not None and found[1] * factor > out.get(found[0], 0.0):
+                            out[found[0]] = found[1] * factor
+        return out
+
+    def _clauses(self, text: str) -> list[tuple[str, float]]:
+        """The text as (part, factor): a sentence's background after an aside word weighs less."""
+        aside = self.aside
+        if aside is None or aside.search(text) is None:
+            return [(text, 1.0)]  # most reports: one part, no copy
+        parts: list[tuple[str, float]] = []
+        for sentence in SENTENCE.split(text):
+            found = aside.search(sentence)
+            if found is None:
+                parts.append((sentence, 1.0))
+            else:
+                start = found.start()
+                parts += [(sentence[:start], 1.0), (sentence[start:], self.aside_weight)]
+        return parts
+
+    def _token(self, raw: str, opening: bool) -> tuple[str, float] | None:
+        """One word as a feature: (token, weight), or None when it tells nothing."""
+        tok = raw.lower()
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        if len(tok) < 2 or tok in self.generic:
+            return None
+        if not tok.isalpha() and any(c.isdigit() for c in tok):
+            return tok.replace(",", ""), 2.0
+        if raw[0].isupper() and not opening:
+            return tok, 1.5  # a name
+        return stem(tok), self.word_weight
 
 
-def _clauses(text: str, aside: re.Pattern[str] | None, weight: float) -> list[tuple[str, float]]:
-    """The text as (part, factor): each sentence's background after an aside word weighs less."""
-    if aside is None or weight == 1.0 or aside.search(text) is None:
-        return [(text, 1.0)]  # most reports: one part, no copy
-    parts: list[tuple[str, float]] = []
-    for sentence in SENTENCE.split(text):
-        found = aside.search(sentence)
-        if found is None:
-            parts.append((sentence, 1.0))
-        else:
-            parts += [(sentence[: found.start()], 1.0), (sentence[found.start() :], weight)]
-    return parts
-
-
-@lru_cache(maxsize=65536)
-def _token(
-    raw: str, generic: frozenset[str], word_weight: float, opening: bool
-) -> tuple[str, float] | None:
-    """One word as a feature: (token, weight), or None when it tells nothing. Cached: a stream
-    of news repeats its words, and this runs for every word of every relevant report."""
-    tok = raw.lower()
-    if tok.endswith("'s"):
-        tok = tok[:-2]
-    if len(tok) < 2 or tok in generic:
-        return None
-    if not tok.isalpha() and any(c.isdigit() for c in tok):
-        return tok.replace(",", ""), 2.0
-    if raw[0].isupper() and not opening:
-        return tok, 1.5  # a name
-    return stem(tok), word_weight
+_UNSEEN: tuple[str, float] = ("", -1.0)  # a verdict's sentinel: the word was not seen yet
 
 
 def text_tokens(text: str) -> set[str]:
