@@ -159,10 +159,18 @@ class BotScheduler:
 
     async def _resume_job(self) -> None:
         assert self._resume is not None
+        # Tracked like a cycle: shutdown waits for its transactions rather than cancelling it
+        # while its worker thread still holds a connection.
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
             await self._resume()
         except Exception:
             logger.exception("resuming unfinished work failed; the next pass tries again")
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     async def _poll_job(self) -> None:
         task = asyncio.current_task()
@@ -197,7 +205,7 @@ class BotScheduler:
         )
 
     async def shutdown(self, *, grace: float = 30.0) -> None:
-        """Stop scheduling and let a cycle in progress finish its transactions.
+        """Stop scheduling and let a cycle (or resume pass) in progress finish its transactions.
 
         The scheduler's own shutdown cancels running jobs, so new runs are paused first and
         the cycle in progress is awaited before the scheduler goes.

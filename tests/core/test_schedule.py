@@ -64,6 +64,26 @@ async def test_shutdown_waits_for_the_cycle_in_progress() -> None:
     assert finished == [True]
 
 
+async def test_shutdown_waits_for_the_resume_pass_in_progress() -> None:
+    """Cancelled, a pass would leave its worker thread writing after the database closed."""
+    started = asyncio.Event()
+    finished: list[bool] = []
+
+    async def poll() -> None:
+        return None
+
+    async def resume() -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        finished.append(True)
+
+    scheduler = BotScheduler(poll, interval=60, resume=resume, resume_every=0.05)
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    await scheduler.shutdown(grace=5)
+    assert finished == [True]
+
+
 async def test_rescheduling_changes_the_running_jobs_interval() -> None:
     async def poll() -> None:
         return None
