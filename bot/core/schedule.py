@@ -128,9 +128,9 @@ class BotScheduler:
     ) -> None:
         """Add or move one subscription's digest job (the scheduler may not be started yet)."""
         self.scheduler.add_job(
-            run,
+            self._tracked,
             digest_trigger(digest),
-            args=(subscription_id,),
+            args=(run, subscription_id),
             id=DIGEST_JOB.format(subscription_id),
             name=f"digest for subscription {subscription_id}",
             max_instances=1,
@@ -148,8 +148,9 @@ class BotScheduler:
     def start_release(self, release: Callable[[], Awaitable[object]], *, every: float = 60) -> None:
         """Release alerts held by quiet hours or the hourly cap, checked every ``every`` s."""
         self.scheduler.add_job(
-            release,
+            self._tracked,
             IntervalTrigger(seconds=every, timezone=UTC),
+            args=(release,),
             id=RELEASE_JOB,
             name="release held alerts",
             max_instances=1,
@@ -157,20 +158,24 @@ class BotScheduler:
             replace_existing=True,
         )
 
-    async def _resume_job(self) -> None:
-        assert self._resume is not None
-        # Tracked like a cycle: shutdown waits for its transactions rather than cancelling it
-        # while its worker thread still holds a connection.
+    async def _tracked(self, run: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run a job as one shutdown waits for: cancelled, a job would leave its worker
+        thread writing after the database closed."""
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
         try:
-            await self._resume()
-        except Exception:
-            logger.exception("resuming unfinished work failed; the next pass tries again")
+            await run(*args)
         finally:
             if task is not None:
                 self._running.discard(task)
+
+    async def _resume_job(self) -> None:
+        assert self._resume is not None
+        try:
+            await self._tracked(self._resume)
+        except Exception:
+            logger.exception("resuming unfinished work failed; the next pass tries again")
 
     async def _poll_job(self) -> None:
         task = asyncio.current_task()
@@ -205,7 +210,8 @@ class BotScheduler:
         )
 
     async def shutdown(self, *, grace: float = 30.0) -> None:
-        """Stop scheduling and let a cycle (or resume pass) in progress finish its transactions.
+        """Stop scheduling and let the jobs in progress (a cycle, a resume pass, a digest, a
+        release) finish their transactions.
 
         The scheduler's own shutdown cancels running jobs, so new runs are paused first and
         the cycle in progress is awaited before the scheduler goes.
