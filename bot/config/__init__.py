@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+)
 
 from bot.config.matching import RETIRED_JOIN, MatchingSettings, retired_join
 
@@ -61,6 +70,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A duration ("15m", "4d", 900) in seconds, a size ("5MB") in bytes, a share of 1 (0–1).
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+Share = Annotated[float, AfterValidator(unit_interval)]
+
+
 class FeedConfig(_Strict):
     url: HttpUrl
     name: str = Field(min_length=1)
@@ -71,33 +86,21 @@ class FeedConfig(_Strict):
 
 
 class PollConfig(_Strict):
-    interval: float = 900.0  # seconds
+    interval: Duration = 900.0
     concurrency: int = Field(default=100, ge=1, le=2000)
-    timeout: float = 20.0  # total seconds per request
-    max_bytes: int = 5 * 10**6
-    backoff_base: float = 60.0
-    backoff_max: float = 6 * 3600.0
+    timeout: Duration = 20.0  # total per request
+    max_bytes: Size = 5 * 10**6
+    backoff_base: Duration = 60.0
+    backoff_max: Duration = 6 * 3600.0
     alert_on_first_poll: bool = False
     user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
     # An item published longer than this before it is first seen is stored, never alerted
     # (0 switches the guard off).
-    max_age: float = Field(default=3 * 86400.0, ge=0)
+    max_age: Duration = Field(default=3 * 86400.0, ge=0)
     # How long a worker's claim on a feed lasts without renewal. A worker renews it while the
     # fetch runs and gives it back on a clean stop; after a crash another worker takes the
     # feed once this has passed.
-    lease: float = Field(default=30.0, ge=5)
-
-    @field_validator(
-        "interval", "timeout", "backoff_base", "backoff_max", "max_age", "lease", mode="before"
-    )
-    @classmethod
-    def _duration(cls, v: object) -> float:
-        return parse_duration(v)
-
-    @field_validator("max_bytes", mode="before")
-    @classmethod
-    def _size(cls, v: object) -> int:
-        return parse_size(v)
+    lease: Duration = Field(default=30.0, ge=5)
 
 
 class TopicConfig(_Strict):
@@ -106,30 +109,15 @@ class TopicConfig(_Strict):
     description: str
     terms: list[str] = Field(default_factory=list)
     actors: list[str] = Field(default_factory=list)
-    threshold: float | None = None
-
-    @field_validator("threshold")
-    @classmethod
-    def _threshold(cls, v: float | None) -> float | None:
-        return None if v is None else unit_interval(v)
+    threshold: Share | None = None
 
 
 class ThresholdsConfig(_Strict):
-    relevance: float = 0.5
+    relevance: Share = 0.5
     # The similarity at which a report joins an open story (bot/core/stories.py): the one
     # story-grouping threshold, which `/news admin threshold story` edits.
-    story: float = 0.3
-    story_window: float = 4 * 86400.0  # seconds a story stays open to new reports
-
-    @field_validator("relevance", "story")
-    @classmethod
-    def _threshold(cls, v: float) -> float:
-        return unit_interval(v)
-
-    @field_validator("story_window", mode="before")
-    @classmethod
-    def _duration(cls, v: object) -> float:
-        return parse_duration(v)
+    story: Share = 0.3
+    story_window: Duration = 4 * 86400.0  # how long a story stays open to new reports
 
 
 class AdminsConfig(_Strict):
@@ -149,19 +137,9 @@ class ArticlesConfig(_Strict):
 
     enabled: bool = True
     max_per_cycle: int = Field(default=20, ge=0, le=1000)
-    timeout: float = 10.0  # total seconds per article request
-    max_bytes: int = 2 * 10**6  # an article page is smaller than a feed's backlog
+    timeout: Duration = 10.0  # total per article request
+    max_bytes: Size = 2 * 10**6  # an article page is smaller than a feed's backlog
     lead_chars: int = Field(default=600, ge=100, le=4000)
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _duration(cls, v: object) -> float:
-        return parse_duration(v)
-
-    @field_validator("max_bytes", mode="before")
-    @classmethod
-    def _size(cls, v: object) -> int:
-        return parse_size(v)
 
 
 class AppConfig(_Strict):
