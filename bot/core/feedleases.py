@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.core.workleases import Renewal, keep_renewed
-from bot.storage.db import Database, StorageError
+from bot.core.workleases import HeldLeases
+from bot.storage.db import Database
 from bot.storage.feeds import lease_owners, release_leases, release_owner, renew_leases
 from bot.storage.outbox import claim_owners, expire_claims
 from bot.storage.work import expire_item_leases, item_lease_owners
@@ -31,56 +30,16 @@ def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class FeedLeases:
-    """The feeds one poll cycle has claimed and not yet finished."""
+class FeedLeases(HeldLeases):
+    """The feeds one poll cycle has claimed and not yet finished (their stored states release
+    the leases in the same write)."""
 
-    def __init__(
-        self, db: Database, owner: str, lease: timedelta, clock: Callable[[], datetime]
-    ) -> None:
-        self.db = db
-        self.owner = owner
-        self.lease = lease
-        self.clock = clock
-        self.held: set[int] = set()
+    what = "feed leases"
+    given_back = "gave back %d unfinished feed leases for another worker to take"
+    _renew = staticmethod(renew_leases)
 
-    def add(self, ids: Iterable[int]) -> None:
-        self.held.update(ids)
-
-    def done(self, ids: Iterable[int]) -> None:
-        """These feeds' states are stored, which released their leases in the same write."""
-        self.held.difference_update(ids)
-
-    async def keep_alive(self) -> None:
-        """Renew the held leases every third of a lease period until cancelled. If the database
-        stays away a lease may lapse and another worker fetch a feed twice, which costs a
-        request, never a post."""
-        await keep_renewed(
-            self.db, "feed leases", Renewal(self.lease.total_seconds() / 3, self._renewal)
-        )
-
-    def _renewal(self) -> Callable[[Any], object] | None:
-        ids = sorted(self.held)
-        if not ids:
-            return None
-        return partial(renew_leases, owner=self.owner, ids=ids, until=self.clock() + self.lease)
-
-    async def give_back(self) -> None:
-        """Release the leases of feeds this cycle will not finish (a clean stop)."""
-        ids = sorted(self.held)
-        if not ids:
-            return
-        try:
-            count = await self.db.run(lambda s: release_leases(s, self.owner, ids))
-        except StorageError as exc:
-            logger.warning(
-                "could not give back %d feed leases (%s); they lapse in %s",
-                len(ids),
-                type(exc).__name__,
-                self.lease,
-            )
-            return
-        self.held.clear()
-        logger.info("gave back %d unfinished feed leases for another worker to take", count)
+    def _release(self, session: Any) -> int:
+        return release_leases(session, self.owner, sorted(self.held))
 
 
 async def release_stale(db: Database, owner: str | None = None) -> int:

@@ -45,8 +45,12 @@ async def keep_renewed(db: Database, what: str, renewal: Renewal) -> None:
             logger.warning("renewing %s failed (%s)", what, type(exc).__name__)
 
 
-class ItemLeases:
-    """The items one process holds for matching."""
+class HeldLeases:
+    """Rows one process holds under a short lease: renewed every third of the lease while the
+    work runs, given back on a clean stop. A subclass names the rows and their two writes."""
+
+    what = "leases"  # in log lines: "renewing item leases failed"
+    given_back = "gave back %d leases"
 
     def __init__(
         self, db: Database, owner: str, lease: timedelta, clock: Callable[[], datetime]
@@ -65,37 +69,51 @@ class ItemLeases:
         self.held.update(ids)
 
     def done(self, ids: Iterable[int]) -> None:
-        """Matched (the lease came off in the same write), or taken over by another worker."""
+        """Finished (the lease came off in the same write), or taken over by another worker."""
         self.held.difference_update(ids)
 
     async def keep_alive(self) -> None:
-        """Renew the held leases every third of a lease period until cancelled."""
+        """Renew the held leases every third of a lease period until cancelled. If the database
+        stays away a lease may lapse and another worker take the work, which every holder
+        checks before writing its result: it costs a repeat, never a second post."""
         await keep_renewed(
-            self.db, "item leases", Renewal(self.lease.total_seconds() / 3, self._renewal)
+            self.db, self.what, Renewal(self.lease.total_seconds() / 3, self._renewal)
         )
 
     def _renewal(self) -> Callable[[Any], object] | None:
         ids = sorted(self.held)
         if not ids:
             return None
-        return partial(renew_items, owner=self.owner, ids=ids, until=self.until())
+        return partial(self._renew, owner=self.owner, ids=ids, until=self.until())
 
     async def give_back(self) -> None:
-        """A clean stop: the items this process will not match are due at once elsewhere."""
+        """A clean stop: what this process will not finish is due at once elsewhere."""
         if not self.held:
             return
-        owners = [self.owner]
         try:
-            count = await self.db.run(
-                lambda s: expire_item_leases(s, owners, self.clock() - timedelta(seconds=1))
-            )
+            count = await self.db.run(self._release)
         except StorageError as exc:
-            logger.warning(
-                "could not give back %d item leases (%s); they lapse in %s",
-                len(self.held),
-                type(exc).__name__,
-                self.lease,
-            )
+            logger.warning("could not give back %d %s (%s); they lapse in %s",
+                           len(self.held), self.what, type(exc).__name__, self.lease)  # fmt: skip
             return
         self.held.clear()
-        logger.info("gave back %d unmatched items for the next worker to take", count)
+        logger.info(self.given_back, count)
+
+    @staticmethod
+    def _renew(session: Any, *, owner: str, ids: list[int], until: datetime) -> object:
+        raise NotImplementedError
+
+    def _release(self, session: Any) -> int:
+        raise NotImplementedError
+
+
+class ItemLeases(HeldLeases):
+    """The items one process holds for matching."""
+
+    what = "item leases"
+    given_back = "gave back %d unmatched items for the next worker to take"
+    _renew = staticmethod(renew_items)
+
+    def _release(self, session: Any) -> int:
+        # Expired a second ago: due now for any worker's resume pass.
+        return expire_item_leases(session, [self.owner], self.clock() - timedelta(seconds=1))
