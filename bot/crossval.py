@@ -51,6 +51,8 @@ GROUPER_GRID: dict[str, list[float]] = {
     "matching.grouping.date_weight": [0.0, 0.1, 0.2],
     # How much a sentence's background ("… despite the tariff row") weighs in the features.
     "matching.grouping.aside_weight": [0.3, 1.0],
+    # How much each bilateral format the matcher named weighs as a feature (0: none).
+    "matching.grouping.format_weight": [0.0, 1.0],
     # Held at their configured values, which every fold chose when they were in the grid: the
     # place penalty (0: places have no aliases yet), min_cosine (0.08), the penalty for a
     # report about other bilateral formats than the story (object_weight 1.0) and for one

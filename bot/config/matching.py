@@ -64,6 +64,9 @@ class GroupingSettings(_Strict):
     # contingent arrives despite the tariff row"): its words weigh aside_weight of their own.
     aside_words: list[str] = Field(default_factory=lambda: list(ASIDE_WORDS))
     aside_weight: float = Field(default=0.3, ge=0, le=1)
+    # Each bilateral format the matcher named (iCET, Yudh Abhyas) weighs this much again as a
+    # feature of its own: the surest sign of which event a report is about.
+    format_weight: float = Field(default=1.0, ge=0)
 
 
 class PairRule(_Strict):

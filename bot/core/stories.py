@@ -71,6 +71,11 @@ class Assignment:
     similarity: float
 
 
+# A bilateral format's feature token, "@icet" (never a word of the text); the matcher's
+# participants name formats as "both:icet".
+FORMAT = "@"
+BILATERAL = "both:"
+
 # token → {candidate position: that story's summed weight for the token}
 Index = dict[str, dict[int, float]]
 
@@ -161,6 +166,7 @@ class StoryGrouper:
         for item, match in pairs:
             feats = self.features(item)
             event = events.extract(item, match, self._generic, places=self._places)
+            self._add_formats(feats, event)
             story, created, sim = self._place(
                 item, (match, event), feats, candidates, (index, older)
             )
@@ -321,6 +327,17 @@ class StoryGrouper:
         if g.person_weight and story.persons and events.other_people(event, story.persons):
             bonus -= g.person_weight
         return bonus
+
+    def _add_formats(self, feats: dict[str, float], event: Event) -> None:
+        """Each bilateral format the matcher named (iCET, Yudh Abhyas, a 2+2) weighs again as a
+        feature of its own: a named format is the surest sign of which event a report is
+        about, however little else its wording shares with another outlet's. Formats only,
+        not people or firms: one firm's two announcements on a day are two stories."""
+        weight = self.settings.format_weight
+        if weight:
+            for who in event.participants:
+                if who.startswith(BILATERAL):
+                    feats.setdefault(FORMAT + who.removeprefix(BILATERAL), weight)
 
     @staticmethod
     def _absorb(

@@ -236,3 +236,28 @@ def test_of_equally_similar_stories_the_first_listed_is_joined(cfg: AppConfig) -
     pairs = [(later, matcher.match(later))]
     assert [p.story_ref for p in grouper.plan(twins, pairs).placements] == [7]
     assert [p.story_ref for p in grouper.plan(twins[::-1], pairs).placements] == [9]
+
+
+def test_a_named_bilateral_format_joins_two_outlets_reports_in_other_words(
+    cfg: AppConfig,
+) -> None:
+    matcher = Matcher.from_config(cfg)
+    review = _item(
+        1,
+        "NSAs co-chair annual iCET review in New Delhi",
+        "The two national security advisers reviewed the initiative's progress.",
+        DAY0,
+    )
+    projects = _item(2, "iCET: US and India add defence technology projects",
+                     "Jet engines, space and AI are on the new list, officials said.",
+                     DAY0 + timedelta(hours=40))  # fmt: skip
+    pairs = [(review, matcher.match(review)), (projects, matcher.match(projects))]
+
+    def created(format_weight: float) -> list[bool]:
+        grouping = cfg.matching.grouping.model_copy(update={"format_weight": format_weight})
+        matching = cfg.matching.model_copy(update={"grouping": grouping})
+        grouper = StoryGrouper(cfg.model_copy(update={"matching": matching}))
+        return [p.created for p in grouper.plan([], pairs).placements]
+
+    assert created(cfg.matching.grouping.format_weight) == [True, False]
+    assert created(0.0) == [True, True]  # the words alone share too little
