@@ -90,33 +90,32 @@ def _signature(text: str | None) -> Mapping[str, Any]:
 
 
 def save_grouping(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:
-    """Write a grouping plan: insert its new stories, update the stories it changed, add its
-    story items. Returns each new story's ref → (id, key)."""
+    """Write a grouping plan: insert its new stories (then give them their keys and links, which
+    need their ids), update the stored stories it changed, add its story items. Returns each
+    new story's ref → (id, key)."""
     stored = _insert_new(session, plan)
-    ids = {ref: story_id for ref, (story_id, _) in stored.items()}
-    if plan.updates:
-        session.execute(
-            update(STORIES).where(STORIES.c.id == bindparam("b_id")),
-            [{"b_id": ids.get(u.ref, u.ref), "last_item_at": u.last_item_at,
-              "topics": list(u.topics), "signature": dict(u.signature)} for u in plan.updates],
-        )  # fmt: skip
-    links = [(ids[n.ref], n.linked_ref) for n in plan.opened if n.linked_ref is not None]
+
+    def story_id(ref: int) -> int:  # a stored story's ref is its id
+        return stored[ref][0] if ref < 0 else ref
+
     if stored:
         session.execute(
             update(STORIES).where(STORIES.c.id == bindparam("b_id")),
-            [{"b_id": story_id, "key": key} for story_id, key in stored.values()],
-        )
-    if links:
+            [{"b_id": story_id(n.ref), "key": stored[n.ref][1],
+              "linked_story_id": None if n.linked_ref is None else story_id(n.linked_ref)}
+             for n in plan.opened],
+        )  # fmt: skip
+    changed = [u for u in plan.updates if u.ref > 0]
+    if changed:
         session.execute(
             update(STORIES).where(STORIES.c.id == bindparam("b_id")),
-            [{"b_id": story_id, "linked_story_id": ids.get(linked, linked)}
-             for story_id, linked in links],
+            [{"b_id": u.ref, "last_item_at": u.last_item_at, "topics": list(u.topics),
+              "signature": dict(u.signature)} for u in changed],
         )  # fmt: skip
     add_story_items(
         session,
-        [(ids.get(p.story_ref, p.story_ref), p.item_id, p.similarity, p.added_at)
-         for p in plan.placements],
-    )  # fmt: skip
+        [(story_id(p.story_ref), p.item_id, p.similarity, p.added_at) for p in plan.placements],
+    )
     # Story rows this session had loaded are stale now.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, StoryRow):
@@ -125,7 +124,8 @@ def save_grouping(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, 
 
 
 def _insert_new(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, str]]:
-    """Insert the plan's new stories (with a unique placeholder key until their ids are known)."""
+    """Insert the plan's new stories in their final state, each with a unique placeholder key
+    until its id is known."""
     if not plan.opened:
         return {}
     final = {u.ref: u for u in plan.updates}
@@ -133,7 +133,7 @@ def _insert_new(session: Session, plan: GroupingPlan) -> dict[int, tuple[int, st
         {"key": "~" + uuid.uuid4().hex[:30], "headline": new.headline,
          "topics": list(final[new.ref].topics), "first_seen_at": new.first_seen,
          "last_item_at": final[new.ref].last_item_at, "event_at": new.event_at,
-         "signature": {}}
+         "signature": dict(final[new.ref].signature)}
         for new in plan.opened
     ]  # fmt: skip
     stmt = insert(STORIES).returning(STORIES.c.id, sort_by_parameter_order=True)
