@@ -178,19 +178,16 @@ class BotScheduler:
             logger.exception("resuming unfinished work failed; the next pass tries again")
 
     async def _poll_job(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
         try:
-            async with self._cycle_lock:
-                retry_at = await self._poll()
-            self._schedule_retry(retry_at)
+            await self._tracked(self._cycle)
         except Exception:
             # One bad cycle must not stop the schedule; the next tick tries again.
             logger.exception("poll cycle failed; the next one runs as scheduled")
-        finally:
-            if task is not None:
-                self._running.discard(task)
+
+    async def _cycle(self) -> None:
+        async with self._cycle_lock:
+            retry_at = await self._poll()
+        self._schedule_retry(retry_at)
 
     def _schedule_retry(self, retry_at: datetime | None) -> None:
         """A failed feed's backoff can end before the next tick: poll again when it does, so
