@@ -33,7 +33,6 @@ class OpenStory:
     call (``ref`` negative, until storage gives it an id)."""
 
     ref: int
-    key: str | None  # None until storage gives a new story its key
     linked: int | None  # the ref of the story it follows
     tokens: dict[str, float]  # token → summed weight over the story's reports
     count: int  # reports
@@ -55,7 +54,7 @@ class OpenStory:
     @classmethod
     def opened(cls, ref: int, at: datetime, linked: int | None) -> OpenStory:
         """A story opened by a report at ``at`` (the report is absorbed next)."""
-        return cls(ref, None, linked, {}, 0, 0.0, set(), at, at)
+        return cls(ref, linked, {}, 0, 0.0, set(), at, at)
 
     @classmethod
     def decode(cls, state: StoryState) -> OpenStory:
@@ -65,7 +64,7 @@ class OpenStory:
         sq = sum(v * v for v in tokens.values())
         count = int(sig.get("count", 1)) or 1
         # Version 1 signatures hold no event: such a story conflicts with nothing.
-        story = cls(state.id, state.key, state.linked_story_id, tokens, count, sq,
+        story = cls(state.id, state.linked_story_id, tokens, count, sq,
                     set(state.topics), state.last, state.first)  # fmt: skip
         for name in EVENT_SETS:
             setattr(story, name, set(sig.get(name, ())))
