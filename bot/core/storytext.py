@@ -36,18 +36,6 @@ STOPWORDS = frozenset(
 )  # fmt: skip
 
 
-def features(
-    title: str,
-    summary: str,
-    generic: frozenset[str],
-    word_weight: float,
-    aside: re.Pattern[str] | None = None,
-    aside_weight: float = 1.0,
-) -> dict[str, float]:
-    """Distinctive tokens of a report with their weights (see :class:`Featurizer`)."""
-    return Featurizer(generic, word_weight, aside, aside_weight)(title, summary)
-
-
 class Featurizer:
     """A report's distinctive tokens with their weights (numbers > names > words).
 

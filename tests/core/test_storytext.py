@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import re
 
-from bot.core.storytext import features
+from bot.core.storytext import Featurizer
 
 ASIDE = re.compile(r"\b(?:despite|amid)\b", re.IGNORECASE)
+
+
+def features(
+    title: str,
+    summary: str,
+    generic: frozenset[str],
+    word_weight: float,
+    aside: re.Pattern[str] | None = None,
+    aside_weight: float = 1.0,
+) -> dict[str, float]:
+    return Featurizer(generic, word_weight, aside, aside_weight)(title, summary)
 
 
 def test_words_after_despite_weigh_less_than_the_event_s_own() -> None:
